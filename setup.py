@@ -1,0 +1,48 @@
+"""Build the compiled core of dicomfast.
+
+All Cython compiler directives live here, in one place. ``DICOMFAST_DEBUG=1`` builds the debug
+variant: bounds and wraparound checks on, internal assertions (``DF_ASSERT`` in ``_cursor.h``)
+compiled in, and line tracing for coverage. CI runs the test suite once against that build.
+"""
+import glob
+import os
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("DICOMFAST_DEBUG", "") not in ("", "0")
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "cdivision": True,
+    "initializedcheck": DEBUG,
+    "embedsignature": True,
+}
+macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+compile_args = ["-O3"] if not DEBUG else ["-O0", "-g"]
+if DEBUG:
+    directives["linetrace"] = True
+    macros += [("DICOMFAST_DEBUG", "1"), ("CYTHON_TRACE_NOGIL", "1")]
+
+extensions = [
+    Extension(
+        "dicomfast." + os.path.splitext(os.path.basename(path))[0],
+        [path],
+        include_dirs=[numpy.get_include(), "dicomfast"],
+        define_macros=macros,
+        extra_compile_args=compile_args,
+    )
+    for path in sorted(glob.glob("dicomfast/*.pyx"))
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives=directives,
+        # A debug build must never reuse a release build's C files, nor the reverse.
+        force=DEBUG,
+    ),
+)
