@@ -1,0 +1,675 @@
+# The element scanner: one pass over a dataset's bytes into the element table ("tape").
+#
+# The scan runs without the GIL and creates no Python object per element. Each element, item and
+# fragment becomes one fixed-size record (see Elem in _scan.pxd); a record's `end` is the index of
+# its next sibling, so a whole sequence is skipped in O(1). Every read is checked once against the
+# bytes that exist, and no allocation depends on a length read from the file: the table grows by
+# doubling, and each record consumes at least 8 bytes of input, so it never outgrows the data.
+#
+# Tolerated defects follow pydicom: explicit-to-implicit switches (per element, and per sequence
+# item), undefined-length UN parsed as an implicit sequence, fewer than 8 trailing bytes ignored.
+
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcmp
+
+from dicomfast._cursor cimport df_u16, df_u32, DF_ASSERT
+from dicomfast._values cimport decode_value
+
+from dicomfast.errors import (
+    DicomError, InvalidLengthError, TruncatedError,
+)
+
+cdef extern from "<fcntl.h>" nogil:
+    int open(const char* path, int flags)
+    int O_RDONLY
+    int O_CLOEXEC
+cdef extern from "<unistd.h>" nogil:
+    ssize_t read(int fd, void* buf, size_t n)
+    ssize_t pread(int fd, void* buf, size_t n, long offset)
+    int close(int fd)
+cdef extern from "<sys/stat.h>" nogil:
+    cdef struct stat:
+        long st_size
+        unsigned int st_mode
+    int fstat(int fd, stat* st)
+    bint S_ISREG(unsigned int mode)
+cdef extern from "<errno.h>" nogil:
+    int errno
+
+
+# ---------------------------------------------------------------------------------------------
+# VR helpers
+
+cdef inline uint16_t vr_code(char a, char b) noexcept nogil:
+    return <uint16_t>(<uint8_t>a) | (<uint16_t>(<uint8_t>b) << 8)
+
+cdef enum:
+    VR_OB = 0x424F  # 'O' | 'B' << 8
+    VR_OD = 0x444F
+    VR_OF = 0x464F
+    VR_OL = 0x4C4F
+    VR_OV = 0x564F
+    VR_OW = 0x574F
+    VR_SQ = 0x5153
+    VR_SV = 0x5653
+    VR_UC = 0x4355
+    VR_UN = 0x4E55
+    VR_UR = 0x5255
+    VR_UT = 0x5455
+    VR_UV = 0x5655
+
+
+cdef inline bint is_long_vr(uint16_t vr) noexcept nogil:
+    """VRs whose explicit encoding has 2 reserved bytes and a 4-byte length."""
+    return (vr == VR_OB or vr == VR_OW or vr == VR_OD or vr == VR_OF or vr == VR_OL or
+            vr == VR_OV or vr == VR_SQ or vr == VR_SV or vr == VR_UC or vr == VR_UN or
+            vr == VR_UR or vr == VR_UT or vr == VR_UV)
+
+
+# Every VR of the current standard, as a 26x26 bit table indexed by its two letters.
+cdef uint32_t _KNOWN_VR[26]
+
+cdef void _init_known_vrs() noexcept:
+    cdef const char* names = (b"AEASATCSDADSDTFLFDISLOLTOBODOFOLOVOWPNSHSLSQSSSTSVTMUCUIULUNURUSUTUV")
+    cdef Py_ssize_t i
+    for i in range(26):
+        _KNOWN_VR[i] = 0
+    i = 0
+    while names[i] != 0:
+        _KNOWN_VR[names[i] - 65] |= (1u << (names[i + 1] - 65))
+        i += 2
+
+_init_known_vrs()
+
+
+cdef inline bint is_known_vr(uint8_t a, uint8_t b) noexcept nogil:
+    if a < 65 or a > 90 or b < 65 or b > 90:
+        return False
+    return (_KNOWN_VR[a - 65] >> (b - 65)) & 1
+
+
+cdef inline bint is_vr_shaped(uint8_t a, uint8_t b) noexcept nogil:
+    """Two capital letters: pydicom's test for 'this is a VR, even one it does not know'."""
+    return 65 <= a <= 90 and 65 <= b <= 90
+
+
+cdef inline bint is_pixel_tag(uint32_t tag) noexcept nogil:
+    return tag == TAG_PIXEL_DATA or tag == TAG_FLOAT_PIXEL_DATA or tag == TAG_DOUBLE_PIXEL_DATA
+
+
+# ---------------------------------------------------------------------------------------------
+# The scanner
+
+ctypedef struct Scanner:
+    const uint8_t* data
+    Py_ssize_t size
+    Elem* elems
+    Py_ssize_t n
+    Py_ssize_t cap
+    bint stop_before_pixels
+    uint32_t stop_after          # top level: stop at the first tag greater than this
+    const uint32_t* wanted       # top level: keep only these tags (sorted), NULL for all
+    Py_ssize_t nwanted
+    const uint32_t* sq_tags      # tags the dictionary says are SQ (sorted), for implicit VR
+    Py_ssize_t nsq
+    int status
+    Py_ssize_t error_offset
+    Py_ssize_t stop              # first byte not consumed at the top level
+    bint needs_more
+
+
+cdef inline bint sorted_contains(const uint32_t* arr, Py_ssize_t n, uint32_t key) noexcept nogil:
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if arr[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < n and arr[lo] == key
+
+
+cdef inline int fail(Scanner* s, int status, Py_ssize_t offset) noexcept nogil:
+    if s.status == SCAN_OK:
+        s.status = status
+        s.error_offset = offset
+    return -1
+
+
+cdef inline Py_ssize_t push(Scanner* s, uint32_t tag, uint16_t vr, uint8_t flags, int depth,
+                            Py_ssize_t start, Py_ssize_t offset, uint32_t length) noexcept nogil:
+    """Append a record; return its index, or -1 when memory runs out."""
+    cdef Elem* grown
+    cdef Py_ssize_t newcap
+    if s.n == s.cap:
+        newcap = s.cap * 2 if s.cap else 64
+        grown = <Elem*>realloc(s.elems, newcap * sizeof(Elem))
+        if grown == NULL:
+            fail(s, SCAN_NO_MEMORY, start)
+            return -1
+        s.elems = grown
+        s.cap = newcap
+    cdef Elem* e = &s.elems[s.n]
+    e.tag = tag
+    e.vr = vr
+    e.flags = flags
+    e.depth = <uint8_t>depth
+    e.length = length
+    e.end = <int32_t>(s.n + 1)
+    e.offset = offset
+    e.start = start
+    s.n += 1
+    return s.n - 1
+
+
+cdef bint item_is_implicit(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint implicit) noexcept nogil:
+    """An item of an explicit-VR sequence may be encoded implicitly (PS3.5 6.2.2): peek at it."""
+    if implicit or limit - pos < 6:
+        return implicit
+    return not is_vr_shaped(s.data[pos + 4], s.data[pos + 5])
+
+
+cdef Py_ssize_t find_delimiter(Scanner* s, Py_ssize_t pos, bint big) noexcept nogil:
+    """Position of the next Sequence Delimitation Item tag at or after pos, or -1."""
+    cdef const uint8_t* d = s.data
+    cdef Py_ssize_t last = s.size - 8
+    while pos <= last:
+        if df_u16(d + pos, big) == 0xFFFE and df_u16(d + pos + 2, big) == 0xE0DD:
+            return pos
+        pos += 1
+    return -1
+
+
+cdef int scan_fragments(Scanner* s, Py_ssize_t pos, int depth, bint big,
+                        Py_ssize_t* content_end, Py_ssize_t* after) noexcept nogil:
+    """Items of encapsulated pixel data up to the Sequence Delimitation Item."""
+    cdef uint32_t tag, length
+    cdef Py_ssize_t idx
+    if depth > MAX_DEPTH:
+        return fail(s, SCAN_TOO_DEEP, pos)
+    while True:
+        if s.size - pos < 8:
+            s.needs_more = True
+            return fail(s, SCAN_TRUNCATED, pos)
+        tag = (<uint32_t>df_u16(s.data + pos, big) << 16) | df_u16(s.data + pos + 2, big)
+        length = df_u32(s.data + pos + 4, big)
+        if tag == TAG_SEQ_DELIM:
+            content_end[0] = pos
+            after[0] = pos + 8
+            return 0
+        if tag != TAG_ITEM or length == UNDEFINED_LENGTH:
+            return fail(s, SCAN_BAD_LENGTH, pos)
+        if length > <uint64_t>(s.size - pos - 8):
+            s.needs_more = True
+            return fail(s, SCAN_TRUNCATED, pos)
+        idx = push(s, TAG_ITEM, 0, F_ITEM | (F_BIG if big else 0), depth, pos, pos + 8, length)
+        if idx < 0:
+            return -1
+        pos += 8 + length
+
+
+cdef int scan_items(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint undefined, int depth,
+                    bint implicit, bint big, Py_ssize_t* content_end, Py_ssize_t* after) noexcept nogil:
+    """The items of a sequence. A defined-length sequence ends at limit; an undefined one at its
+    delimiter (limit is then the end of the enclosing container)."""
+    cdef uint32_t tag, length
+    cdef Py_ssize_t idx, item_end, item_after, body
+    cdef bint item_implicit
+    if depth > MAX_DEPTH:
+        return fail(s, SCAN_TOO_DEEP, pos)
+    while True:
+        if not undefined and pos >= limit:
+            content_end[0] = limit
+            after[0] = limit
+            return 0
+        if limit - pos < 8:
+            if limit == s.size:
+                s.needs_more = True
+                return fail(s, SCAN_TRUNCATED, pos)
+            return fail(s, SCAN_BAD_LENGTH, pos)
+        tag = (<uint32_t>df_u16(s.data + pos, big) << 16) | df_u16(s.data + pos + 2, big)
+        length = df_u32(s.data + pos + 4, big)
+        if tag == TAG_SEQ_DELIM:
+            content_end[0] = pos
+            after[0] = pos + 8
+            if not undefined:
+                # A delimiter inside a defined-length sequence: the sequence ends here.
+                after[0] = limit
+            return 0
+        body = pos + 8
+        # pydicom reads any other tag here as an item; so do we.
+        idx = push(s, TAG_ITEM, 0, F_ITEM | (F_BIG if big else 0), depth, pos, body, 0)
+        if idx < 0:
+            return -1
+        item_implicit = item_is_implicit(s, body, limit, implicit)
+        if length == UNDEFINED_LENGTH:
+            s.elems[idx].flags |= F_UNDEFINED
+            if scan_elements(s, body, limit, True, depth + 1, item_implicit, big,
+                             &item_end, &item_after) < 0:
+                s.elems[idx].end = <int32_t>s.n
+                return -1
+            s.elems[idx].length = <uint32_t>(item_end - body)
+            pos = item_after
+        else:
+            if length > <uint64_t>(limit - body):
+                s.elems[idx].end = <int32_t>s.n
+                if limit == s.size:
+                    s.needs_more = True
+                    return fail(s, SCAN_TRUNCATED, pos)
+                return fail(s, SCAN_BAD_LENGTH, pos)
+            s.elems[idx].length = length
+            if scan_elements(s, body, body + length, False, depth + 1, item_implicit, big,
+                             &item_end, &item_after) < 0:
+                s.elems[idx].end = <int32_t>s.n
+                return -1
+            pos = body + length
+        s.elems[idx].end = <int32_t>s.n
+
+
+cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_undefined_item,
+                       int depth, bint implicit, bint big,
+                       Py_ssize_t* content_end, Py_ssize_t* after) noexcept nogil:
+    """The elements of one dataset: the top level (depth 0) or an item's."""
+    cdef const uint8_t* d = s.data
+    cdef uint32_t tag, length
+    cdef uint16_t vr
+    cdef uint8_t flags
+    cdef Py_ssize_t idx, value, header, sub_end, sub_after, found
+    cdef bint elem_implicit, as_sequence, top = depth == 0
+    if depth > MAX_DEPTH:
+        return fail(s, SCAN_TOO_DEEP, pos)
+    while True:
+        if limit - pos < 8:
+            if pos == limit and not in_undefined_item:
+                break
+            if top:
+                # Fewer than 8 bytes cannot hold an element: trailing padding, as pydicom reads it.
+                if limit == s.size:
+                    s.needs_more = pos < limit
+                break
+            if limit == s.size:
+                s.needs_more = True
+                return fail(s, SCAN_TRUNCATED, pos)
+            return fail(s, SCAN_BAD_LENGTH, pos)
+        tag = (<uint32_t>df_u16(d + pos, big) << 16) | df_u16(d + pos + 2, big)
+        if tag == TAG_ITEM_DELIM:
+            if in_undefined_item:
+                content_end[0] = pos
+                after[0] = pos + 8
+                return 0
+            pos += 8   # stray delimiter: nothing to keep
+            continue
+        if tag == TAG_SEQ_DELIM and in_undefined_item:
+            # An item that lacks its delimiter ends with its sequence; leave the delimiter for it.
+            content_end[0] = pos
+            after[0] = pos
+            return 0
+        if top:
+            if tag > s.stop_after or (s.stop_before_pixels and is_pixel_tag(tag)):
+                s.stop = pos
+                s.status = SCAN_STOPPED
+                content_end[0] = pos
+                after[0] = pos
+                return 0
+        flags = F_BIG if big else 0
+        elem_implicit = implicit
+        vr = 0
+        if not implicit:
+            if is_known_vr(d[pos + 4], d[pos + 5]) or is_vr_shaped(d[pos + 4], d[pos + 5]):
+                vr = vr_code(d[pos + 4], d[pos + 5])
+            else:
+                elem_implicit = True    # an explicit-to-implicit switch, as pydicom tolerates
+        if (tag >> 16) == 0xFFFE:
+            elem_implicit = True        # items and delimiters never carry a VR
+            vr = 0
+        if elem_implicit:
+            flags |= F_IMPLICIT
+            length = df_u32(d + pos + 4, big)
+            header = 8
+        elif is_long_vr(vr):
+            if limit - pos < 12:
+                if limit == s.size:
+                    s.needs_more = True
+                    return fail(s, SCAN_TRUNCATED, pos)
+                return fail(s, SCAN_BAD_LENGTH, pos)
+            length = df_u32(d + pos + 8, big)
+            header = 12
+        else:
+            length = df_u16(d + pos + 6, big)
+            header = 8
+        value = pos + header
+        idx = push(s, tag, vr, flags, depth, pos, value, length)
+        if idx < 0:
+            return -1
+
+        if length == UNDEFINED_LENGTH:
+            s.elems[idx].flags |= F_UNDEFINED
+            as_sequence = vr == VR_SQ or vr == VR_UN
+            if vr == 0 and limit - value >= 4:
+                # Implicit: a sequence if the dictionary says so or if an item follows.
+                as_sequence = (sorted_contains(s.sq_tags, s.nsq, tag) or
+                               (not is_pixel_tag(tag) and
+                                df_u16(d + value, big) == 0xFFFE and df_u16(d + value + 2, big) == 0xE000))
+            if as_sequence:
+                s.elems[idx].flags |= F_SEQUENCE
+                if scan_items(s, value, limit, True, depth + 1, elem_implicit or vr == VR_UN,
+                              big, &sub_end, &sub_after) < 0:
+                    s.elems[idx].end = <int32_t>s.n
+                    return -1
+            elif is_pixel_tag(tag):
+                s.elems[idx].flags |= F_ENCAPSULATED
+                if scan_fragments(s, value, depth + 1, big, &sub_end, &sub_after) < 0:
+                    s.elems[idx].end = <int32_t>s.n
+                    return -1
+            else:
+                found = find_delimiter(s, value, big)
+                if found < 0 or found + 8 > limit:
+                    s.elems[idx].end = <int32_t>s.n
+                    if limit == s.size:
+                        s.needs_more = True
+                        return fail(s, SCAN_TRUNCATED, pos)
+                    return fail(s, SCAN_BAD_LENGTH, pos)
+                s.elems[idx].flags |= F_RAW_DELIMITED
+                sub_end = found
+                sub_after = found + 8
+            if sub_after > limit:
+                s.elems[idx].end = <int32_t>s.n
+                return fail(s, SCAN_BAD_LENGTH, pos)
+            s.elems[idx].length = <uint32_t>(sub_end - value)
+            pos = sub_after
+        else:
+            if length > <uint64_t>(limit - value):
+                s.elems[idx].end = <int32_t>s.n
+                if limit == s.size:
+                    s.needs_more = True
+                    return fail(s, SCAN_TRUNCATED, pos)
+                return fail(s, SCAN_BAD_LENGTH, pos)
+            as_sequence = vr == VR_SQ
+            if (vr == 0 or vr == VR_UN) and length > 0 and sorted_contains(s.sq_tags, s.nsq, tag):
+                as_sequence = True      # implicit, or UN that the dictionary knows as SQ
+            if as_sequence:
+                s.elems[idx].flags |= F_SEQUENCE
+                if scan_items(s, value, value + length, False, depth + 1,
+                              elem_implicit or vr == VR_UN, big, &sub_end, &sub_after) < 0:
+                    s.elems[idx].end = <int32_t>s.n
+                    return -1
+            pos = value + length
+        s.elems[idx].end = <int32_t>s.n
+        if top and s.wanted != NULL and not sorted_contains(s.wanted, s.nwanted, tag):
+            s.n = idx               # not asked for: drop it and anything nested in it
+    content_end[0] = pos
+    after[0] = pos
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Python side
+
+cdef object _as_sorted_u32(object tags, uint32_t** out, Py_ssize_t* n):
+    """Copy an iterable of ints into a sorted C array; the returned bytes object owns it."""
+    cdef list values = sorted(set(int(t) for t in tags))
+    cdef bytes holder = PyBytes_FromStringAndSize(NULL, max(len(values), 1) * 4)
+    cdef uint32_t* arr = <uint32_t*>PyBytes_AS_STRING(holder)
+    cdef Py_ssize_t i
+    for i in range(len(values)):
+        arr[i] = <uint32_t>values[i]
+    out[0] = arr
+    n[0] = len(values)
+    return holder
+
+
+cdef object _SQ_HOLDER = None
+cdef uint32_t* _SQ_TAGS = NULL
+cdef Py_ssize_t _NSQ = 0
+
+
+def set_sequence_tags(tags):
+    """Give the scanner the tags the dictionary defines as SQ (used for implicit VR)."""
+    global _SQ_HOLDER, _SQ_TAGS, _NSQ
+    _SQ_HOLDER = _as_sorted_u32(tags, &_SQ_TAGS, &_NSQ)
+
+
+cdef class _Buffer:
+    """Holds a Py_buffer for the lifetime of a Tape."""
+    cdef Py_buffer view
+    cdef bint held
+    cdef object obj
+
+    def __cinit__(self, obj):
+        PyObject_GetBuffer(obj, &self.view, PyBUF_SIMPLE)
+        self.held = True
+        self.obj = obj
+
+    def __dealloc__(self):
+        if self.held:
+            PyBuffer_Release(&self.view)
+
+
+cdef class Tape:
+    """The element table of one scanned dataset, and the buffer it points into.
+
+    Records are addressed by index. Datasets are ranges of records: the top level is
+    ``[0, len(tape))``; an item ``i`` holds ``[i + 1, tape.end(i))``.
+    """
+
+    def __cinit__(self):
+        self.elems = NULL
+        self.n = 0
+        self.cap = 0
+
+    def __dealloc__(self):
+        free(self.elems)
+
+    def __len__(self):
+        return self.n
+
+    @property
+    def buffer(self):
+        return (<_Buffer>self.owner).obj
+
+    @property
+    def error(self):
+        """The exception class and message for a failed scan, or None."""
+        if self.status == SCAN_OK or self.status == SCAN_STOPPED:
+            return None
+        at = f"at byte offset {self.error_offset}"
+        if self.status == SCAN_TRUNCATED:
+            return TruncatedError, f"data ends inside an element {at}"
+        if self.status == SCAN_BAD_LENGTH:
+            return InvalidLengthError, f"an element, item or sequence length exceeds its container {at}"
+        if self.status == SCAN_TOO_DEEP:
+            return InvalidLengthError, f"sequences nested deeper than {MAX_DEPTH // 2} levels {at}"
+        return DicomError, f"out of memory while scanning {at}"
+
+    def tag(self, Py_ssize_t i):
+        if i < 0 or i >= self.n: raise IndexError(i)
+        return self.elems[i].tag
+
+    def vr(self, Py_ssize_t i):
+        """The VR written in the file, or '' for an implicit element."""
+        if i < 0 or i >= self.n: raise IndexError(i)
+        cdef uint16_t v = self.elems[i].vr
+        if v == 0:
+            return ""
+        return chr(v & 0xFF) + chr(v >> 8)
+
+    def flags(self, Py_ssize_t i):
+        if i < 0 or i >= self.n: raise IndexError(i)
+        return self.elems[i].flags
+
+    def depth(self, Py_ssize_t i):
+        if i < 0 or i >= self.n: raise IndexError(i)
+        return self.elems[i].depth
+
+    def length(self, Py_ssize_t i):
+        if i < 0 or i >= self.n: raise IndexError(i)
+        return self.elems[i].length
+
+    def offset(self, Py_ssize_t i):
+        if i < 0 or i >= self.n: raise IndexError(i)
+        return self.elems[i].offset
+
+    def start(self, Py_ssize_t i):
+        if i < 0 or i >= self.n: raise IndexError(i)
+        return self.elems[i].start
+
+    def end(self, Py_ssize_t i):
+        if i < 0 or i >= self.n: raise IndexError(i)
+        return self.elems[i].end
+
+
+    def children(self, Py_ssize_t start, Py_ssize_t stop):
+        """The indices of the records directly in [start, stop): a dataset's elements or a
+        sequence's items."""
+        if start < 0 or stop > self.n or start > stop:
+            raise IndexError((start, stop))
+        cdef list out = []
+        cdef Py_ssize_t i = start
+        while i < stop:
+            out.append(i)
+            i = self.elems[i].end
+        return out
+
+    def tags(self, Py_ssize_t start, Py_ssize_t stop):
+        """{tag: index} of the records directly in [start, stop); the first wins on duplicates."""
+        if start < 0 or stop > self.n or start > stop:
+            raise IndexError((start, stop))
+        cdef dict out = {}
+        cdef Py_ssize_t i = start
+        while i < stop:
+            out.setdefault(self.elems[i].tag, i)
+            i = self.elems[i].end
+        return out
+
+    def find(self, Py_ssize_t start, Py_ssize_t stop, uint32_t tag):
+        """Index of the first element with this tag directly in [start, stop), or -1."""
+        if start < 0 or stop > self.n or start > stop:
+            raise IndexError((start, stop))
+        cdef Py_ssize_t i = start
+        cdef Elem* e = self.elems
+        while i < stop:
+            if e[i].tag == tag:
+                return i
+            i = e[i].end
+        return -1
+
+    def raw(self, Py_ssize_t i):
+        """The value's bytes, zero-copy, as a read-only memoryview on the buffer."""
+        if i < 0 or i >= self.n: raise IndexError(i)
+        cdef Elem* e = &self.elems[i]
+        return memoryview((<_Buffer>self.owner).obj)[e.offset:e.offset + e.length].toreadonly()
+
+    def value(self, Py_ssize_t i, unsigned int vr, encodings):
+        """Decode a value as the VR ``vr`` (packed two characters) says."""
+        if i < 0 or i >= self.n: raise IndexError(i)
+        cdef Elem* e = &self.elems[i]
+        return decode_value(self.data + e.offset, e.length, vr, e.flags & F_BIG, encodings)
+
+    def __reduce__(self):
+        raise TypeError("a Tape is pickled through its Dataset")
+
+
+def scan(buffer, Py_ssize_t begin=0, *, bint explicit_vr=True, bint big_endian=False,
+         bint stop_before_pixels=False, stop_after=None, wanted=None, bint detect=True):
+    """Scan one dataset of ``buffer`` from ``begin``; return its Tape.
+
+    ``stop_after``: stop at the first top-level tag greater than this. ``wanted``: keep only these
+    top-level tags. ``detect``: let the first element decide between explicit and implicit VR, as
+    pydicom does when a file's transfer syntax does not match its encoding. The scan never
+    raises for bad data: ``Tape.status`` and ``Tape.error`` say what stopped it.
+    """
+    cdef _Buffer holder = _Buffer(buffer)
+    cdef Tape tape = Tape()
+    cdef Scanner s
+    cdef Py_ssize_t content_end = 0, after = 0
+    cdef uint32_t* wanted_arr = NULL
+    cdef Py_ssize_t nwanted = 0
+    cdef object wanted_holder = None
+    cdef const uint8_t* d = <const uint8_t*>holder.view.buf
+    cdef Py_ssize_t size = holder.view.len
+    if begin < 0 or begin > size:
+        raise ValueError(f"begin={begin} is outside the buffer of {size} bytes")
+    if wanted is not None:
+        wanted_holder = _as_sorted_u32(wanted, &wanted_arr, &nwanted)
+    if detect and size - begin >= 6:
+        explicit_vr = is_vr_shaped(d[begin + 4], d[begin + 5])
+
+    s.data = d
+    s.size = size
+    s.elems = NULL
+    s.n = 0
+    s.cap = 0
+    s.stop_before_pixels = stop_before_pixels
+    s.stop_after = 0xFFFFFFFF if stop_after is None else <uint32_t>stop_after
+    s.wanted = wanted_arr
+    s.nwanted = nwanted
+    s.sq_tags = _SQ_TAGS
+    s.nsq = _NSQ
+    s.status = SCAN_OK
+    s.error_offset = -1
+    s.stop = -1
+    s.needs_more = False
+    with nogil:
+        scan_elements(&s, begin, size, False, 0, not explicit_vr, big_endian,
+                      &content_end, &after)
+    tape.elems = s.elems
+    tape.n = s.n
+    tape.cap = s.cap
+    tape.owner = holder
+    tape.data = d
+    tape.size = size
+    tape.begin = begin
+    tape.stop = s.stop if s.stop >= 0 else after
+    tape.status = s.status
+    tape.error_offset = s.error_offset
+    tape.explicit_vr = explicit_vr
+    tape.big_endian = big_endian
+    tape.needs_more = s.needs_more
+    return tape
+
+
+# ---------------------------------------------------------------------------------------------
+# File reading: one open, one read of a first block, no Python file object.
+
+def read_file(path, Py_ssize_t limit=-1):
+    """Read up to ``limit`` bytes of a file (all of it when negative); return (bytes, file size).
+
+    The read releases the GIL. The returned bytes may be shorter than the file: the caller
+    asks again, for more, when a scan needs it.
+    """
+    cdef bytes bpath = path if isinstance(path, bytes) else str(path).encode("utf-8", "surrogateescape")
+    cdef const char* cpath = bpath
+    cdef int fd
+    cdef stat st
+    cdef Py_ssize_t size, want, got = 0, r
+    cdef bytes out
+    cdef char* dst
+    with nogil:
+        fd = open(cpath, O_RDONLY | O_CLOEXEC)
+    if fd < 0:
+        import os
+        raise OSError(errno, os.strerror(errno), str(path))
+    try:
+        if fstat(fd, &st) != 0:
+            import os
+            raise OSError(errno, os.strerror(errno), str(path))
+        if not S_ISREG(st.st_mode):
+            raise IsADirectoryError(21, "not a regular file", str(path))
+        size = st.st_size
+        want = size if limit < 0 or limit > size else limit
+        out = PyBytes_FromStringAndSize(NULL, want)
+        dst = PyBytes_AS_STRING(out)
+        with nogil:
+            while got < want:
+                r = pread(fd, dst + got, want - got, got)
+                if r <= 0:
+                    break
+                got += r
+        if got < want:
+            out = out[:got]
+        return out, size
+    finally:
+        close(fd)

@@ -1,0 +1,420 @@
+"""The Python view of a scanned dataset: Dataset, DataElement and Sequence.
+
+A Dataset is a range of records in an element table (a ``Tape``) plus a cache of the values
+decoded so far. Nothing here parses bytes: the scanner found every element, ``_values`` decodes
+them, and this module decides which VR a value is decoded as and wraps the results in the
+names a pydicom user knows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from . import datadict
+from ._scan import F_ENCAPSULATED, F_IMPLICIT, F_RAW_DELIMITED, F_SEQUENCE, F_UNDEFINED
+from .charset import python_encodings
+from .tags import Tag, tag_repr, to_tag
+
+__all__ = ["Dataset", "DataElement", "Sequence", "FileMetaDataset"]
+
+_TAG_CHARSET = 0x00080005
+_TAG_PIXEL_REPRESENTATION = 0x00280103
+
+# The two VR characters packed as the value decoders expect them.
+_VR_CODES = {
+    vr: ord(vr[0]) | (ord(vr[1]) << 8)
+    for vr in (
+        "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM "
+        "UC UI UL UN UR US UT UV"
+    ).split()
+}
+_BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+
+
+class Sequence(list):
+    """A sequence's items, each a :class:`Dataset`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<Sequence of {len(self)} item{'s' if len(self) != 1 else ''}>"
+
+
+class DataElement:
+    """One element: ``tag``, ``VR``, ``VM``, ``value``, ``keyword`` and ``name``.
+
+    The value is decoded on first access and cached by the dataset that holds the element.
+    """
+
+    __slots__ = ("tag", "VR", "_dataset", "_index")
+
+    def __init__(self, dataset: Dataset, index: int, tag: int, vr: str) -> None:
+        self._dataset = dataset
+        self._index = index
+        self.tag = Tag(tag)
+        self.VR = vr
+
+    @property
+    def value(self) -> Any:
+        return self._dataset._value(self.tag, self._index, self.VR)
+
+    @property
+    def VM(self) -> int:
+        """Value multiplicity, counted as pydicom counts it (a sequence has VM 1)."""
+        if self.VR == "SQ":
+            return 1
+        value = self.value
+        if value is None:
+            return 0
+        if isinstance(value, (str, bytes, bytearray, memoryview)):
+            return 1 if len(value) else 0
+        if isinstance(value, list):
+            return len(value)
+        return 1
+
+    @property
+    def keyword(self) -> str:
+        return datadict.keyword_for_tag(self.tag)
+
+    @property
+    def name(self) -> str:
+        if self.tag & 0x00010000 and self.tag & 0xFFFF:
+            element = self.tag & 0xFFFF
+            if 0x0010 <= element <= 0x00FF:
+                return "Private Creator"
+            return "Private tag data"
+        try:
+            return datadict.dictionary_description(self.tag)
+        except KeyError:
+            return "Unknown"
+
+    @property
+    def is_private(self) -> bool:
+        return bool((self.tag >> 16) & 1)
+
+    @property
+    def is_undefined_length(self) -> bool:
+        return bool(self._dataset._tape.flags(self._index) & F_UNDEFINED)
+
+    @property
+    def file_offset(self) -> int:
+        """Where the element's tag starts in the (possibly inflated) dataset bytes."""
+        return self._dataset._tape.start(self._index)
+
+    @property
+    def length(self) -> int:
+        """The value's length in bytes (the content's length for an undefined length)."""
+        return self._dataset._tape.length(self._index)
+
+    def raw_value(self) -> memoryview:
+        """The value's bytes as they are in the file, zero-copy and read-only."""
+        return self._dataset._tape.raw(self._index)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DataElement):
+            return NotImplemented
+        return self.tag == other.tag and self.VR == other.VR and self.value == other.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        from ._dump import element_line
+
+        return element_line(self)
+
+
+class Dataset:
+    """A DICOM dataset: the top level of a file, or one item of a sequence.
+
+    Look elements up by keyword (``ds.PatientName`` gives the value), by tag (``ds[0x00100010]``,
+    ``ds[(0x0010, 0x0010)]``) or by keyword string (``ds["PatientName"]``), which give a
+    :class:`DataElement`. Iteration is in tag order.
+    """
+
+    __slots__ = ("_tape", "_start", "_stop", "_parent", "_index", "_cache", "_encodings",
+                 "file_meta", "preamble", "_source", "__weakref__")
+
+    def __init__(self, tape, start: int, stop: int, parent: Dataset | None = None) -> None:
+        self._tape = tape
+        self._start = start
+        self._stop = stop
+        self._parent = parent
+        self._index: dict[int, int] | None = None
+        self._cache: dict[int, Any] = {}
+        self._encodings: Any = _UNSET
+        self.file_meta: FileMetaDataset | None = None
+        self.preamble: bytes | None = None
+        self._source: Any = None
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def _tags(self) -> dict[int, int]:
+        index = self._index
+        if index is None:
+            index = self._index = self._tape.tags(self._start, self._stop)
+        return index
+
+    def _find(self, tag: int) -> int:
+        index = self._index
+        if index is None:
+            return self._tape.find(self._start, self._stop, tag)
+        return index.get(tag, -1)
+
+    def __getattr__(self, name: str) -> Any:
+        tag = datadict.KEYWORD_TO_TAG.get(name)
+        if tag is not None:
+            cache = self._cache
+            if tag in cache:
+                return cache[tag]
+            index = self._find(tag)
+            if index >= 0:
+                return self._value(tag, index, self._vr(tag, index))
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __getitem__(self, key: Any) -> DataElement:
+        tag = to_tag(key)
+        index = self._find(tag)
+        if index < 0:
+            raise KeyError(tag_repr(tag))
+        return DataElement(self, index, tag, self._vr(tag, index))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The value for a keyword, the :class:`DataElement` for a tag, or ``default``.
+
+        This is pydicom's convention: ``ds.get("PatientID")`` gives the value,
+        ``ds.get(0x00100020)`` gives the element.
+        """
+        if isinstance(key, str) and key in datadict.KEYWORD_TO_TAG:
+            try:
+                return getattr(self, key)
+            except AttributeError:
+                return default
+        try:
+            return self[key]
+        except (KeyError, ValueError, TypeError):
+            return default
+
+    def __contains__(self, key: Any) -> bool:
+        try:
+            tag = to_tag(key)
+        except (ValueError, TypeError):
+            return False
+        return self._find(tag) >= 0
+
+    def __len__(self) -> int:
+        return len(self._tags())
+
+    def __bool__(self) -> bool:
+        return self._stop > self._start
+
+    def keys(self) -> list[Tag]:
+        return [Tag(tag) for tag in sorted(self._tags())]
+
+    def values(self) -> list[DataElement]:
+        return list(self)
+
+    def items(self) -> list[tuple[Tag, DataElement]]:
+        return [(element.tag, element) for element in self]
+
+    def __iter__(self) -> Iterator[DataElement]:
+        for tag, index in sorted(self._tags().items()):
+            yield DataElement(self, index, tag, self._vr(tag, index))
+
+    def __dir__(self) -> list[str]:
+        names = [datadict.keyword_for_tag(tag) for tag in self._tags()]
+        return sorted(set(super().__dir__()) | {n for n in names if n})
+
+    def dir(self, *filters: str) -> list[str]:
+        """The keywords of the elements present, optionally only those containing a filter."""
+        names = sorted(n for n in (datadict.keyword_for_tag(t) for t in self._tags()) if n)
+        if filters:
+            lowered = [f.lower() for f in filters]
+            names = [n for n in names if any(f in n.lower() for f in lowered)]
+        return names
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in Dataset.__slots__ or name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError(
+            "dicomfast datasets are read-only; use to_pydicom() for a dataset you can edit"
+        )
+
+    # -- values ----------------------------------------------------------------------------
+
+    def _vr(self, tag: int, index: int) -> str:
+        tape = self._tape
+        flags = tape.flags(index)
+        if flags & F_SEQUENCE:
+            return "SQ"
+        vr = tape.vr(index)
+        if vr and vr != "UN":
+            return vr
+        # Implicit VR, or UN: the dictionary knows better, for public tags (as pydicom does).
+        if tag >> 16 & 1:
+            if not vr and 0x0010 <= (tag & 0xFFFF) <= 0x00FF:
+                return "LO"
+            return "UN"
+        entry = datadict.entry(tag)
+        if entry is None:
+            return vr or "UN"
+        dictionary_vr = entry[0]
+        if dictionary_vr == "NONE":
+            return "UN"
+        if " or " in dictionary_vr:
+            return self._resolve_ambiguous(tag, index, dictionary_vr, flags)
+        return dictionary_vr
+
+    def _resolve_ambiguous(self, tag: int, index: int, vr: str, flags: int) -> str:
+        """The VR of an element the dictionary gives several VRs for (PS3.5 Annex A, PS3.3)."""
+        if tag == 0x7FE00010:
+            if flags & F_UNDEFINED:
+                return "OB"
+            if flags & F_IMPLICIT:
+                return "OW"
+            bits = self._nearest(0x00280100)
+            return "OW" if isinstance(bits, int) and bits > 8 else "OB"
+        if vr.startswith("US or SS"):
+            pixel_representation = self._nearest(_TAG_PIXEL_REPRESENTATION)
+            if pixel_representation is None:
+                pixel_representation = 1 if 0x7FE00010 in self else 0
+            return "US" if pixel_representation == 0 else "SS"
+        if tag == 0x00283006:  # LUT Data: one entry is US, a table is OW (PS3.3 C.11.1.1.1)
+            descriptor = self._nearest(0x00283002)
+            first = descriptor[0] if isinstance(descriptor, list) and descriptor else descriptor
+            return "US" if first == 1 else "OW"
+        if tag >> 16 == 0x5400 or tag & 0xFF00FFFF == 0x60003000 or flags & F_IMPLICIT:
+            if tag >> 16 == 0x5400 and not flags & F_IMPLICIT:
+                bits = self._nearest(0x5400100A)
+                return "OW" if isinstance(bits, int) and bits > 8 else "OB"
+            return "OW"
+        return vr.split(" or ")[-1]
+
+    def _nearest(self, tag: int) -> Any:
+        """The value of ``tag`` in this dataset or the nearest ancestor that has it."""
+        dataset: Dataset | None = self
+        while dataset is not None:
+            index = dataset._find(tag)
+            if index >= 0:
+                return dataset._value(tag, index, dataset._vr(tag, index))
+            dataset = dataset._parent
+        return None
+
+    def _value(self, tag: int, index: int, vr: str) -> Any:
+        cache = self._cache
+        if tag in cache:
+            return cache[tag]
+        tape = self._tape
+        if vr == "SQ":
+            end = tape.end(index)
+            value = Sequence(
+                Dataset(tape, item + 1, tape.end(item), self)
+                for item in tape.children(index + 1, end)
+            )
+        elif tape.flags(index) & (F_ENCAPSULATED | F_RAW_DELIMITED):
+            value = bytes(tape.raw(index))
+        else:
+            encodings = self._encodings
+            if encodings is _UNSET:
+                encodings = self._resolve_encodings()
+            value = tape.value(index, _VR_CODES.get(vr, _VR_CODES["UN"]), encodings)
+        cache[tag] = value
+        return value
+
+    def _resolve_encodings(self) -> Any:
+        index = self._find(_TAG_CHARSET)
+        if index >= 0:
+            raw = self._tape.value(index, _VR_CODES["CS"], None)
+            encodings = python_encodings(raw)
+        elif self._parent is not None:
+            encodings = self._parent._encodings
+            if encodings is _UNSET:
+                encodings = self._parent._resolve_encodings()
+        else:
+            encodings = None
+        self._encodings = encodings
+        return encodings
+
+    # -- whole-dataset views ---------------------------------------------------------------
+
+    @property
+    def is_little_endian(self) -> bool:
+        return not self._tape.big_endian
+
+    @property
+    def is_implicit_VR(self) -> bool:
+        return not self._tape.explicit_vr
+
+    def dump(self, *, max_value: int = 64) -> str:
+        """A listing like DCMTK's dcmdump: one line per element, items indented."""
+        from ._dump import dump
+
+        return dump(self, max_value=max_value)
+
+    def __str__(self) -> str:
+        return self.dump()
+
+    def __repr__(self) -> str:
+        what = []
+        sop = self.get("SOPClassUID")
+        if sop:
+            from .uid import uid_name
+
+            what.append(uid_name(sop))
+        meta = self.file_meta
+        if meta is not None and "TransferSyntaxUID" in meta:
+            from .uid import uid_name
+
+            what.append(uid_name(meta.TransferSyntaxUID))
+        detail = f": {', '.join(what)}" if what else ""
+        return f"<{type(self).__name__} of {len(self)} elements{detail}>"
+
+    def to_json_dict(self, *, bulk_data_threshold: int = 1024, bulk_data_element_handler=None) -> dict:
+        """The dataset in the DICOM JSON model (PS3.18 Annex F)."""
+        from .jsonmodel import to_json_dict
+
+        return to_json_dict(self, bulk_data_threshold, bulk_data_element_handler)
+
+    def to_pydicom(self):
+        """A ``pydicom.Dataset`` with the same elements (needs pydicom installed)."""
+        from .interop import to_pydicom
+
+        return to_pydicom(self)
+
+    # -- pickling: a dataset travels as the bytes it was read from -------------------------
+
+    def __reduce__(self):
+        root = self
+        path: list[int] = []
+        while root._parent is not None:
+            path.append(root._start - 1)
+            root = root._parent
+        if root._source is None:
+            raise TypeError("this dataset was not read by dcmread and cannot be pickled")
+        data, end, options = root._source
+        if not (isinstance(data, bytes) and end >= len(data)):
+            data = bytes(data[:end])
+        return (_unpickle, (data, options, tuple(reversed(path))))
+
+
+class FileMetaDataset(Dataset):
+    """The File Meta Information (group 0002)."""
+
+    __slots__ = ()
+
+
+class _Unset:
+    __slots__ = ()
+
+
+_UNSET = _Unset()
+
+
+def _unpickle(data: bytes, options: tuple, path: tuple) -> Dataset:
+    from .reader import _read_source
+
+    dataset = _read_source(data, options)
+    for item in path:
+        tape = dataset._tape
+        dataset = Dataset(tape, item + 1, tape.end(item), dataset)
+    return dataset

@@ -1,0 +1,207 @@
+"""Reading: sources (paths, file objects, bytes, mmap), framing (preamble, meta group, transfer
+syntax, deflate), options, and turning a scan's status into the right exception."""
+
+from __future__ import annotations
+
+import mmap as _mmap
+import os
+import zlib
+from typing import Any, Iterable
+
+from . import _scan, datadict, uid
+from .dataset import Dataset, FileMetaDataset
+from .errors import DicomError, InvalidLengthError, NotDicomError, TruncatedError
+from .tags import to_tag
+
+__all__ = ["dcmread", "read_file_meta"]
+
+# A header read starts with one block of this size and reads more only if the scan needs it.
+HEADER_BLOCK = 16384
+# Inflating a deflated dataset stops here unless the caller allows more (a deflate bomb
+# expands about 1000 times; this bound keeps an untrusted file from taking all memory).
+MAX_INFLATED = 2 << 30
+
+_TAG_TRANSFER_SYNTAX = 0x00020010
+_TAG_CHARSET = 0x00080005
+
+_scan.set_sequence_tags(datadict.SQ_TAGS)
+
+
+def dcmread(
+    src: Any,
+    *,
+    stop_before_pixels: bool = False,
+    specific_tags: Iterable[Any] | None = None,
+    force: bool = False,
+    mmap: bool = False,
+) -> Dataset:
+    """Read a DICOM dataset from a path, a binary file object, or a bytes-like object.
+
+    ``stop_before_pixels`` stops the read at the pixel data. ``specific_tags`` (keywords or
+    tags) keeps only those top-level elements (and Specific Character Set) and stops the scan
+    once it has passed the last of them; both read only the start of a file from a path.
+    ``force`` reads data without the 128-byte preamble and ``DICM`` prefix. ``mmap`` maps a file
+    instead of reading it, for files larger than memory or pixel data viewed in place.
+
+    Raises a :class:`~dicomfast.errors.DicomError` subclass for data that is not DICOM or is
+    damaged; a :class:`~dicomfast.errors.TruncatedError` or ``InvalidLengthError`` carries the
+    elements read before the fault as its ``partial`` attribute.
+    """
+    wanted = None
+    if specific_tags is not None:
+        wanted = {to_tag(t) for t in specific_tags}
+        wanted.add(_TAG_CHARSET)
+    header_only = stop_before_pixels or wanted is not None
+    options = (stop_before_pixels, None if wanted is None else tuple(sorted(wanted)), force)
+
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return _read_source(src, options)
+    if isinstance(src, (str, os.PathLike)):
+        path = os.fspath(src)
+        if mmap:
+            with open(path, "rb") as f:
+                if os.fstat(f.fileno()).st_size == 0:
+                    raise NotDicomError(f"{path}: the file is empty")
+                mapped = _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ)
+            return _read_source(mapped, options, name=path)
+        if header_only:
+            data, size = _scan.read_file(path, HEADER_BLOCK)
+            while True:
+                try:
+                    return _read_source(data, options, name=path, complete=len(data) >= size)
+                except _NeedMore:
+                    data, size = _scan.read_file(path, min(size, max(4 * len(data), 1 << 20)))
+        data, size = _scan.read_file(path)
+        return _read_source(data, options, name=path)
+    if hasattr(src, "read"):
+        name = getattr(src, "name", None)
+        if header_only and _seekable(src):
+            begin = src.tell()
+            data = src.read(HEADER_BLOCK)
+            while True:
+                try:
+                    return _read_source(data, options, name=name, complete=len(data) < HEADER_BLOCK)
+                except _NeedMore:
+                    src.seek(begin)
+                    want = max(4 * len(data), 1 << 20)
+                    data = src.read(want)
+                    if len(data) < want:
+                        return _read_source(data, options, name=name)
+        return _read_source(src.read(), options, name=name)
+    raise TypeError(f"dcmread reads a path, a binary file object or bytes, not {type(src).__name__}")
+
+
+def read_file_meta(src: Any, *, force: bool = False) -> FileMetaDataset:
+    """Only the File Meta Information of a file (reads its first block)."""
+    return dcmread(src, specific_tags=[0x00020000], force=force).file_meta
+
+
+class _NeedMore(Exception):
+    """The scan reached the end of a partial read: read more of the file and scan again."""
+
+
+def _seekable(f: Any) -> bool:
+    try:
+        return f.seekable()
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _read_source(data: Any, options: tuple, name: str | None = None, complete: bool = True) -> Dataset:
+    stop_before_pixels, wanted, force = options
+    where = f"{name}: " if name else ""
+    size = len(data) if not isinstance(data, memoryview) else data.nbytes
+
+    # Preamble and prefix.
+    preamble = None
+    if size >= 132 and data[128:132] == b"DICM":
+        preamble = bytes(data[:128])
+        pos = 132
+    elif not force:
+        if not complete and size < 132:
+            raise _NeedMore
+        raise NotDicomError(
+            f"{where}no 'DICM' prefix at byte 128: not a DICOM Part 10 file "
+            "(pass force=True to read a dataset without the preamble)"
+        )
+    else:
+        pos = 0
+
+    # File Meta Information: explicit VR little endian group 0002, whatever its group length says.
+    meta = None
+    if size - pos >= 6 and data[pos:pos + 2] == b"\x02\x00":
+        meta_tape = _scan.scan(data, pos, explicit_vr=True, big_endian=False, stop_after=0x0002FFFF)
+        _raise_for(meta_tape, where, complete, None)
+        meta = FileMetaDataset(meta_tape, 0, len(meta_tape))
+        pos = meta_tape.stop
+
+    # Transfer syntax decides the dataset's encoding; the scanner still checks the first element.
+    syntax = None
+    if meta is not None and _TAG_TRANSFER_SYNTAX in meta:
+        syntax = meta.TransferSyntaxUID
+        if isinstance(syntax, list):
+            syntax = syntax[0] if syntax else None
+    explicit, big = True, False
+    inflate = False
+    if syntax is None or syntax == "":
+        if size - pos >= 6:
+            group = data[pos] | data[pos + 1] << 8
+            explicit = bytes(data[pos + 4:pos + 6]).isalpha() and bytes(data[pos + 4:pos + 6]).isupper()
+            big = explicit and group >= 1024
+    elif syntax == uid.ImplicitVRLittleEndian:
+        explicit = False
+    elif syntax == uid.ExplicitVRBigEndian:
+        big = True
+    elif syntax == uid.DeflatedExplicitVRLittleEndian or syntax in _DEFLATED_OTHERS:
+        inflate = True
+
+    source = data
+    if inflate:
+        if not complete:
+            raise _NeedMore
+        source = _inflate(data, pos, where)
+        pos = 0
+
+    limit = None
+    if wanted is not None:
+        limit = max(wanted)
+    tape = _scan.scan(
+        source, pos, explicit_vr=explicit, big_endian=big,
+        stop_before_pixels=stop_before_pixels, stop_after=limit, wanted=wanted,
+    )
+    dataset = Dataset(tape, 0, len(tape))
+    dataset.file_meta = meta
+    dataset.preamble = preamble
+    _raise_for(tape, where, complete, dataset)
+    if tape.needs_more and not complete:
+        raise _NeedMore
+    # What pickling needs to read the same dataset again: the bytes the scan used.
+    dataset._source = (data, tape.stop if not inflate else size, options)
+    return dataset
+
+
+def _raise_for(tape: Any, where: str, complete: bool, partial: Dataset | None) -> None:
+    error = tape.error
+    if error is None:
+        return
+    if tape.needs_more and not complete:
+        raise _NeedMore
+    kind, message = error
+    if issubclass(kind, (TruncatedError, InvalidLengthError)):
+        raise kind(where + message, offset=tape.error_offset, partial=partial)
+    raise kind(where + message)
+
+
+def _inflate(data: Any, pos: int, where: str) -> bytes:
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(bytes(data[pos:]), MAX_INFLATED)
+    except zlib.error as exc:
+        raise DicomError(f"{where}the deflated dataset cannot be inflated: {exc}") from None
+    if inflater.unconsumed_tail:
+        raise DicomError(f"{where}the deflated dataset inflates to more than {MAX_INFLATED} bytes")
+    return out
+
+
+# JPIP Referenced Deflate deflates its dataset as the classic deflated syntax does (PS3.5 A.5).
+_DEFLATED_OTHERS = frozenset({"1.2.840.10008.1.2.4.95"})
