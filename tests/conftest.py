@@ -1,0 +1,54 @@
+"""Session-wide test setup.
+
+* The reference files of other toolkits (tests/make_reference_files.py) are made once, before
+  collection, so that ``corpus.corpus_files()`` sees them when test modules parametrize on it.
+  The pytest header says how many there are and which tools were missing.
+* Any test whose stderr shows "Exception ignored" fails: that is how Cython reports an exception
+  it had to swallow (a ``noexcept`` function that raised, an error in ``__dealloc__``). Under pytest
+  those reports usually arrive as PytestUnraisableExceptionWarning instead of stderr text, so that
+  warning is made an error too.
+"""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import make_reference_files
+
+_REFERENCE_REPORT = None
+
+
+def pytest_configure(config):
+    global _REFERENCE_REPORT
+    config.addinivalue_line("filterwarnings", "error::pytest.PytestUnraisableExceptionWarning")
+    if config.option.help or getattr(config.option, "version", False):
+        return
+    if _REFERENCE_REPORT is None:
+        _REFERENCE_REPORT = make_reference_files.generate()
+
+
+def pytest_report_header(config):
+    if _REFERENCE_REPORT is not None:
+        return f"reference files: {_REFERENCE_REPORT.summary()}"
+    return None
+
+
+_CAPTURE_FIXTURES = {"capsys", "capsysbinary", "capfdbinary", "capteesys"}
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_swallowed_exceptions(request):
+    """Fail a test whose captured stderr contains Cython's "Exception ignored" report."""
+    if _CAPTURE_FIXTURES & set(request.fixturenames):
+        # pytest allows one capture fixture per test; such a test checks its own output
+        yield
+        return
+    capfd = request.getfixturevalue("capfd")
+    yield
+    out, err = capfd.readouterr()
+    # give the output back, so that pytest's report of this test still shows it
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    if "Exception ignored" in err:
+        pytest.fail(f"a swallowed exception was reported on stderr:\n{err}", pytrace=False)

@@ -1,0 +1,69 @@
+"""The tests run against the compiled core, never without it (no silent pure-Python fallback)."""
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD_HINT = "build it with `bash ci/setup.sh` (or `pip install -e .`)"
+
+
+def _is_extension(module) -> bool:
+    return any(str(module.__file__).endswith(s) for s in importlib.machinery.EXTENSION_SUFFIXES)
+
+
+def test_compiled_core_is_importable():
+    try:
+        scan = importlib.import_module("dicomfast._scan")
+    except ImportError as exc:
+        pytest.fail(f"dicomfast._scan is not importable ({exc}); {BUILD_HINT}", pytrace=False)
+    assert _is_extension(scan), f"dicomfast._scan is not a compiled extension: {scan.__file__}"
+
+
+@pytest.mark.parametrize("pyx", sorted(p.stem for p in (ROOT / "dicomfast").glob("*.pyx")))
+def test_every_cython_module_is_built(pyx):
+    """A .pyx added after the last build must not leave the tests running without it."""
+    try:
+        module = importlib.import_module(f"dicomfast.{pyx}")
+    except ImportError as exc:
+        pytest.fail(f"dicomfast.{pyx} is not importable ({exc}); {BUILD_HINT}", pytrace=False)
+    assert _is_extension(module), f"dicomfast.{pyx} is not a compiled extension: {module.__file__}"
+
+
+_IMPORT_WITHOUT_CORE = r"""
+import sys
+
+class _BlockCompiledCore:
+    def find_spec(self, name, path=None, target=None):
+        if name == "dicomfast._scan":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, _BlockCompiledCore())
+try:
+    import dicomfast
+except ImportError as exc:
+    print(f"ImportError: {exc}")
+    sys.exit(0)
+print("dicomfast imported although dicomfast._scan could not be")
+sys.exit(1)
+"""
+
+
+def test_import_without_compiled_core_says_how_to_build():
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_WITHOUT_CORE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"no ImportError without the compiled core:\n{output}"
+    assert "pip install" in proc.stdout, f"the ImportError gives no build hint:\n{output}"
