@@ -3,7 +3,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t
 
 cdef enum:
-    # Element flags.
+    # Element flags (exported to Python by _scan.pyx as FLAG_*).
     F_BIG = 1            # the value's bytes are big endian
     F_IMPLICIT = 2       # encoded without a VR: the VR comes from the dictionary
     F_UNDEFINED = 4      # undefined length in the file (the tape stores the content length)
@@ -54,3 +54,5 @@ cdef class Tape:
     cdef readonly bint explicit_vr
     cdef readonly bint big_endian
     cdef readonly bint needs_more      # ended at the buffer's end where more bytes may exist
+
+    cdef int _check_bounds(self, Elem* e) except -1

@@ -111,6 +111,7 @@ ctypedef struct Scanner:
     Py_ssize_t cap
     bint stop_before_pixels
     uint32_t stop_after          # top level: stop at the first tag greater than this
+    uint32_t stop_below          # top level: stop at the first tag less than this
     const uint32_t* wanted       # top level: keep only these tags (sorted), NULL for all
     Py_ssize_t nwanted
     const uint32_t* sq_tags      # tags the dictionary says are SQ (sorted), for implicit VR
@@ -308,7 +309,8 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
             after[0] = pos
             return 0
         if top:
-            if tag > s.stop_after or (s.stop_before_pixels and is_pixel_tag(tag)):
+            if (tag > s.stop_after or tag < s.stop_below or
+                    (s.stop_before_pixels and is_pixel_tag(tag))):
                 s.stop = pos
                 s.status = SCAN_STOPPED
                 content_end[0] = pos
@@ -407,6 +409,14 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
 
 # ---------------------------------------------------------------------------------------------
 # Python side
+
+FLAG_BIG = F_BIG
+FLAG_IMPLICIT = F_IMPLICIT
+FLAG_UNDEFINED = F_UNDEFINED
+FLAG_SEQUENCE = F_SEQUENCE
+FLAG_ENCAPSULATED = F_ENCAPSULATED
+FLAG_ITEM = F_ITEM
+FLAG_RAW_DELIMITED = F_RAW_DELIMITED
 
 cdef object _as_sorted_u32(object tags, uint32_t** out, Py_ssize_t* n):
     """Copy an iterable of ints into a sorted C array; the returned bytes object owns it."""
@@ -556,16 +566,27 @@ cdef class Tape:
             i = e[i].end
         return -1
 
+    cdef int _check_bounds(self, Elem* e) except -1:
+        # Only the damaged element of a failed scan can point past the data: it stays in the
+        # table so that a partial dataset shows where the fault is.
+        if e.offset + <int64_t>e.length > self.size:
+            raise TruncatedError(
+                f"the value at byte offset {e.offset} declares {e.length} bytes; "
+                f"{max(self.size - e.offset, 0)} remain", offset=e.start)
+        return 0
+
     def raw(self, Py_ssize_t i):
         """The value's bytes, zero-copy, as a read-only memoryview on the buffer."""
         if i < 0 or i >= self.n: raise IndexError(i)
         cdef Elem* e = &self.elems[i]
+        self._check_bounds(e)
         return memoryview((<_Buffer>self.owner).obj)[e.offset:e.offset + e.length].toreadonly()
 
     def value(self, Py_ssize_t i, unsigned int vr, encodings):
         """Decode a value as the VR ``vr`` (packed two characters) says."""
         if i < 0 or i >= self.n: raise IndexError(i)
         cdef Elem* e = &self.elems[i]
+        self._check_bounds(e)
         return decode_value(self.data + e.offset, e.length, vr, e.flags & F_BIG, encodings)
 
     def __reduce__(self):
@@ -573,10 +594,12 @@ cdef class Tape:
 
 
 def scan(buffer, Py_ssize_t begin=0, *, bint explicit_vr=True, bint big_endian=False,
-         bint stop_before_pixels=False, stop_after=None, wanted=None, bint detect=True):
+         bint stop_before_pixels=False, stop_after=None, uint32_t stop_below=0, wanted=None,
+         bint detect=True):
     """Scan one dataset of ``buffer`` from ``begin``; return its Tape.
 
-    ``stop_after``: stop at the first top-level tag greater than this. ``wanted``: keep only these
+    ``stop_after`` / ``stop_below``: stop at the first top-level tag greater / less than this
+    (the meta group is the range of group 0002). ``wanted``: keep only these
     top-level tags. ``detect``: let the first element decide between explicit and implicit VR, as
     pydicom does when a file's transfer syntax does not match its encoding. The scan never
     raises for bad data: ``Tape.status`` and ``Tape.error`` say what stopped it.
@@ -604,6 +627,7 @@ def scan(buffer, Py_ssize_t begin=0, *, bint explicit_vr=True, bint big_endian=F
     s.cap = 0
     s.stop_before_pixels = stop_before_pixels
     s.stop_after = 0xFFFFFFFF if stop_after is None else <uint32_t>stop_after
+    s.stop_below = stop_below
     s.wanted = wanted_arr
     s.nwanted = nwanted
     s.sq_tags = _SQ_TAGS

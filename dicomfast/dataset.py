@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from . import datadict
-from ._scan import F_ENCAPSULATED, F_IMPLICIT, F_RAW_DELIMITED, F_SEQUENCE, F_UNDEFINED
+from ._scan import FLAG_ENCAPSULATED as F_ENCAPSULATED
+from ._scan import FLAG_IMPLICIT as F_IMPLICIT
+from ._scan import FLAG_RAW_DELIMITED as F_RAW_DELIMITED
+from ._scan import FLAG_SEQUENCE as F_SEQUENCE
+from ._scan import FLAG_UNDEFINED as F_UNDEFINED
 from .charset import python_encodings
 from .tags import Tag, tag_repr, to_tag
 

@@ -130,7 +130,8 @@ def _read_source(data: Any, options: tuple, name: str | None = None, complete: b
     # File Meta Information: explicit VR little endian group 0002, whatever its group length says.
     meta = None
     if size - pos >= 6 and data[pos:pos + 2] == b"\x02\x00":
-        meta_tape = _scan.scan(data, pos, explicit_vr=True, big_endian=False, stop_after=0x0002FFFF)
+        meta_tape = _scan.scan(data, pos, explicit_vr=True, big_endian=False,
+                               stop_below=0x00020000, stop_after=0x0002FFFF)
         _raise_for(meta_tape, where, complete, None)
         meta = FileMetaDataset(meta_tape, 0, len(meta_tape))
         pos = meta_tape.stop
