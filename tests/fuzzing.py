@@ -56,17 +56,23 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     return bytes(buf[:a]) + bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
 
 
-def walk(dataset) -> int:
-    """Touch every value at every depth, the dump and the JSON model; return the count."""
+def walk(dataset, damaged_ok: bool = False) -> int:
+    """Touch every value at every depth; return the count. In a partial dataset
+    (``damaged_ok``) the damaged element may raise a DicomError on access."""
     count = 0
     for element in dataset:
         count += 1
-        value = element.value
+        try:
+            value = element.value
+        except dicomfast.DicomError:
+            if not damaged_ok:
+                raise
+            continue
         element.VM
         element.keyword
         if element.VR == "SQ":
             for item in value:
-                count += walk(item)
+                count += walk(item, damaged_ok)
     return count
 
 
@@ -83,7 +89,7 @@ def exercise(data: bytes) -> str:
     except dicomfast.DicomError as exc:
         partial = getattr(exc, "partial", None)
         if partial is not None:
-            walk(partial)
+            walk(partial, damaged_ok=True)
         return type(exc).__name__
 
 

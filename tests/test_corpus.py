@@ -17,12 +17,13 @@ FILES = corpus_files()
 def _read_both(path, **options):
     theirs, their_error = pydicom_read(path, **options)
     forced = False
-    if theirs is not None and len(theirs) == 0 and len(theirs.file_meta or ()) == 0:
-        # pydicom swallows some read errors and returns nothing: that is a rejection.
-        theirs, their_error = None, "pydicom read no elements"
+
     if their_error is not None:
         theirs, their_error = pydicom_read(path, force=True, **options)
         forced = True
+    if theirs is not None and len(theirs) == 0:
+        # pydicom swallows some read errors and returns no dataset elements: a rejection.
+        theirs, their_error = None, "pydicom read no elements"
     return theirs, their_error, forced
 
 
