@@ -85,6 +85,19 @@ cdef void _init_known_vrs() noexcept:
 _init_known_vrs()
 
 
+# Interned VR strings by packed code, so that the Dataset view compares and hashes them cheaply.
+cdef dict _VR_STRINGS = {}
+
+
+cdef inline str _vr_str(uint16_t code):
+    cdef object s = _VR_STRINGS.get(code)
+    if s is None:
+        s = chr(code & 0xFF) + chr(code >> 8)
+        if len(_VR_STRINGS) < 4096:
+            _VR_STRINGS[code] = s
+    return <str>s
+
+
 cdef inline bint is_known_vr(uint8_t a, uint8_t b) noexcept nogil:
     if a < 65 or a > 90 or b < 65 or b > 90:
         return False
@@ -431,6 +444,7 @@ cdef object _as_sorted_u32(object tags, uint32_t** out, Py_ssize_t* n):
     return holder
 
 
+cdef dict _WANTED_ARRAYS = {}
 cdef object _SQ_HOLDER = None
 cdef uint32_t* _SQ_TAGS = NULL
 cdef Py_ssize_t _NSQ = 0
@@ -499,12 +513,22 @@ cdef class Tape:
         return self.elems[i].tag
 
     def vr(self, Py_ssize_t i):
+        """The VR the scan knows: 'SQ' for a sequence, the VR written in the file, or '' when
+        the dictionary must decide (implicit VR, and UN, which pydicom replaces by the
+        dictionary's VR for public tags)."""
+        if i < 0 or i >= self.n: raise IndexError(i)
+        cdef Elem* e = &self.elems[i]
+        if e.flags & F_SEQUENCE:
+            return "SQ"
+        if e.vr == 0 or e.vr == VR_UN:
+            return ""
+        return _vr_str(e.vr)
+
+    def written_vr(self, Py_ssize_t i):
         """The VR written in the file, or '' for an implicit element."""
         if i < 0 or i >= self.n: raise IndexError(i)
         cdef uint16_t v = self.elems[i].vr
-        if v == 0:
-            return ""
-        return chr(v & 0xFF) + chr(v >> 8)
+        return _vr_str(v) if v else ""
 
     def flags(self, Py_ssize_t i):
         if i < 0 or i >= self.n: raise IndexError(i)
@@ -582,12 +606,15 @@ cdef class Tape:
         self._check_bounds(e)
         return memoryview((<_Buffer>self.owner).obj)[e.offset:e.offset + e.length].toreadonly()
 
-    def value(self, Py_ssize_t i, unsigned int vr, encodings):
-        """Decode a value as the VR ``vr`` (packed two characters) says."""
+    def value(self, Py_ssize_t i, str vr, encodings):
+        """Decode a value as ``vr`` says, with the Python codecs ``encodings`` for text."""
         if i < 0 or i >= self.n: raise IndexError(i)
+        if len(vr) != 2:
+            raise ValueError(f"not a VR: {vr!r}")
         cdef Elem* e = &self.elems[i]
         self._check_bounds(e)
-        return decode_value(self.data + e.offset, e.length, vr, e.flags & F_BIG, encodings)
+        cdef unsigned int code = <unsigned int>(<Py_UCS4>vr[0]) | (<unsigned int>(<Py_UCS4>vr[1]) << 8)
+        return decode_value(self.data + e.offset, e.length, code, e.flags & F_BIG, encodings)
 
     def __reduce__(self):
         raise TypeError("a Tape is pickled through its Dataset")
@@ -616,7 +643,17 @@ def scan(buffer, Py_ssize_t begin=0, *, bint explicit_vr=True, bint big_endian=F
     if begin < 0 or begin > size:
         raise ValueError(f"begin={begin} is outside the buffer of {size} bytes")
     if wanted is not None:
-        wanted_holder = _as_sorted_u32(wanted, &wanted_arr, &nwanted)
+        # Readers pass the same tuple for every file: keep its C array.
+        wanted_holder = _WANTED_ARRAYS.get(wanted) if isinstance(wanted, tuple) else None
+        if wanted_holder is None:
+            wanted_holder = _as_sorted_u32(wanted, &wanted_arr, &nwanted)
+            if isinstance(wanted, tuple):
+                if len(_WANTED_ARRAYS) > 256:
+                    _WANTED_ARRAYS.clear()
+                _WANTED_ARRAYS[wanted] = (wanted_holder, nwanted)
+        else:
+            wanted_holder, nwanted = wanted_holder
+            wanted_arr = <uint32_t*>PyBytes_AS_STRING(wanted_holder)
     if detect and size - begin >= 6:
         explicit_vr = is_vr_shaped(d[begin + 4], d[begin + 5])
 

@@ -11,28 +11,19 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from . import datadict
-from ._scan import FLAG_ENCAPSULATED as F_ENCAPSULATED
+from ._dataset import UNSET, DatasetBase, Keyword
 from ._scan import FLAG_IMPLICIT as F_IMPLICIT
-from ._scan import FLAG_RAW_DELIMITED as F_RAW_DELIMITED
-from ._scan import FLAG_SEQUENCE as F_SEQUENCE
 from ._scan import FLAG_UNDEFINED as F_UNDEFINED
 from .charset import python_encodings
 from .tags import Tag, tag_repr, to_tag
 
 __all__ = ["Dataset", "DataElement", "Sequence", "FileMetaDataset"]
 
+_KEYWORD_TO_TAG = datadict.KEYWORD_TO_TAG
+
 _TAG_CHARSET = 0x00080005
 _TAG_PIXEL_REPRESENTATION = 0x00280103
 
-# The two VR characters packed as the value decoders expect them.
-_VR_CODES = {
-    vr: ord(vr[0]) | (ord(vr[1]) << 8)
-    for vr in (
-        "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM "
-        "UC UI UL UN UR US UT UV"
-    ).split()
-}
-_BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 
 
 class Sequence(list):
@@ -127,7 +118,7 @@ class DataElement:
         return element_line(self)
 
 
-class Dataset:
+class Dataset(DatasetBase):
     """A DICOM dataset: the top level of a file, or one item of a sequence.
 
     Look elements up by keyword (``ds.PatientName`` gives the value), by tag (``ds[0x00100010]``,
@@ -135,45 +126,16 @@ class Dataset:
     :class:`DataElement`. Iteration is in tag order.
     """
 
-    __slots__ = ("_tape", "_start", "_stop", "_parent", "_index", "_cache", "_encodings",
-                 "file_meta", "preamble", "_source", "__weakref__")
+    __slots__ = ()
 
-    def __init__(self, tape, start: int, stop: int, parent: Dataset | None = None) -> None:
-        self._tape = tape
-        self._start = start
-        self._stop = stop
-        self._parent = parent
-        self._index: dict[int, int] | None = None
-        self._cache: dict[int, Any] = {}
-        self._encodings: Any = _UNSET
-        self.file_meta: FileMetaDataset | None = None
-        self.preamble: bytes | None = None
-        self._source: Any = None
-
-    # -- lookups ---------------------------------------------------------------------------
+    # DatasetBase (compiled) holds the tape range, the caches, file_meta and preamble, and does
+    # the hot lookups: _find, _vr, _value, _keyword_value.
 
     def _tags(self) -> dict[int, int]:
         index = self._index
         if index is None:
             index = self._index = self._tape.tags(self._start, self._stop)
         return index
-
-    def _find(self, tag: int) -> int:
-        index = self._index
-        if index is None:
-            return self._tape.find(self._start, self._stop, tag)
-        return index.get(tag, -1)
-
-    def __getattr__(self, name: str) -> Any:
-        tag = datadict.KEYWORD_TO_TAG.get(name)
-        if tag is not None:
-            cache = self._cache
-            if tag in cache:
-                return cache[tag]
-            index = self._find(tag)
-            if index >= 0:
-                return self._value(tag, index, self._vr(tag, index))
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __getitem__(self, key: Any) -> DataElement:
         tag = to_tag(key)
@@ -236,37 +198,23 @@ class Dataset:
             names = [n for n in names if any(f in n.lower() for f in lowered)]
         return names
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in Dataset.__slots__ or name.startswith("_"):
-            object.__setattr__(self, name, value)
-            return
-        raise AttributeError(
-            "dicomfast datasets are read-only; use to_pydicom() for a dataset you can edit"
-        )
-
     # -- values ----------------------------------------------------------------------------
 
-    def _vr(self, tag: int, index: int) -> str:
-        tape = self._tape
-        flags = tape.flags(index)
-        if flags & F_SEQUENCE:
-            return "SQ"
-        vr = tape.vr(index)
-        if vr and vr != "UN":
-            return vr
-        # Implicit VR, or UN: the dictionary knows better, for public tags (as pydicom does).
+    def _dictionary_vr(self, tag: int, index: int) -> str:
+        """The VR of an implicit or UN element: the dictionary's, for public tags (as pydicom)."""
+        written = self._tape.written_vr(index)
         if tag >> 16 & 1:
-            if not vr and 0x0010 <= (tag & 0xFFFF) <= 0x00FF:
+            if not written and 0x0010 <= (tag & 0xFFFF) <= 0x00FF:
                 return "LO"
             return "UN"
         entry = datadict.entry(tag)
         if entry is None:
-            return vr or "UN"
+            return "UN"
         dictionary_vr = entry[0]
         if dictionary_vr == "NONE":
             return "UN"
         if " or " in dictionary_vr:
-            return self._resolve_ambiguous(tag, index, dictionary_vr, flags)
+            return self._resolve_ambiguous(tag, index, dictionary_vr, self._tape.flags(index))
         return dictionary_vr
 
     def _resolve_ambiguous(self, tag: int, index: int, vr: str, flags: int) -> str:
@@ -304,35 +252,21 @@ class Dataset:
             dataset = dataset._parent
         return None
 
-    def _value(self, tag: int, index: int, vr: str) -> Any:
-        cache = self._cache
-        if tag in cache:
-            return cache[tag]
+    def _sequence(self, index: int) -> Sequence:
         tape = self._tape
-        if vr == "SQ":
-            end = tape.end(index)
-            value = Sequence(
-                Dataset(tape, item + 1, tape.end(item), self)
-                for item in tape.children(index + 1, end)
-            )
-        elif tape.flags(index) & (F_ENCAPSULATED | F_RAW_DELIMITED):
-            value = bytes(tape.raw(index))
-        else:
-            encodings = self._encodings
-            if encodings is _UNSET:
-                encodings = self._resolve_encodings()
-            value = tape.value(index, _VR_CODES.get(vr, _VR_CODES["UN"]), encodings)
-        cache[tag] = value
-        return value
+        return Sequence(
+            Dataset(tape, item + 1, tape.end(item), self)
+            for item in tape.children(index + 1, tape.end(index))
+        )
 
     def _resolve_encodings(self) -> Any:
         index = self._find(_TAG_CHARSET)
         if index >= 0:
-            raw = self._tape.value(index, _VR_CODES["CS"], None)
+            raw = self._tape.value(index, "CS", None)
             encodings = python_encodings(raw)
         elif self._parent is not None:
             encodings = self._parent._encodings
-            if encodings is _UNSET:
+            if encodings is UNSET:
                 encodings = self._parent._resolve_encodings()
         else:
             encodings = None
@@ -401,17 +335,16 @@ class Dataset:
         return (_unpickle, (data, options, tuple(reversed(path))))
 
 
+for _name, _tag in _KEYWORD_TO_TAG.items():
+    if not hasattr(Dataset, _name):
+        setattr(Dataset, _name, Keyword(_tag, _name))
+del _name, _tag
+
+
 class FileMetaDataset(Dataset):
     """The File Meta Information (group 0002)."""
 
     __slots__ = ()
-
-
-class _Unset:
-    __slots__ = ()
-
-
-_UNSET = _Unset()
 
 
 def _unpickle(data: bytes, options: tuple, path: tuple) -> Dataset:

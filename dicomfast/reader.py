@@ -16,7 +16,7 @@ from .tags import to_tag
 __all__ = ["dcmread", "read_file_meta"]
 
 # A header read starts with one block of this size and reads more only if the scan needs it.
-HEADER_BLOCK = 16384
+HEADER_BLOCK = 8192
 # Inflating a deflated dataset stops here unless the caller allows more (a deflate bomb
 # expands about 1000 times; this bound keeps an untrusted file from taking all memory).
 MAX_INFLATED = 2 << 30
@@ -47,12 +47,9 @@ def dcmread(
     damaged; a :class:`~dicomfast.errors.TruncatedError` or ``InvalidLengthError`` carries the
     elements read before the fault as its ``partial`` attribute.
     """
-    wanted = None
-    if specific_tags is not None:
-        wanted = {to_tag(t) for t in specific_tags}
-        wanted.add(_TAG_CHARSET)
+    wanted = None if specific_tags is None else _wanted_tags(specific_tags)
     header_only = stop_before_pixels or wanted is not None
-    options = (stop_before_pixels, None if wanted is None else tuple(sorted(wanted)), force)
+    options = (stop_before_pixels, wanted, force)
 
     if isinstance(src, (bytes, bytearray, memoryview)):
         return _read_source(src, options)
@@ -94,6 +91,31 @@ def dcmread(
 def read_file_meta(src: Any, *, force: bool = False) -> FileMetaDataset:
     """Only the File Meta Information of a file (reads its first block)."""
     return dcmread(src, specific_tags=[0x00020000], force=force).file_meta
+
+
+_WANTED_CACHE: dict = {}
+
+
+def _wanted_tags(specific_tags: Iterable[Any]) -> tuple:
+    """The sorted tags for ``specific_tags``, with Specific Character Set (as pydicom adds it).
+
+    A loader passes the same list for every file: the conversion is cached by its contents.
+    """
+    key = tuple(specific_tags)
+    try:
+        return _WANTED_CACHE[key]
+    except (KeyError, TypeError):
+        pass
+    wanted = {to_tag(t) for t in key}
+    wanted.add(_TAG_CHARSET)
+    result = tuple(sorted(wanted))
+    if len(_WANTED_CACHE) > 256:
+        _WANTED_CACHE.clear()
+    try:
+        _WANTED_CACHE[key] = result
+    except TypeError:
+        pass
+    return result
 
 
 class _NeedMore(Exception):
@@ -138,10 +160,12 @@ def _read_source(data: Any, options: tuple, name: str | None = None, complete: b
 
     # Transfer syntax decides the dataset's encoding; the scanner still checks the first element.
     syntax = None
-    if meta is not None and _TAG_TRANSFER_SYNTAX in meta:
-        syntax = meta.TransferSyntaxUID
-        if isinstance(syntax, list):
-            syntax = syntax[0] if syntax else None
+    if meta is not None:
+        index = meta_tape.find(0, len(meta_tape), _TAG_TRANSFER_SYNTAX)
+        if index >= 0:
+            syntax = meta_tape.value(index, "UI", None)
+            if isinstance(syntax, list):
+                syntax = syntax[0] if syntax else None
     explicit, big = True, False
     inflate = False
     if syntax is None or syntax == "":
@@ -163,9 +187,7 @@ def _read_source(data: Any, options: tuple, name: str | None = None, complete: b
         source = _inflate(data, pos, where)
         pos = 0
 
-    limit = None
-    if wanted is not None:
-        limit = max(wanted)
+    limit = None if wanted is None else wanted[-1]
     tape = _scan.scan(
         source, pos, explicit_vr=explicit, big_endian=big,
         stop_before_pixels=stop_before_pixels, stop_after=limit, wanted=wanted,

@@ -1,0 +1,161 @@
+# The compiled half of the Dataset view: the lookups that run once per attribute access.
+#
+# `ds.PatientName` is the hottest path of a header read. Here it is one C call chain: a keyword
+# descriptor on the class, the dataset's value cache, a walk of the element table, and the value
+# decoder. Everything that is not on that path (sequences, ambiguous VRs, character sets,
+# iteration, dumps) stays in Python, in dataset.py, which subclasses DatasetBase.
+
+from libc.stdint cimport uint32_t
+
+from dicomfast._scan cimport Tape, Elem, F_SEQUENCE, F_ENCAPSULATED, F_RAW_DELIMITED, F_BIG
+from dicomfast._values cimport decode_value, VR_UN
+
+
+cdef class _Unset:
+    """The value of a dataset's encodings before they are resolved."""
+
+    def __repr__(self):
+        return "<unset>"
+
+    def __reduce__(self):
+        return (_unset, ())
+
+
+UNSET = _Unset()
+
+
+def _unset():
+    return UNSET
+
+
+cdef inline str _vr_text(unsigned int code):
+    return chr(code & 0xFF) + chr(code >> 8)
+
+
+cdef dict _VR_TEXT = {}
+
+
+cdef class DatasetBase:
+    """A range of records in a Tape, with the values decoded so far."""
+
+    cdef public Tape _tape
+    cdef public Py_ssize_t _start
+    cdef public Py_ssize_t _stop
+    cdef public object _parent
+    cdef public object _index        # {tag: record} once built; None before
+    cdef public dict _cache          # {tag: value}
+    cdef public object _encodings
+    cdef public object file_meta
+    cdef public object preamble
+    cdef public object _source
+    cdef object __weakref__
+
+    def __init__(self, Tape tape, Py_ssize_t start, Py_ssize_t stop, parent=None):
+        if start < 0 or stop > len(tape) or start > stop:
+            raise IndexError((start, stop))
+        self._tape = tape
+        self._start = start
+        self._stop = stop
+        self._parent = parent
+        self._index = None
+        self._cache = {}
+        self._encodings = UNSET
+        self.file_meta = None
+        self.preamble = None
+        self._source = None
+
+    cpdef Py_ssize_t _find(self, uint32_t tag):
+        """The record of ``tag`` directly in this dataset, or -1."""
+        cdef Py_ssize_t i
+        cdef Elem* e
+        if self._index is not None:
+            return (<dict>self._index).get(tag, -1)
+        e = self._tape.elems
+        i = self._start
+        while i < self._stop:
+            if e[i].tag == tag:
+                return i
+            i = e[i].end
+        return -1
+
+    cpdef str _vr(self, uint32_t tag, Py_ssize_t index):
+        """The VR a value is decoded as: what the file says, else the dictionary's."""
+        cdef Elem* e = &self._tape.elems[index]
+        cdef object text
+        if e.flags & F_SEQUENCE:
+            return "SQ"
+        if e.vr == 0 or e.vr == VR_UN:
+            return self._dictionary_vr(tag, index)
+        text = _VR_TEXT.get(e.vr)
+        if text is None:
+            text = _vr_text(e.vr)
+            if len(_VR_TEXT) < 4096:
+                _VR_TEXT[e.vr] = text
+        return <str>text
+
+    def _dictionary_vr(self, tag, index):
+        raise NotImplementedError  # dataset.py
+
+    def _sequence(self, index):
+        raise NotImplementedError  # dataset.py
+
+    def _resolve_encodings(self):
+        raise NotImplementedError  # dataset.py
+
+    cpdef object _value(self, uint32_t tag, Py_ssize_t index, str vr):
+        """The decoded value of record ``index``, cached by tag."""
+        cdef object value = self._cache.get(tag, UNSET)
+        cdef Elem* e
+        cdef unsigned int code
+        if value is not UNSET:
+            return value
+        if vr == "SQ":
+            value = self._sequence(index)
+        else:
+            e = &self._tape.elems[index]
+            if e.flags & (F_ENCAPSULATED | F_RAW_DELIMITED):
+                value = bytes(self._tape.raw(index))
+            else:
+                encodings = self._encodings
+                if encodings is UNSET:
+                    encodings = self._resolve_encodings()
+                self._tape._check_bounds(e)
+                code = <unsigned int>(<Py_UCS4>vr[0]) | (<unsigned int>(<Py_UCS4>vr[1]) << 8)
+                value = decode_value(self._tape.data + e.offset, e.length, code,
+                                     e.flags & F_BIG, encodings)
+        self._cache[tag] = value
+        return value
+
+    cpdef object _keyword_value(self, uint32_t tag, str name):
+        """``ds.Keyword``: the value, or AttributeError when the element is absent."""
+        cdef object value = self._cache.get(tag, UNSET)
+        if value is not UNSET:
+            return value
+        cdef Py_ssize_t index = self._find(tag)
+        if index < 0:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        return self._value(tag, index, self._vr(tag, index))
+
+
+cdef class Keyword:
+    """``Dataset.<Keyword>``: one descriptor per dictionary keyword on the Dataset class.
+
+    A class attribute is found through the type's attribute cache; a ``__getattr__`` fallback
+    would first raise and discard an AttributeError on every access, at several times the cost.
+    """
+
+    cdef readonly uint32_t tag
+    cdef readonly str name
+
+    def __init__(self, uint32_t tag, str name):
+        self.tag = tag
+        self.name = name
+
+    def __get__(self, dataset, owner):
+        if dataset is None:
+            return self
+        return (<DatasetBase>dataset)._keyword_value(self.tag, self.name)
+
+    def __set__(self, dataset, value):
+        raise AttributeError(
+            f"dicomfast datasets are read-only ({self.name}); to_pydicom() gives one you can edit")
