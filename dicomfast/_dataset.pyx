@@ -33,6 +33,13 @@ cdef inline str _vr_text(unsigned int code):
 
 
 cdef dict _VR_TEXT = {}
+cdef dict _STATIC_VR = {}     # public tag -> dictionary VR, for the tags whose VR is unambiguous
+
+
+def remember_static_vr(uint32_t tag, str vr):
+    """Cache the dictionary VR of a public tag whose VR does not depend on the dataset."""
+    if len(_STATIC_VR) < 65536:
+        _STATIC_VR[tag] = vr
 
 
 cdef class DatasetBase:
@@ -85,6 +92,14 @@ cdef class DatasetBase:
         if e.flags & F_SEQUENCE:
             return "SQ"
         if e.vr == 0 or e.vr == VR_UN:
+            # Implicit VR, or UN: the dictionary decides for public tags, as in pydicom.
+            if tag & 0x10000:
+                if e.vr == 0 and 0x0010 <= (tag & 0xFFFF) <= 0x00FF:
+                    return "LO"      # a private creator
+                return "UN"
+            text = _STATIC_VR.get(tag)
+            if text is not None:
+                return <str>text
             return self._dictionary_vr(tag, index)
         text = _VR_TEXT.get(e.vr)
         if text is None:

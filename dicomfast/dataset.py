@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from . import datadict
-from ._dataset import UNSET, DatasetBase, Keyword
+from ._dataset import UNSET, DatasetBase, Keyword, remember_static_vr
 from ._scan import FLAG_IMPLICIT as F_IMPLICIT
 from ._scan import FLAG_UNDEFINED as F_UNDEFINED
 from .charset import python_encodings
@@ -138,7 +138,7 @@ class Dataset(DatasetBase):
         return index
 
     def __getitem__(self, key: Any) -> DataElement:
-        tag = to_tag(key)
+        tag = key if type(key) is int and 0 <= key <= 0xFFFFFFFF else to_tag(key)
         index = self._find(tag)
         if index < 0:
             raise KeyError(tag_repr(tag))
@@ -201,20 +201,14 @@ class Dataset(DatasetBase):
     # -- values ----------------------------------------------------------------------------
 
     def _dictionary_vr(self, tag: int, index: int) -> str:
-        """The VR of an implicit or UN element: the dictionary's, for public tags (as pydicom)."""
-        written = self._tape.written_vr(index)
-        if tag >> 16 & 1:
-            if not written and 0x0010 <= (tag & 0xFFFF) <= 0x00FF:
-                return "LO"
-            return "UN"
+        """The VR of a public implicit or UN element (DatasetBase._vr handles private ones)."""
         entry = datadict.entry(tag)
-        if entry is None:
+        if entry is None or entry[0] == "NONE":
             return "UN"
         dictionary_vr = entry[0]
-        if dictionary_vr == "NONE":
-            return "UN"
         if " or " in dictionary_vr:
             return self._resolve_ambiguous(tag, index, dictionary_vr, self._tape.flags(index))
+        remember_static_vr(tag, dictionary_vr)
         return dictionary_vr
 
     def _resolve_ambiguous(self, tag: int, index: int, vr: str, flags: int) -> str:
