@@ -5,6 +5,7 @@
 # decoder. Everything that is not on that path (sequences, ambiguous VRs, character sets,
 # iteration, dumps) stays in Python, in dataset.py, which subclasses DatasetBase.
 
+cimport cython
 from libc.stdint cimport uint32_t
 
 from dicomfast._scan cimport Tape, Elem, F_SEQUENCE, F_ENCAPSULATED, F_RAW_DELIMITED, F_BIG
@@ -42,6 +43,10 @@ def remember_static_vr(uint32_t tag, str vr):
         _STATIC_VR[tag] = vr
 
 
+# Datasets form reference cycles (an item's parent caches the sequence holding the item). The
+# garbage collector breaks them through the value caches (dicts); the datasets themselves are never
+# cleared, so no method can meet a dataset whose tape has been taken away.
+@cython.no_gc_clear
 cdef class DatasetBase:
     """A range of records in a Tape, with the values decoded so far."""
 
@@ -94,8 +99,8 @@ cdef class DatasetBase:
         if e.vr == 0 or e.vr == VR_UN:
             # Implicit VR, or UN: the dictionary decides for public tags, as in pydicom.
             if tag & 0x10000:
-                if e.vr == 0 and 0x0010 <= (tag & 0xFFFF) <= 0x00FF:
-                    return "LO"      # a private creator
+                if 0x0010 <= (tag & 0xFFFF) <= 0x00FF:
+                    return "LO"      # a private creator, implicit or UN, as pydicom reads it
                 return "UN"
             text = _STATIC_VR.get(tag)
             if text is not None:

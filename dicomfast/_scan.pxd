@@ -1,3 +1,4 @@
+cimport cython
 # The element table ("tape"): the internal C API between the scanner and the modules that own it
 # (the Dataset view, the pixel decoders, the collection indexers).
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t
@@ -40,6 +41,7 @@ ctypedef struct Elem:
     int64_t offset       # where the value starts in the buffer
     int64_t start        # where the element (its tag) starts
 
+@cython.no_gc
 cdef class Tape:
     cdef Elem* elems
     cdef Py_ssize_t n

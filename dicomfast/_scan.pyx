@@ -9,6 +9,7 @@
 # Tolerated defects follow pydicom: explicit-to-implicit switches (per element, and per sequence
 # item), undefined-length UN parsed as an implicit sequence, fewer than 8 trailing bytes ignored.
 
+cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
@@ -16,7 +17,7 @@ from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcmp
 
 from dicomfast._cursor cimport df_u16, df_u32, DF_ASSERT
-from dicomfast._values cimport decode_value
+from dicomfast._values cimport decode_value, VR_SQ, VR_UN
 
 from dicomfast.errors import (
     DicomError, InvalidLengthError, TruncatedError,
@@ -46,43 +47,24 @@ cdef extern from "<errno.h>" nogil:
 cdef inline uint16_t vr_code(char a, char b) noexcept nogil:
     return <uint16_t>(<uint8_t>a) | (<uint16_t>(<uint8_t>b) << 8)
 
-cdef enum:
-    VR_OB = 0x424F  # 'O' | 'B' << 8
-    VR_OD = 0x444F
-    VR_OF = 0x464F
-    VR_OL = 0x4C4F
-    VR_OV = 0x564F
-    VR_OW = 0x574F
-    VR_SQ = 0x5153
-    VR_SV = 0x5653
-    VR_UC = 0x4355
-    VR_UN = 0x4E55
-    VR_UR = 0x5255
-    VR_UT = 0x5455
-    VR_UV = 0x5655
-
-
-cdef inline bint is_long_vr(uint16_t vr) noexcept nogil:
-    """VRs whose explicit encoding has 2 reserved bytes and a 4-byte length."""
-    return (vr == VR_OB or vr == VR_OW or vr == VR_OD or vr == VR_OF or vr == VR_OL or
-            vr == VR_OV or vr == VR_SQ or vr == VR_SV or vr == VR_UC or vr == VR_UN or
-            vr == VR_UR or vr == VR_UT or vr == VR_UV)
-
 
 # Every VR of the current standard, as a 26x26 bit table indexed by its two letters.
 cdef uint32_t _KNOWN_VR[26]
+cdef uint32_t _LONG_VR[26]
 
-cdef void _init_known_vrs() noexcept:
-    cdef const char* names = (b"AEASATCSDADSDTFLFDISLOLTOBODOFOLOVOWPNSHSLSQSSSTSVTMUCUIULUNURUSUTUV")
+
+cdef void _fill_vr_table(uint32_t* table, const char* names) noexcept:
     cdef Py_ssize_t i
     for i in range(26):
-        _KNOWN_VR[i] = 0
+        table[i] = 0
     i = 0
     while names[i] != 0:
-        _KNOWN_VR[names[i] - 65] |= (1u << (names[i + 1] - 65))
+        table[names[i] - 65] |= (1u << (names[i + 1] - 65))
         i += 2
 
-_init_known_vrs()
+
+_fill_vr_table(_KNOWN_VR, b"AEASATCSDADSDTFLFDISLOLTOBODOFOLOVOWPNSHSLSQSSSTSVTMUCUIULUNURUSUTUV")
+_fill_vr_table(_LONG_VR, b"OBODOFOLOVOWSQSVUCUNURUTUV")
 
 
 # Interned VR strings by packed code, so that the Dataset view compares and hashes them cheaply.
@@ -96,6 +78,14 @@ cdef inline str _vr_str(uint16_t code):
         if len(_VR_STRINGS) < 4096:
             _VR_STRINGS[code] = s
     return <str>s
+
+
+cdef inline bint is_long_vr(uint16_t vr) noexcept nogil:
+    """VRs whose explicit encoding has 2 reserved bytes and a 4-byte length."""
+    cdef uint8_t a = vr & 0xFF, b = vr >> 8
+    if a < 65 or a > 90 or b < 65 or b > 90:
+        return False
+    return (_LONG_VR[a - 65] >> (b - 65)) & 1
 
 
 cdef inline bint is_known_vr(uint8_t a, uint8_t b) noexcept nogil:
@@ -259,6 +249,8 @@ cdef int scan_items(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint undefined
         if idx < 0:
             return -1
         item_implicit = item_is_implicit(s, body, limit, implicit)
+        if item_implicit:
+            s.elems[idx].flags |= F_IMPLICIT
         if length == UNDEFINED_LENGTH:
             s.elems[idx].flags |= F_UNDEFINED
             if scan_elements(s, body, limit, True, depth + 1, item_implicit, big,
@@ -456,6 +448,7 @@ def set_sequence_tags(tags):
     _SQ_HOLDER = _as_sorted_u32(tags, &_SQ_TAGS, &_NSQ)
 
 
+@cython.no_gc
 cdef class _Buffer:
     """Holds a Py_buffer for the lifetime of a Tape."""
     cdef Py_buffer view
@@ -472,6 +465,7 @@ cdef class _Buffer:
             PyBuffer_Release(&self.view)
 
 
+@cython.no_gc
 cdef class Tape:
     """The element table of one scanned dataset, and the buffer it points into.
 
@@ -659,9 +653,13 @@ def scan(buffer, Py_ssize_t begin=0, *, bint explicit_vr=True, bint big_endian=F
 
     s.data = d
     s.size = size
-    s.elems = NULL
+    # Every record consumes at least 8 bytes of input; start with room for a typical header
+    # so that the table rarely grows, without trusting anything the data says.
+    s.cap = min(max((size - begin) // 24, 64), 1 << 16)
+    s.elems = <Elem*>malloc(s.cap * sizeof(Elem))
+    if s.elems == NULL:
+        raise MemoryError()
     s.n = 0
-    s.cap = 0
     s.stop_before_pixels = stop_before_pixels
     s.stop_after = 0xFFFFFFFF if stop_after is None else <uint32_t>stop_after
     s.stop_below = stop_below

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from . import datadict
 from ._dataset import UNSET, DatasetBase, Keyword, remember_static_vr
 from ._scan import FLAG_IMPLICIT as F_IMPLICIT
+from ._scan import FLAG_ITEM as F_ITEM
 from ._scan import FLAG_UNDEFINED as F_UNDEFINED
 from .charset import python_encodings
 from .tags import Tag, tag_repr, to_tag
@@ -275,7 +276,21 @@ class Dataset(DatasetBase):
 
     @property
     def is_implicit_VR(self) -> bool:
+        """Whether this dataset's elements are encoded with implicit VR (an item of an
+        explicit-VR file may be, PS3.5 6.2.2)."""
+        if self._start > 0 and self._tape.flags(self._start - 1) & F_ITEM:
+            return bool(self._tape.flags(self._start - 1) & F_IMPLICIT)
         return not self._tape.explicit_vr
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when both hold the same elements: tags, VRs and values, at every depth."""
+        if other is self:
+            return True
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def dump(self, *, max_value: int = 64) -> str:
         """A listing like DCMTK's dcmdump: one line per element, items indented."""

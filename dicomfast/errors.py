@@ -28,8 +28,8 @@ class TruncatedError(DicomError):
     """The data ends inside an element, an item or a sequence.
 
     ``offset`` is where the damaged element starts. ``partial`` is the dataset of the elements read
-    before the fault when the read asked for it (``dcmread(..., partial=True)`` returns it instead
-    of raising); otherwise ``None``.
+    before the fault (its last element is the damaged one: reading that value raises this error
+    again), or ``None`` when the fault is not in a dataset that was being read.
     """
 
     def __init__(self, message, offset=None, partial=None):

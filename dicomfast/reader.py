@@ -154,8 +154,14 @@ def _read_source(data: Any, options: tuple, name: str | None = None, complete: b
     if size - pos >= 6 and data[pos:pos + 2] == b"\x02\x00":
         meta_tape = _scan.scan(data, pos, explicit_vr=True, big_endian=False,
                                stop_below=0x00020000, stop_after=0x0002FFFF)
-        _raise_for(meta_tape, where, complete, None)
         meta = FileMetaDataset(meta_tape, 0, len(meta_tape))
+        if meta_tape.error is not None:
+            # The partial dataset of a fault in the meta group: no elements, and the meta
+            # elements read before the fault.
+            partial = Dataset(_scan.scan(b"", 0), 0, 0)
+            partial.file_meta = meta
+            partial.preamble = preamble
+            _raise_for(meta_tape, where, complete, partial)
         pos = meta_tape.stop
 
     # Transfer syntax decides the dataset's encoding; the scanner still checks the first element.

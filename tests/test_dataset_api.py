@@ -341,8 +341,6 @@ def test_pickle_of_a_specific_tags_read():
     assert again.keys() == ds.keys() == [0x00080005, 0x00100010, 0x00280010]
 
 
-@pytest.mark.xfail(strict=True, reason="core: Dataset has no __eq__, so datasets and SQ elements "
-                   "compare by identity: two reads of one file give unequal SQ elements")
 def test_datasets_and_sequence_elements_compare_by_content():
     a, b = dicomfast.dcmread(RTPLAN), dicomfast.dcmread(RTPLAN)
     assert a["PatientName"] == b["PatientName"]  # holds
@@ -355,7 +353,7 @@ def test_datasets_and_sequence_elements_compare_by_content():
 
 
 def _sources(path):
-    # bytearray and memoryview sources: see the xfail test below.
+    # bytearray and memoryview sources: see test_a_bytearray_or_memoryview_source_is_freed_cleanly.
     data = path.read_bytes()
     yield "str", str(path)
     yield "Path", path
@@ -420,11 +418,6 @@ print("collected")
 """
 
 
-@pytest.mark.xfail(strict=True, reason="core: a dataset read from a bytearray or a memoryview is "
-                   "freed by the cyclic GC while _scan's _Buffer still exports the source: "
-                   "'SystemError: deallocated bytearray object has exported buffers', "
-                   "'BufferError: memoryview has 2 exported buffers' in tp_clear, and a "
-                   "segmentation fault for a memoryview")
 @pytest.mark.parametrize("kind", ["bytearray", "memoryview"])
 def test_a_bytearray_or_memoryview_source_is_freed_cleanly(kind):
     # In a child process: the fault can crash the interpreter.
@@ -550,8 +543,6 @@ def test_truncated_files_of_the_corpus(name):
         assert dicomfast.dcmread(path, stop_before_pixels=True).keys() == complete
 
 
-@pytest.mark.xfail(strict=True, reason="core: reader.py passes partial=None for a fault inside the "
-                   "file meta group, though the meta elements before it were read")
 def test_truncation_inside_the_file_meta_keeps_a_partial():
     data = CT.read_bytes()
     with pytest.raises(TruncatedError) as info:
@@ -561,9 +552,6 @@ def test_truncation_inside_the_file_meta_keeps_a_partial():
     assert partial.file_meta.keys()[:2] == [0x00020000, 0x00020001]
 
 
-@pytest.mark.xfail(strict=True, reason="core: a private creator written with explicit VR UN is "
-                   "reported UN; the dictionary (and pydicom) make every private creator LO, as "
-                   "dicomfast already does for implicit VR")
 def test_a_private_creator_written_as_un_is_lo():
     path = DATA / "test_files" / "J2K_pixelrep_mismatch.dcm"
     ds = dicomfast.dcmread(path)
@@ -571,9 +559,6 @@ def test_a_private_creator_written_as_un_is_lo():
     assert ds[0x00090010].value == "HMC"
 
 
-@pytest.mark.xfail(strict=True, reason="core: Dataset.is_implicit_VR of an item of a sequence "
-                   "written as UN is the file's (False), though the scanner read the item as "
-                   "implicit VR, as PS3.5 6.2.2 says it is (pydicom records it implicit)")
 def test_the_items_of_a_un_sequence_are_implicit_vr():
     path = DATA / "test_files" / "UN_sequence.dcm"
     ds, theirs = dicomfast.dcmread(path), _pydicom(path)

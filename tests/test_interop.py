@@ -280,23 +280,9 @@ def _item_encodings(dataset, path=""):
 
 # A sequence written as UN is implicit VR inside (PS3.5 6.2.2); the scanner reads its items so,
 # but the Dataset view does not report it for them yet (test_dataset_api has the core test).
-_UN_SEQUENCE = "core: Dataset.is_implicit_VR is False for the items of a sequence written as UN"
-_ITEM_ENCODING_XFAIL = {
-    "pd/UN_sequence.dcm": _UN_SEQUENCE,
-    "pd/rtdose_rle.dcm": _UN_SEQUENCE,
-    "pd/rtdose_rle_1frame.dcm": _UN_SEQUENCE,
-    "pdd/bad_sequence.dcm": _UN_SEQUENCE,
-}
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(f, id=i, marks=pytest.mark.xfail(strict=True, reason=_ITEM_ENCODING_XFAIL[i]))
-        if i in _ITEM_ENCODING_XFAIL else pytest.param(f, id=i)
-        for f, i in zip(FILES, IDS)
-    ],
-)
+@pytest.mark.parametrize("path", FILES, ids=IDS)
 def test_to_pydicom_items_record_their_encoding(path):
     """Each item records the encoding it was read in and its character set, as pydicom's do
     (pydicom uses them to decode raw elements and to write)."""
