@@ -11,6 +11,7 @@ import random
 import struct
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import dicomfast
@@ -124,5 +125,6 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-size", type=int, default=1 << 20, help="skip seed files larger than this")
     args = parser.parse_args()
+    warnings.simplefilter("ignore")  # undecodable text in mutated files warns, as in pydicom
     seeds = [Path(p) for p in corpus_files() if Path(p).stat().st_size <= args.max_size]
     print(run(seeds, iterations=10**9, seed=args.seed, seconds=args.seconds))
