@@ -1,0 +1,72 @@
+"""Type stub of the compiled half of the Dataset view (dicomfast/_dataset.pyx).
+
+The underscored members of :class:`DatasetBase` are its contract with ``dataset.Dataset``, which
+subclasses it: the attributes it reads and the hooks it overrides.
+"""
+
+from typing import Any, Final, NoReturn, overload
+
+from typing_extensions import Self, final
+
+from dicomfast._scan import Tape
+
+@final
+class _Unset:
+    """The type of :data:`UNSET`."""
+
+#: The value of a dataset's encodings before they are resolved, and the value cache's "absent".
+UNSET: Final[_Unset]
+
+def _unset() -> _Unset:
+    """Unpickles :data:`UNSET` as the same object."""
+
+def remember_static_vr(tag: int, vr: str) -> None:
+    """Cache the dictionary VR of a public tag whose VR does not depend on the dataset."""
+
+class DatasetBase:
+    """A range of records in a Tape, with the values decoded so far."""
+
+    _tape: Tape
+    _start: int
+    _stop: int
+    _parent: Self | None
+    _index: dict[int, int] | None
+    """{tag: record} once built; None before."""
+    _cache: dict[int, Any]
+    """{tag: decoded value}."""
+    _encodings: list[str] | _Unset | None
+    """The Python codecs of the dataset's text; UNSET until resolved."""
+    file_meta: Any
+    """The File Meta Information (a ``FileMetaDataset``), or None."""
+    preamble: bytes | None
+    _source: Any
+    """What the reader needs to read the rest of the file, or None."""
+
+    def __init__(self, tape: Tape, start: int, stop: int, parent: Self | None = None) -> None: ...
+    def _find(self, tag: int) -> int:
+        """The record of ``tag`` directly in this dataset, or -1."""
+    def _vr(self, tag: int, index: int) -> str:
+        """The VR a value is decoded as: what the file says, else the dictionary's."""
+    def _value(self, tag: int, index: int, vr: str) -> Any:
+        """The decoded value of record ``index``, cached by tag."""
+    def _keyword_value(self, tag: int, name: str) -> Any:
+        """``ds.Keyword``: the value, or AttributeError when the element is absent."""
+    # Hooks that dataset.py overrides; here they raise NotImplementedError.
+    def _dictionary_vr(self, tag: int, index: int) -> str: ...
+    def _sequence(self, index: int) -> Any: ...
+    def _resolve_encodings(self) -> list[str] | None: ...
+
+class Keyword:
+    """``Dataset.<Keyword>``: one descriptor per dictionary keyword on the Dataset class."""
+
+    @property
+    def tag(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    def __init__(self, tag: int, name: str) -> None: ...
+    @overload
+    def __get__(self, dataset: None, owner: type[Any]) -> Keyword: ...
+    @overload
+    def __get__(self, dataset: DatasetBase, owner: type[Any]) -> Any: ...
+    def __set__(self, dataset: DatasetBase, value: Any) -> NoReturn:
+        """Raises ``AttributeError``: datasets are read-only."""
