@@ -6,10 +6,13 @@
 # iteration, dumps) stays in Python, in dataset.py, which subclasses DatasetBase.
 
 cimport cython
-from libc.stdint cimport uint32_t
+from libc.stdint cimport uint32_t, int32_t
+from libc.stdlib cimport malloc, free
 
 from dicomfast._scan cimport Tape, Elem, F_SEQUENCE, F_ENCAPSULATED, F_RAW_DELIMITED, F_BIG
-from dicomfast._values cimport decode_value, VR_UN
+from dicomfast._values cimport decode_value, VR_UN, VR_CS
+
+from dicomfast.charset import python_encodings
 
 
 cdef class _Unset:
@@ -34,6 +37,7 @@ cdef inline str _vr_text(unsigned int code):
 
 
 cdef dict _VR_TEXT = {}
+cdef dict _ENCODINGS = {}     # raw Specific Character Set value -> Python codecs
 cdef dict _STATIC_VR = {}     # public tag -> dictionary VR, for the tags whose VR is unambiguous
 
 
@@ -61,6 +65,21 @@ cdef class DatasetBase:
     cdef public object preamble
     cdef public object _source
     cdef object __weakref__
+    # The records directly in this dataset, in file order, once a second lookup asks for them;
+    # `ordered` when their tags ascend (as the standard requires), so a lookup can bisect.
+    cdef int32_t* kids
+    cdef Py_ssize_t nkids
+    cdef bint ordered
+    cdef int lookups
+
+    def __cinit__(self):
+        self.kids = NULL
+        self.nkids = 0
+        self.ordered = False
+        self.lookups = 0
+
+    def __dealloc__(self):
+        free(self.kids)
 
     def __init__(self, Tape tape, Py_ssize_t start, Py_ssize_t stop, parent=None):
         if start < 0 or stop > len(tape) or start > stop:
@@ -76,21 +95,58 @@ cdef class DatasetBase:
         self.preamble = None
         self._source = None
 
-    cpdef Py_ssize_t _find(self, uint32_t tag):
+    cdef Py_ssize_t c_find(self, uint32_t tag) except -2:
         """The record of ``tag`` directly in this dataset, or -1."""
-        cdef Py_ssize_t i
-        cdef Elem* e
-        if self._index is not None:
-            return (<dict>self._index).get(tag, -1)
-        e = self._tape.elems
-        i = self._start
-        while i < self._stop:
-            if e[i].tag == tag:
-                return i
-            i = e[i].end
+        cdef Py_ssize_t i, lo, hi, mid
+        cdef Elem* e = self._tape.elems
+        if self.kids == NULL:
+            self.lookups += 1
+            if self.lookups < 2 or self._stop - self._start < 16 or self.c_index_kids() < 0:
+                i = self._start
+                while i < self._stop:
+                    if e[i].tag == tag:
+                        return i
+                    i = e[i].end
+                return -1
+        if self.ordered:
+            lo = 0
+            hi = self.nkids
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if e[self.kids[mid]].tag < tag:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < self.nkids and e[self.kids[lo]].tag == tag:
+                return self.kids[lo]
+            return -1
+        for i in range(self.nkids):
+            if e[self.kids[i]].tag == tag:
+                return self.kids[i]
         return -1
 
-    cpdef str _vr(self, uint32_t tag, Py_ssize_t index):
+    cdef int c_index_kids(self) except -1:
+        cdef Elem* e = self._tape.elems
+        cdef Py_ssize_t i = self._start, n = 0
+        while i < self._stop:
+            n += 1
+            i = e[i].end
+        self.kids = <int32_t*>malloc(max(n, 1) * sizeof(int32_t))
+        if self.kids == NULL:
+            raise MemoryError()
+        self.ordered = True
+        i = self._start
+        n = 0
+        while i < self._stop:
+            self.kids[n] = <int32_t>i
+            if n and e[self.kids[n - 1]].tag >= e[i].tag:
+                self.ordered = False
+            n += 1
+            i = e[i].end
+        self.nkids = n
+        return 0
+
+    cdef str c_vr(self, uint32_t tag, Py_ssize_t index):
         """The VR a value is decoded as: what the file says, else the dictionary's."""
         cdef Elem* e = &self._tape.elems[index]
         cdef object text
@@ -119,10 +175,36 @@ cdef class DatasetBase:
     def _sequence(self, index):
         raise NotImplementedError  # dataset.py
 
-    def _resolve_encodings(self):
-        raise NotImplementedError  # dataset.py
+    cdef object c_encodings(self):
+        """The Python codecs of this dataset's Specific Character Set, or its parent's."""
+        cdef object encodings = self._encodings
+        cdef Py_ssize_t index
+        cdef Elem* e
+        cdef bytes raw
+        if encodings is not UNSET:
+            return encodings
+        index = self.c_find(0x00080005)
+        if index >= 0:
+            e = &self._tape.elems[index]
+            self._tape._check_bounds(e)
+            raw = (<const char*>self._tape.data)[e.offset:e.offset + e.length]
+            encodings = _ENCODINGS.get(raw, UNSET)
+            if encodings is UNSET:
+                encodings = python_encodings(decode_value(self._tape.data + e.offset, e.length,
+                                                          VR_CS, False, None))
+                if len(_ENCODINGS) < 1024:
+                    _ENCODINGS[raw] = encodings
+        elif self._parent is not None:
+            encodings = (<DatasetBase>self._parent).c_encodings()
+        else:
+            encodings = None
+        self._encodings = encodings
+        return encodings
 
-    cpdef object _value(self, uint32_t tag, Py_ssize_t index, str vr):
+    def _resolve_encodings(self):
+        return self.c_encodings()
+
+    cdef object c_value(self, uint32_t tag, Py_ssize_t index, str vr):
         """The decoded value of record ``index``, cached by tag."""
         cdef object value = self._cache.get(tag, UNSET)
         cdef Elem* e
@@ -136,9 +218,7 @@ cdef class DatasetBase:
             if e.flags & (F_ENCAPSULATED | F_RAW_DELIMITED):
                 value = bytes(self._tape.raw(index))
             else:
-                encodings = self._encodings
-                if encodings is UNSET:
-                    encodings = self._resolve_encodings()
+                encodings = self.c_encodings()
                 self._tape._check_bounds(e)
                 code = <unsigned int>(<Py_UCS4>vr[0]) | (<unsigned int>(<Py_UCS4>vr[1]) << 8)
                 value = decode_value(self._tape.data + e.offset, e.length, code,
@@ -146,15 +226,34 @@ cdef class DatasetBase:
         self._cache[tag] = value
         return value
 
-    cpdef object _keyword_value(self, uint32_t tag, str name):
+    cdef object c_keyword_value(self, uint32_t tag, str name):
         """``ds.Keyword``: the value, or AttributeError when the element is absent."""
         cdef object value = self._cache.get(tag, UNSET)
         if value is not UNSET:
             return value
-        cdef Py_ssize_t index = self._find(tag)
+        cdef Py_ssize_t index = self.c_find(tag)
         if index < 0:
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        return self._value(tag, index, self._vr(tag, index))
+        return self.c_value(tag, index, self.c_vr(tag, index))
+
+    # Python entry points of the lookups above (the compiled callers use the c_ methods, which a
+    # Python subclass cannot override, so no call pays for an override check).
+
+    def _find(self, tag):
+        return self.c_find(tag)
+
+    def _vr(self, tag, index):
+        if index < 0 or index >= self._tape.n:
+            raise IndexError(index)
+        return self.c_vr(tag, index)
+
+    def _value(self, tag, index, vr):
+        if index < 0 or index >= self._tape.n:
+            raise IndexError(index)
+        return self.c_value(tag, index, vr)
+
+    def _keyword_value(self, tag, name):
+        return self.c_keyword_value(tag, name)
 
 
 cdef class Keyword:
@@ -174,7 +273,7 @@ cdef class Keyword:
     def __get__(self, dataset, owner):
         if dataset is None:
             return self
-        return (<DatasetBase>dataset)._keyword_value(self.tag, self.name)
+        return (<DatasetBase>dataset).c_keyword_value(self.tag, self.name)
 
     def __set__(self, dataset, value):
         raise AttributeError(

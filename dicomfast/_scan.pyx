@@ -325,7 +325,8 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
         elem_implicit = implicit
         vr = 0
         if not implicit:
-            if is_known_vr(d[pos + 4], d[pos + 5]) or is_vr_shaped(d[pos + 4], d[pos + 5]):
+            # Any two capitals are a VR, as pydicom reads them (an unknown one has a 2-byte length).
+            if is_vr_shaped(d[pos + 4], d[pos + 5]):
                 vr = vr_code(d[pos + 4], d[pos + 5])
             else:
                 elem_implicit = True    # an explicit-to-implicit switch, as pydicom tolerates

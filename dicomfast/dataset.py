@@ -15,14 +15,12 @@ from ._dataset import UNSET, DatasetBase, Keyword, remember_static_vr
 from ._scan import FLAG_IMPLICIT as F_IMPLICIT
 from ._scan import FLAG_ITEM as F_ITEM
 from ._scan import FLAG_UNDEFINED as F_UNDEFINED
-from .charset import python_encodings
 from .tags import Tag, tag_repr, to_tag
 
 __all__ = ["Dataset", "DataElement", "Sequence", "FileMetaDataset"]
 
 _KEYWORD_TO_TAG = datadict.KEYWORD_TO_TAG
 
-_TAG_CHARSET = 0x00080005
 _TAG_PIXEL_REPRESENTATION = 0x00280103
 
 
@@ -253,20 +251,6 @@ class Dataset(DatasetBase):
             Dataset(tape, item + 1, tape.end(item), self)
             for item in tape.children(index + 1, tape.end(index))
         )
-
-    def _resolve_encodings(self) -> Any:
-        index = self._find(_TAG_CHARSET)
-        if index >= 0:
-            raw = self._tape.value(index, "CS", None)
-            encodings = python_encodings(raw)
-        elif self._parent is not None:
-            encodings = self._parent._encodings
-            if encodings is UNSET:
-                encodings = self._parent._resolve_encodings()
-        else:
-            encodings = None
-        self._encodings = encodings
-        return encodings
 
     # -- whole-dataset views ---------------------------------------------------------------
 
