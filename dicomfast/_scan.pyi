@@ -105,5 +105,13 @@ def scan(
     ``ValueError`` for a ``begin`` outside the buffer.
     """
 
+FRAMING: Final[dict[str, int]]
+
+def read_part10(
+    buffer: Buffer, force: bool, stop_before_pixels: bool, wanted: tuple[int, ...] | None
+) -> tuple[int, int, Tape | None, Tape | None, int]:
+    """Frame and scan a Part 10 file (or, with ``force``, a bare dataset) in one call:
+    ``(framing, prefix_end, meta_tape, tape, begin)``, ``framing`` one of FRAMING's values."""
+
 def read_file(path: str | bytes | os.PathLike[str], limit: int = -1) -> tuple[bytes, int]:
     """Read up to ``limit`` bytes of a file (all of it when negative); return (bytes, file size)."""

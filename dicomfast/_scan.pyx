@@ -627,7 +627,17 @@ def scan(buffer, Py_ssize_t begin=0, *, bint explicit_vr=True, bint big_endian=F
     raises for bad data: ``Tape.status`` and ``Tape.error`` say what stopped it.
     """
     cdef _Buffer holder = _Buffer(buffer)
-    cdef Tape tape = Tape()
+    if begin < 0 or begin > holder.view.len:
+        raise ValueError(f"begin={begin} is outside the buffer of {holder.view.len} bytes")
+    return _scan_holder(holder, begin, explicit_vr, big_endian, stop_before_pixels,
+                        0xFFFFFFFF if stop_after is None else <uint32_t>stop_after,
+                        stop_below, wanted, detect)
+
+
+cdef Tape _scan_holder(_Buffer holder, Py_ssize_t begin, bint explicit_vr, bint big_endian,
+                       bint stop_before_pixels, uint32_t stop_after, uint32_t stop_below,
+                       object wanted, bint detect):
+    cdef Tape tape = Tape.__new__(Tape)
     cdef Scanner s
     cdef Py_ssize_t content_end = 0, after = 0
     cdef uint32_t* wanted_arr = NULL
@@ -635,8 +645,6 @@ def scan(buffer, Py_ssize_t begin=0, *, bint explicit_vr=True, bint big_endian=F
     cdef object wanted_holder = None
     cdef const uint8_t* d = <const uint8_t*>holder.view.buf
     cdef Py_ssize_t size = holder.view.len
-    if begin < 0 or begin > size:
-        raise ValueError(f"begin={begin} is outside the buffer of {size} bytes")
     if wanted is not None:
         # Readers pass the same tuple for every file: keep its C array.
         wanted_holder = _WANTED_ARRAYS.get(wanted) if isinstance(wanted, tuple) else None
@@ -662,7 +670,7 @@ def scan(buffer, Py_ssize_t begin=0, *, bint explicit_vr=True, bint big_endian=F
         raise MemoryError()
     s.n = 0
     s.stop_before_pixels = stop_before_pixels
-    s.stop_after = 0xFFFFFFFF if stop_after is None else <uint32_t>stop_after
+    s.stop_after = stop_after
     s.stop_below = stop_below
     s.wanted = wanted_arr
     s.nwanted = nwanted
@@ -689,6 +697,84 @@ def scan(buffer, Py_ssize_t begin=0, *, bint explicit_vr=True, bint big_endian=F
     tape.big_endian = big_endian
     tape.needs_more = s.needs_more
     return tape
+
+
+cdef enum:
+    # What read_part10 found (the reader turns each into the right action).
+    FRAME_OK = 0          # meta (if any) and dataset scanned; see the tapes' status
+    FRAME_NO_PREFIX = 1   # no DICM at byte 128 and force was not given
+    FRAME_SHORT = 2       # fewer than 132 bytes: too short to tell (read more, or not DICOM)
+    FRAME_INFLATE = 3     # a deflated dataset starts at `begin`: inflate, then scan it
+
+
+FRAMING = {"OK": FRAME_OK, "NO_PREFIX": FRAME_NO_PREFIX, "SHORT": FRAME_SHORT,
+           "INFLATE": FRAME_INFLATE}
+
+
+cdef bint _uid_is(const uint8_t* p, Py_ssize_t n, const char* uid) noexcept nogil:
+    """A UI value equals ``uid``, ignoring the trailing NUL or space padding."""
+    cdef Py_ssize_t m = 0
+    while n > 0 and (p[n - 1] == 0 or p[n - 1] == 32):
+        n -= 1
+    while uid[m] != 0:
+        m += 1
+    return n == m and memcmp(p, uid, n) == 0
+
+
+def read_part10(buffer, bint force, bint stop_before_pixels, wanted):
+    """Frame and scan a Part 10 file (or, with ``force``, a bare dataset) in one call.
+
+    Returns ``(framing, prefix_end, meta_tape, tape, begin)``: ``meta_tape`` is None without a
+    meta group; ``tape`` is None unless ``framing`` is FRAME_OK; ``begin`` is where the dataset
+    starts. The transfer syntax chooses the dataset's encoding; the scan's first element still
+    decides between explicit and implicit VR, as pydicom does.
+    """
+    cdef _Buffer holder = _Buffer(buffer)
+    cdef const uint8_t* d = <const uint8_t*>holder.view.buf
+    cdef Py_ssize_t size = holder.view.len, pos = 0, prefix_end = 0, i
+    cdef Tape meta = None
+    cdef bint explicit_vr = True, big = False
+    cdef uint16_t group
+    cdef Elem* e
+    if size >= 132 and memcmp(d + 128, b"DICM", 4) == 0:
+        pos = prefix_end = 132
+    elif not force:
+        return (FRAME_SHORT if size < 132 else FRAME_NO_PREFIX), 0, None, None, 0
+    if size - pos >= 6 and d[pos] == 2 and d[pos + 1] == 0:
+        # The meta group: explicit VR little endian, up to the first tag outside group 0002,
+        # whatever its group length says.
+        meta = _scan_holder(holder, pos, True, False, False, 0x0002FFFF, 0x00020000, None, True)
+        if meta.status != SCAN_OK and meta.status != SCAN_STOPPED:
+            return FRAME_OK, prefix_end, meta, None, pos
+        pos = meta.stop
+        for i in range(meta.n):
+            e = &meta.elems[i]
+            if e.tag == 0x00020010 and e.depth == 0 and e.offset + <int64_t>e.length <= size:
+                if _uid_is(d + e.offset, e.length, b"1.2.840.10008.1.2"):
+                    explicit_vr = False
+                elif _uid_is(d + e.offset, e.length, b"1.2.840.10008.1.2.2"):
+                    big = True
+                elif (_uid_is(d + e.offset, e.length, b"1.2.840.10008.1.2.1.99") or
+                      _uid_is(d + e.offset, e.length, b"1.2.840.10008.1.2.4.95")):
+                    # Deflated Explicit VR Little Endian, and JPIP Referenced Deflate.
+                    return FRAME_INFLATE, prefix_end, meta, None, pos
+                break
+        else:
+            big = _guess_big_endian(d, pos, size)
+    else:
+        big = _guess_big_endian(d, pos, size)
+    return (FRAME_OK, prefix_end, meta,
+            _scan_holder(holder, pos, explicit_vr, big, stop_before_pixels,
+                         0xFFFFFFFF if wanted is None else <uint32_t>wanted[len(wanted) - 1], 0, wanted, True),
+            pos)
+
+
+cdef bint _guess_big_endian(const uint8_t* d, Py_ssize_t pos, Py_ssize_t size) noexcept:
+    """With no transfer syntax: big endian if the first element has a VR and its group, read
+    little endian, is implausibly large (as pydicom guesses; big endian is always explicit)."""
+    if size - pos < 6:
+        return False
+    return is_vr_shaped(d[pos + 4], d[pos + 5]) and (d[pos] | (d[pos + 1] << 8)) >= 1024
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import os
 import zlib
 from typing import Any, Iterable
 
-from . import _scan, datadict, uid
+from . import _scan, datadict
 from .dataset import Dataset, FileMetaDataset
 from .errors import DicomError, InvalidLengthError, NotDicomError, TruncatedError
 from .tags import to_tag
@@ -21,10 +21,13 @@ HEADER_BLOCK = 8192
 # expands about 1000 times; this bound keeps an untrusted file from taking all memory).
 MAX_INFLATED = 2 << 30
 
-_TAG_TRANSFER_SYNTAX = 0x00020010
 _TAG_CHARSET = 0x00080005
 
 _scan.set_sequence_tags(datadict.SQ_TAGS)
+FRAME_NO_PREFIX = _scan.FRAMING["NO_PREFIX"]
+FRAME_SHORT = _scan.FRAMING["SHORT"]
+FRAME_INFLATE = _scan.FRAMING["INFLATE"]
+_SCAN_STOPPED = 1  # Tape.status: 0 complete, 1 stopped on purpose, above that a fault
 
 
 def dcmread(
@@ -131,91 +134,63 @@ def _seekable(f: Any) -> bool:
 
 def _read_source(data: Any, options: tuple, name: str | None = None, complete: bool = True) -> Dataset:
     stop_before_pixels, wanted, force = options
-    where = f"{name}: " if name else ""
-    size = len(data) if not isinstance(data, memoryview) else data.nbytes
-
-    # Preamble and prefix.
-    preamble = None
-    if size >= 132 and data[128:132] == b"DICM":
-        preamble = bytes(data[:128])
-        pos = 132
-    elif not force:
-        if not complete and size < 132:
+    framing, prefix_end, meta_tape, tape, begin = _scan.read_part10(
+        data, force, stop_before_pixels, wanted)
+    if framing == FRAME_SHORT:
+        if not complete:
             raise _NeedMore
+        framing = FRAME_NO_PREFIX
+    if framing == FRAME_NO_PREFIX:
         raise NotDicomError(
-            f"{where}no 'DICM' prefix at byte 128: not a DICOM Part 10 file "
+            f"{_where(name)}no 'DICM' prefix at byte 128: not a DICOM Part 10 file "
             "(pass force=True to read a dataset without the preamble)"
         )
-    else:
-        pos = 0
-
-    # File Meta Information: explicit VR little endian group 0002, whatever its group length says.
+    preamble = bytes(data[:128]) if prefix_end else None
     meta = None
-    if size - pos >= 6 and data[pos:pos + 2] == b"\x02\x00":
-        meta_tape = _scan.scan(data, pos, explicit_vr=True, big_endian=False,
-                               stop_below=0x00020000, stop_after=0x0002FFFF)
+    if meta_tape is not None:
         meta = FileMetaDataset(meta_tape, 0, len(meta_tape))
-        if meta_tape.error is not None:
-            # The partial dataset of a fault in the meta group: no elements, and the meta
+        if meta_tape.status > _SCAN_STOPPED:
+            # A fault in the meta group: the partial dataset has no elements, and the meta
             # elements read before the fault.
             partial = Dataset(_scan.scan(b"", 0), 0, 0)
             partial.file_meta = meta
             partial.preamble = preamble
-            _raise_for(meta_tape, where, complete, partial)
-        pos = meta_tape.stop
+            _raise_for(meta_tape, name, complete, partial)
 
-    # Transfer syntax decides the dataset's encoding; the scanner still checks the first element.
-    syntax = None
-    if meta is not None:
-        index = meta_tape.find(0, len(meta_tape), _TAG_TRANSFER_SYNTAX)
-        if index >= 0:
-            syntax = meta_tape.value(index, "UI", None)
-            if isinstance(syntax, list):
-                syntax = syntax[0] if syntax else None
-    explicit, big = True, False
-    inflate = False
-    if syntax is None or syntax == "":
-        if size - pos >= 6:
-            group = data[pos] | data[pos + 1] << 8
-            explicit = bytes(data[pos + 4:pos + 6]).isalpha() and bytes(data[pos + 4:pos + 6]).isupper()
-            big = explicit and group >= 1024
-    elif syntax == uid.ImplicitVRLittleEndian:
-        explicit = False
-    elif syntax == uid.ExplicitVRBigEndian:
-        big = True
-    elif syntax == uid.DeflatedExplicitVRLittleEndian or syntax in _DEFLATED_OTHERS:
-        inflate = True
-
-    source = data
-    if inflate:
+    end = None
+    if framing == FRAME_INFLATE:
         if not complete:
             raise _NeedMore
-        source = _inflate(data, pos, where)
-        pos = 0
+        end = len(data) if not isinstance(data, memoryview) else data.nbytes
+        inflated = _inflate(data, begin, _where(name))
+        tape = _scan.scan(inflated, 0, explicit_vr=True, big_endian=False,
+                          stop_before_pixels=stop_before_pixels,
+                          stop_after=None if wanted is None else wanted[-1], wanted=wanted)
 
-    limit = None if wanted is None else wanted[-1]
-    tape = _scan.scan(
-        source, pos, explicit_vr=explicit, big_endian=big,
-        stop_before_pixels=stop_before_pixels, stop_after=limit, wanted=wanted,
-    )
     dataset = Dataset(tape, 0, len(tape))
     dataset.file_meta = meta
     dataset.preamble = preamble
-    _raise_for(tape, where, complete, dataset)
+    if tape.status > _SCAN_STOPPED:
+        _raise_for(tape, name, complete, dataset)
     if tape.needs_more and not complete:
         raise _NeedMore
     # What pickling needs to read the same dataset again: the bytes the scan used.
-    dataset._source = (data, tape.stop if not inflate else size, options)
+    dataset._source = (data, tape.stop if end is None else end, options)
     return dataset
 
 
-def _raise_for(tape: Any, where: str, complete: bool, partial: Dataset | None) -> None:
+def _where(name: str | None) -> str:
+    return f"{name}: " if name else ""
+
+
+def _raise_for(tape: Any, name: str | None, complete: bool, partial: Dataset | None) -> None:
     error = tape.error
     if error is None:
         return
     if tape.needs_more and not complete:
         raise _NeedMore
     kind, message = error
+    where = _where(name)
     if issubclass(kind, (TruncatedError, InvalidLengthError)):
         raise kind(where + message, offset=tape.error_offset, partial=partial)
     raise kind(where + message)
@@ -230,7 +205,3 @@ def _inflate(data: Any, pos: int, where: str) -> bytes:
     if inflater.unconsumed_tail:
         raise DicomError(f"{where}the deflated dataset inflates to more than {MAX_INFLATED} bytes")
     return out
-
-
-# JPIP Referenced Deflate deflates its dataset as the classic deflated syntax does (PS3.5 A.5).
-_DEFLATED_OTHERS = frozenset({"1.2.840.10008.1.2.4.95"})
