@@ -65,6 +65,9 @@ cdef enum:
     T_PN = 5      # rstrip spaces/NULs; split; drop each name's trailing '=' [convert_PN]
     T_UI = 6      # rstrip spaces/NULs; split; strip whitespace around each  [convert_UI, UID()]
 
+# Python's float(), called as an ordinary object: Cython's inlined float(str) copies the text into
+# a fixed stack buffer and overflowed it on some inputs (found by AddressSanitizer).
+cdef object _py_float = float
 cdef object _INVALID = object()   # an item that is not a number (DS, IS)
 cdef dict _kinds = {}             # encoding name -> KIND_*
 cdef str _EMPTY = ""
@@ -437,7 +440,7 @@ cdef object _ds_item(const unsigned char* p, Py_ssize_t n):
         return PyFloat_FromDouble(PyOS_string_to_double(buf, NULL, NULL))
     # Everything else float() accepts: inf, nan, underscores, other whitespace...
     try:
-        return float(PyUnicode_DecodeLatin1(<char*>p, n, NULL))
+        return _py_float(PyUnicode_DecodeLatin1(<char*>p, n, NULL))
     except ValueError:
         return _INVALID
 
@@ -471,12 +474,12 @@ cdef object _is_from_str(str s):
         value = int(s)
     except ValueError:
         try:
-            value = int(float(s))
+            value = int(_py_float(s))
         except ValueError:
             return _INVALID
         except OverflowError:
             raise InvalidValueError(f"IS value {s!r} is not finite") from None
-    as_float = float(s)
+    as_float = _py_float(s)
     return as_float if value != as_float else value
 
 
