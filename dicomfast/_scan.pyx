@@ -117,6 +117,8 @@ ctypedef struct Scanner:
     uint32_t stop_below          # top level: stop at the first tag less than this
     const uint32_t* wanted       # top level: keep only these tags (sorted), NULL for all
     Py_ssize_t nwanted
+    Py_ssize_t next_wanted       # cursor into wanted: elements usually ascend
+    uint32_t last_tag
     const uint32_t* sq_tags      # tags the dictionary says are SQ (sorted), for implicit VR
     Py_ssize_t nsq
     int status
@@ -134,6 +136,25 @@ cdef inline bint sorted_contains(const uint32_t* arr, Py_ssize_t n, uint32_t key
         else:
             hi = mid
     return lo < n and arr[lo] == key
+
+
+cdef inline bint wanted_contains(Scanner* s, uint32_t tag) noexcept nogil:
+    """Whether a top-level tag was asked for. Tags ascend in a valid dataset, so a cursor that
+    only moves forward answers in O(1); a tag out of order falls back to bisection."""
+    cdef Py_ssize_t lo = 0, hi = s.nwanted, mid
+    if tag < s.last_tag:
+        # Out of order: move the cursor back to where this tag would be.
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if s.wanted[mid] < tag:
+                lo = mid + 1
+            else:
+                hi = mid
+        s.next_wanted = lo
+    s.last_tag = tag
+    while s.next_wanted < s.nwanted and s.wanted[s.next_wanted] < tag:
+        s.next_wanted += 1
+    return s.next_wanted < s.nwanted and s.wanted[s.next_wanted] == tag
 
 
 cdef inline int fail(Scanner* s, int status, Py_ssize_t offset) noexcept nogil:
@@ -284,7 +305,7 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
     cdef uint16_t vr
     cdef uint8_t flags
     cdef Py_ssize_t idx, value, header, sub_end, sub_after, found
-    cdef bint elem_implicit, as_sequence, top = depth == 0
+    cdef bint elem_implicit, as_sequence, keep, top = depth == 0
     if depth > MAX_DEPTH:
         return fail(s, SCAN_TOO_DEEP, pos)
     while True:
@@ -349,6 +370,18 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
             length = df_u16(d + pos + 6, big)
             header = 8
         value = pos + header
+        keep = True
+        if top and s.wanted != NULL:
+            keep = wanted_contains(s, tag)
+            if not keep and length != UNDEFINED_LENGTH:
+                # Not asked for: step over it (a sequence too) by its length, unrecorded.
+                if length > <uint64_t>(limit - value):
+                    if limit == s.size:
+                        s.needs_more = True
+                        return fail(s, SCAN_TRUNCATED, pos)
+                    return fail(s, SCAN_BAD_LENGTH, pos)
+                pos = value + length
+                continue
         idx = push(s, tag, vr, flags, depth, pos, value, length)
         if idx < 0:
             return -1
@@ -406,7 +439,7 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
                     return -1
             pos = value + length
         s.elems[idx].end = <int32_t>s.n
-        if top and s.wanted != NULL and not sorted_contains(s.wanted, s.nwanted, tag):
+        if not keep:
             s.n = idx               # not asked for: drop it and anything nested in it
     content_end[0] = pos
     after[0] = pos
@@ -674,6 +707,8 @@ cdef Tape _scan_holder(_Buffer holder, Py_ssize_t begin, bint explicit_vr, bint 
     s.stop_below = stop_below
     s.wanted = wanted_arr
     s.nwanted = nwanted
+    s.next_wanted = 0
+    s.last_tag = 0
     s.sq_tags = _SQ_TAGS
     s.nsq = _NSQ
     s.status = SCAN_OK
