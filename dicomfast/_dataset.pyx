@@ -204,9 +204,9 @@ cdef class DatasetBase:
     def _resolve_encodings(self):
         return self.c_encodings()
 
-    cdef object c_value(self, uint32_t tag, Py_ssize_t index, str vr):
-        """The decoded value of record ``index``, cached by tag."""
-        cdef object value = self._cache.get(tag, UNSET)
+    cdef object c_value(self, object key, Py_ssize_t index, str vr):
+        """The decoded value of record ``index``, cached by its tag ``key`` (a Python int)."""
+        cdef object value = self._cache.get(key, UNSET)
         cdef Elem* e
         cdef unsigned int code
         if value is not UNSET:
@@ -223,18 +223,19 @@ cdef class DatasetBase:
                 code = <unsigned int>(<Py_UCS4>vr[0]) | (<unsigned int>(<Py_UCS4>vr[1]) << 8)
                 value = decode_value(self._tape.data + e.offset, e.length, code,
                                      e.flags & F_BIG, encodings)
-        self._cache[tag] = value
+        self._cache[key] = value
         return value
 
-    cdef object c_keyword_value(self, uint32_t tag, str name):
-        """``ds.Keyword``: the value, or AttributeError when the element is absent."""
-        cdef object value = self._cache.get(tag, UNSET)
+    cdef object c_keyword_value(self, uint32_t tag, object key, str name):
+        """``ds.Keyword``: the value, or AttributeError when the element is absent. ``key`` is
+        ``tag`` as a Python int, made once per keyword rather than on every access."""
+        cdef object value = self._cache.get(key, UNSET)
         if value is not UNSET:
             return value
         cdef Py_ssize_t index = self.c_find(tag)
         if index < 0:
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        return self.c_value(tag, index, self.c_vr(tag, index))
+        return self.c_value(key, index, self.c_vr(tag, index))
 
     # Python entry points of the lookups above (the compiled callers use the c_ methods, which a
     # Python subclass cannot override, so no call pays for an override check).
@@ -253,7 +254,7 @@ cdef class DatasetBase:
         return self.c_value(tag, index, vr)
 
     def _keyword_value(self, tag, name):
-        return self.c_keyword_value(tag, name)
+        return self.c_keyword_value(tag, tag, name)
 
 
 cdef class Keyword:
@@ -264,16 +265,18 @@ cdef class Keyword:
     """
 
     cdef readonly uint32_t tag
+    cdef readonly object key
     cdef readonly str name
 
     def __init__(self, uint32_t tag, str name):
         self.tag = tag
+        self.key = tag
         self.name = name
 
     def __get__(self, dataset, owner):
         if dataset is None:
             return self
-        return (<DatasetBase>dataset).c_keyword_value(self.tag, self.name)
+        return (<DatasetBase>dataset).c_keyword_value(self.tag, self.key, self.name)
 
     def __set__(self, dataset, value):
         raise AttributeError(

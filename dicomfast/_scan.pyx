@@ -119,8 +119,6 @@ ctypedef struct Scanner:
     Py_ssize_t nwanted
     Py_ssize_t next_wanted       # cursor into wanted: elements usually ascend
     uint32_t last_tag
-    const uint32_t* sq_tags      # tags the dictionary says are SQ (sorted), for implicit VR
-    Py_ssize_t nsq
     int status
     Py_ssize_t error_offset
     Py_ssize_t stop              # first byte not consumed at the top level
@@ -391,7 +389,7 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
             as_sequence = vr == VR_SQ or vr == VR_UN
             if vr == 0 and limit - value >= 4:
                 # Implicit: a sequence if the dictionary says so or if an item follows.
-                as_sequence = (sorted_contains(s.sq_tags, s.nsq, tag) or
+                as_sequence = (is_sequence_tag(tag) or
                                (not is_pixel_tag(tag) and
                                 df_u16(d + value, big) == 0xFFFE and df_u16(d + value + 2, big) == 0xE000))
             if as_sequence:
@@ -429,7 +427,7 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
                     return fail(s, SCAN_TRUNCATED, pos)
                 return fail(s, SCAN_BAD_LENGTH, pos)
             as_sequence = vr == VR_SQ
-            if (vr == 0 or vr == VR_UN) and length > 0 and sorted_contains(s.sq_tags, s.nsq, tag):
+            if (vr == 0 or vr == VR_UN) and length > 0 and is_sequence_tag(tag):
                 as_sequence = True      # implicit, or UN that the dictionary knows as SQ
             if as_sequence:
                 s.elems[idx].flags |= F_SEQUENCE
@@ -471,15 +469,39 @@ cdef object _as_sorted_u32(object tags, uint32_t** out, Py_ssize_t* n):
 
 
 cdef dict _WANTED_ARRAYS = {}
-cdef object _SQ_HOLDER = None
-cdef uint32_t* _SQ_TAGS = NULL
-cdef Py_ssize_t _NSQ = 0
+# The tags the dictionary defines as SQ, for implicit VR: an open-addressing hash set, since the
+# scanner asks about every implicit element (0 marks an empty slot; tag 0 is never a sequence).
+cdef enum:
+    SQ_SLOTS = 8192
+cdef uint32_t _SQ_SET[SQ_SLOTS]
+
+
+cdef inline Py_ssize_t _sq_slot(uint32_t tag) noexcept nogil:
+    return ((tag * 2654435761u) >> 19) & (SQ_SLOTS - 1)
+
+
+cdef inline bint is_sequence_tag(uint32_t tag) noexcept nogil:
+    cdef Py_ssize_t i = _sq_slot(tag)
+    while _SQ_SET[i] != 0:
+        if _SQ_SET[i] == tag:
+            return True
+        i = (i + 1) & (SQ_SLOTS - 1)
+    return False
 
 
 def set_sequence_tags(tags):
     """Give the scanner the tags the dictionary defines as SQ (used for implicit VR)."""
-    global _SQ_HOLDER, _SQ_TAGS, _NSQ
-    _SQ_HOLDER = _as_sorted_u32(tags, &_SQ_TAGS, &_NSQ)
+    cdef list values = sorted({int(t) for t in tags} - {0})
+    cdef Py_ssize_t i
+    if len(values) > SQ_SLOTS // 2:
+        raise ValueError(f"{len(values)} sequence tags: more than the table holds")
+    for i in range(SQ_SLOTS):
+        _SQ_SET[i] = 0
+    for tag in values:
+        i = _sq_slot(tag)
+        while _SQ_SET[i] != 0:
+            i = (i + 1) & (SQ_SLOTS - 1)
+        _SQ_SET[i] = tag
 
 
 @cython.no_gc
@@ -709,8 +731,6 @@ cdef Tape _scan_holder(_Buffer holder, Py_ssize_t begin, bint explicit_vr, bint 
     s.nwanted = nwanted
     s.next_wanted = 0
     s.last_tag = 0
-    s.sq_tags = _SQ_TAGS
-    s.nsq = _NSQ
     s.status = SCAN_OK
     s.error_offset = -1
     s.stop = -1
