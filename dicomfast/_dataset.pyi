@@ -51,10 +51,34 @@ class DatasetBase:
         """The decoded value of record ``index``, cached by tag."""
     def _keyword_value(self, tag: int, name: str) -> Any:
         """``ds.Keyword``: the value, or AttributeError when the element is absent."""
+    def __getitem__(self, key: int | tuple[int, int] | str) -> ElementBase:
+        """``ds[tag]``, ``ds[(group, element)]`` or ``ds["Keyword"]``: the DataElement."""
+    def _element(self, index: int) -> ElementBase:
+        """The DataElement of record ``index`` (a record directly in this dataset)."""
+    def _resolve_encodings(self) -> list[str] | None:
+        """The Python codecs of this dataset's Specific Character Set, or its parent's."""
     # Hooks that dataset.py overrides; here they raise NotImplementedError.
     def _dictionary_vr(self, tag: int, index: int) -> str: ...
     def _sequence(self, index: int) -> Any: ...
-    def _resolve_encodings(self) -> list[str] | None: ...
+
+class ElementBase:
+    """The compiled half of DataElement: where the element is, and its value."""
+
+    @property
+    def VR(self) -> str: ...
+    @property
+    def tag(self) -> int: ...
+    @property
+    def value(self) -> Any: ...
+    @property
+    def _record(self) -> tuple[DatasetBase, int]:
+        """(dataset, record index), for the Python half."""
+
+def _configure(element_class: type[ElementBase], keyword_tags: dict[str, int], to_tag: Any) -> None:
+    """Called once by dataset.py: the Python classes and tables the compiled lookups use."""
+
+def _set_tag_class(cls: type[int]) -> None:
+    """The int subclass that ``ElementBase.tag`` returns (tags.Tag)."""
 
 class Keyword:
     """``Dataset.<Keyword>``: one descriptor per dictionary keyword on the Dataset class."""

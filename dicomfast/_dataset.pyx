@@ -237,6 +237,30 @@ cdef class DatasetBase:
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
         return self.c_value(key, index, self.c_vr(tag, index))
 
+    def __getitem__(self, key):
+        """``ds[tag]``, ``ds[(group, element)]`` or ``ds["Keyword"]``: the DataElement."""
+        cdef object tag
+        if type(key) is str:
+            tag = _keyword_tags.get(key)
+            if tag is None:
+                tag = _to_tag(key)          # raises for a string that is not a keyword
+        elif type(key) is int and 0 <= key <= 0xFFFFFFFF:
+            tag = key
+        else:
+            tag = _to_tag(key)
+        cdef uint32_t ctag = tag
+        cdef Py_ssize_t index = self.c_find(ctag)
+        if index < 0:
+            raise KeyError(f"({ctag >> 16:04X},{ctag & 0xFFFF:04X})")
+        return _make_element(self, index, ctag, self.c_vr(ctag, index))
+
+    def _element(self, Py_ssize_t index):
+        """The DataElement of record ``index`` (a record directly in this dataset)."""
+        if index < self._start or index >= self._stop:
+            raise IndexError(index)
+        cdef uint32_t tag = self._tape.elems[index].tag
+        return _make_element(self, index, tag, self.c_vr(tag, index))
+
     # Python entry points of the lookups above (the compiled callers use the c_ methods, which a
     # Python subclass cannot override, so no call pays for an override check).
 
@@ -255,6 +279,58 @@ cdef class DatasetBase:
 
     def _keyword_value(self, tag, name):
         return self.c_keyword_value(tag, tag, name)
+
+
+cdef object _element_class = None     # dataset.DataElement, set by dataset.py
+cdef dict _keyword_tags = {}           # keyword -> tag, set by dataset.py
+cdef object _to_tag = None             # tags.to_tag, for keys other than int and keyword
+
+
+def _configure(element_class, dict keyword_tags, to_tag):
+    """Called once by dataset.py: the Python classes and tables the compiled lookups use."""
+    global _element_class, _keyword_tags, _to_tag
+    _element_class = element_class
+    _keyword_tags = keyword_tags
+    _to_tag = to_tag
+
+
+cdef class ElementBase:
+    """The compiled half of DataElement: where the element is, and its value."""
+
+    cdef DatasetBase _dataset
+    cdef Py_ssize_t _index
+    cdef uint32_t _tag
+    cdef readonly str VR
+
+    @property
+    def tag(self):
+        return _tag_class(self._tag)
+
+    @property
+    def value(self):
+        return self._dataset.c_value(self._tag, self._index, self.VR)
+
+    @property
+    def _record(self):
+        """(dataset, record index): for the Python half, which reads the tape through them."""
+        return self._dataset, self._index
+
+
+cdef object _tag_class = int
+
+
+def _set_tag_class(cls):
+    global _tag_class
+    _tag_class = cls
+
+
+cdef ElementBase _make_element(DatasetBase dataset, Py_ssize_t index, uint32_t tag, str vr):
+    cdef ElementBase element = <ElementBase>_element_class.__new__(_element_class)
+    element._dataset = dataset
+    element._index = index
+    element._tag = tag
+    element.VR = vr
+    return element
 
 
 cdef class Keyword:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from . import datadict
-from ._dataset import UNSET, DatasetBase, Keyword, remember_static_vr
+from ._dataset import UNSET, DatasetBase, ElementBase, Keyword, _configure, _set_tag_class, remember_static_vr
 from ._scan import FLAG_IMPLICIT as F_IMPLICIT
 from ._scan import FLAG_ITEM as F_ITEM
 from ._scan import FLAG_UNDEFINED as F_UNDEFINED
@@ -34,23 +34,14 @@ class Sequence(list):
         return f"<Sequence of {len(self)} item{'s' if len(self) != 1 else ''}>"
 
 
-class DataElement:
+class DataElement(ElementBase):
     """One element: ``tag``, ``VR``, ``VM``, ``value``, ``keyword`` and ``name``.
 
-    The value is decoded on first access and cached by the dataset that holds the element.
+    Made by a dataset (``ds[tag]``, iteration); the value is decoded on first access and cached
+    by the dataset. ElementBase (compiled) holds the tag, the VR and the value.
     """
 
-    __slots__ = ("tag", "VR", "_dataset", "_index")
-
-    def __init__(self, dataset: Dataset, index: int, tag: int, vr: str) -> None:
-        self._dataset = dataset
-        self._index = index
-        self.tag = Tag(tag)
-        self.VR = vr
-
-    @property
-    def value(self) -> Any:
-        return self._dataset._value(self.tag, self._index, self.VR)
+    __slots__ = ()
 
     @property
     def VM(self) -> int:
@@ -88,21 +79,25 @@ class DataElement:
 
     @property
     def is_undefined_length(self) -> bool:
-        return bool(self._dataset._tape.flags(self._index) & F_UNDEFINED)
+        dataset, index = self._record
+        return bool(dataset._tape.flags(index) & F_UNDEFINED)
 
     @property
     def file_offset(self) -> int:
         """Where the element's tag starts in the (possibly inflated) dataset bytes."""
-        return self._dataset._tape.start(self._index)
+        dataset, index = self._record
+        return dataset._tape.start(index)
 
     @property
     def length(self) -> int:
         """The value's length in bytes (the content's length for an undefined length)."""
-        return self._dataset._tape.length(self._index)
+        dataset, index = self._record
+        return dataset._tape.length(index)
 
     def raw_value(self) -> memoryview:
         """The value's bytes as they are in the file, zero-copy and read-only."""
-        return self._dataset._tape.raw(self._index)
+        dataset, index = self._record
+        return dataset._tape.raw(index)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DataElement):
@@ -135,13 +130,6 @@ class Dataset(DatasetBase):
         if index is None:
             index = self._index = self._tape.tags(self._start, self._stop)
         return index
-
-    def __getitem__(self, key: Any) -> DataElement:
-        tag = key if type(key) is int and 0 <= key <= 0xFFFFFFFF else to_tag(key)
-        index = self._find(tag)
-        if index < 0:
-            raise KeyError(tag_repr(tag))
-        return DataElement(self, index, tag, self._vr(tag, index))
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The value for a keyword, the :class:`DataElement` for a tag, or ``default``.
@@ -182,8 +170,8 @@ class Dataset(DatasetBase):
         return [(element.tag, element) for element in self]
 
     def __iter__(self) -> Iterator[DataElement]:
-        for tag, index in sorted(self._tags().items()):
-            yield DataElement(self, index, tag, self._vr(tag, index))
+        for _, index in sorted(self._tags().items()):
+            yield self._element(index)
 
     def __dir__(self) -> list[str]:
         names = [datadict.keyword_for_tag(tag) for tag in self._tags()]
@@ -332,6 +320,10 @@ for _name, _tag in _KEYWORD_TO_TAG.items():
     if not hasattr(Dataset, _name):
         setattr(Dataset, _name, Keyword(_tag, _name))
 del _name, _tag
+
+
+_configure(DataElement, _KEYWORD_TO_TAG, to_tag)
+_set_tag_class(Tag)
 
 
 class FileMetaDataset(Dataset):
