@@ -38,7 +38,8 @@ class DatasetBase:
     """The Python codecs of the dataset's text; UNSET until resolved."""
     file_meta: Any
     """The File Meta Information (a ``FileMetaDataset``), or None."""
-    preamble: bytes | None
+    _preamble: Any
+    """The 128-byte preamble as bytes, or the buffer to slice it from, or None."""
     _source: Any
     """What the reader needs to read the rest of the file, or None."""
 
@@ -60,6 +61,9 @@ class DatasetBase:
     # Hooks that dataset.py overrides; here they raise NotImplementedError.
     def _dictionary_vr(self, tag: int, index: int) -> str: ...
     def _sequence(self, index: int) -> Any: ...
+
+def new_dataset(cls: type[DatasetBase], tape: Tape, parent: DatasetBase | None = None) -> Any:
+    """A dataset of class ``cls`` over all of ``tape`` (the reader's fast constructor)."""
 
 class ElementBase:
     """The compiled half of DataElement: where the element is, and its value."""

@@ -62,7 +62,7 @@ cdef class DatasetBase:
     cdef public dict _cache          # {tag: value}
     cdef public object _encodings
     cdef public object file_meta
-    cdef public object preamble
+    cdef public object _preamble       # the 128-byte preamble: bytes, or (source,) to slice it from
     cdef public object _source
     cdef object __weakref__
     # The records directly in this dataset, in file order, once a second lookup asks for them;
@@ -92,7 +92,7 @@ cdef class DatasetBase:
         self._cache = {}
         self._encodings = UNSET
         self.file_meta = None
-        self.preamble = None
+        self._preamble = None
         self._source = None
 
     cdef Py_ssize_t c_find(self, uint32_t tag) except -2:
@@ -294,6 +294,22 @@ def _configure(element_class, dict keyword_tags, to_tag):
     _to_tag = to_tag
 
 
+def new_dataset(cls, Tape tape, parent=None):
+    """A dataset of class ``cls`` over all of ``tape`` (the reader's fast constructor)."""
+    cdef DatasetBase dataset = <DatasetBase>DatasetBase.__new__(cls)
+    dataset._tape = tape
+    dataset._start = 0
+    dataset._stop = tape.n
+    dataset._parent = parent
+    dataset._index = None
+    dataset._cache = {}
+    dataset._encodings = UNSET
+    dataset.file_meta = None
+    dataset._preamble = None
+    dataset._source = None
+    return dataset
+
+
 cdef class ElementBase:
     """The compiled half of DataElement: where the element is, and its value."""
 
@@ -325,7 +341,7 @@ def _set_tag_class(cls):
 
 
 cdef ElementBase _make_element(DatasetBase dataset, Py_ssize_t index, uint32_t tag, str vr):
-    cdef ElementBase element = <ElementBase>_element_class.__new__(_element_class)
+    cdef ElementBase element = <ElementBase>ElementBase.__new__(_element_class)
     element._dataset = dataset
     element._index = index
     element._tag = tag

@@ -243,6 +243,18 @@ class Dataset(DatasetBase):
     # -- whole-dataset views ---------------------------------------------------------------
 
     @property
+    def preamble(self) -> bytes | None:
+        """The file's 128-byte preamble, or None for data read without one."""
+        preamble = self._preamble
+        if type(preamble) is tuple:  # (source,): the reader defers the copy to here
+            preamble = self._preamble = bytes(preamble[0][:128])
+        return preamble
+
+    @preamble.setter
+    def preamble(self, value: bytes | None) -> None:
+        self._preamble = value
+
+    @property
     def is_little_endian(self) -> bool:
         return not self._tape.big_endian
 

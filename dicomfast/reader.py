@@ -9,6 +9,7 @@ import zlib
 from typing import Any, Iterable
 
 from . import _scan, datadict
+from ._dataset import new_dataset
 from .dataset import Dataset, FileMetaDataset
 from .errors import DicomError, InvalidLengthError, NotDicomError, TruncatedError
 from .tags import to_tag
@@ -145,16 +146,16 @@ def _read_source(data: Any, options: tuple, name: str | None = None, complete: b
             f"{_where(name)}no 'DICM' prefix at byte 128: not a DICOM Part 10 file "
             "(pass force=True to read a dataset without the preamble)"
         )
-    preamble = bytes(data[:128]) if prefix_end else None
+    preamble = (data,) if prefix_end else None    # sliced when asked for (Dataset.preamble)
     meta = None
     if meta_tape is not None:
-        meta = FileMetaDataset(meta_tape, 0, len(meta_tape))
+        meta = new_dataset(FileMetaDataset, meta_tape)
         if meta_tape.status > _SCAN_STOPPED:
             # A fault in the meta group: the partial dataset has no elements, and the meta
             # elements read before the fault.
             partial = Dataset(_scan.scan(b"", 0), 0, 0)
             partial.file_meta = meta
-            partial.preamble = preamble
+            partial._preamble = preamble
             _raise_for(meta_tape, name, complete, partial)
 
     end = None
@@ -167,9 +168,9 @@ def _read_source(data: Any, options: tuple, name: str | None = None, complete: b
                           stop_before_pixels=stop_before_pixels,
                           stop_after=None if wanted is None else wanted[-1], wanted=wanted)
 
-    dataset = Dataset(tape, 0, len(tape))
+    dataset = new_dataset(Dataset, tape)
     dataset.file_meta = meta
-    dataset.preamble = preamble
+    dataset._preamble = preamble
     if tape.status > _SCAN_STOPPED:
         _raise_for(tape, name, complete, dataset)
     if tape.needs_more and not complete:
