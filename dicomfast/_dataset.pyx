@@ -84,6 +84,9 @@ cdef class DatasetBase:
     def __init__(self, Tape tape, Py_ssize_t start, Py_ssize_t stop, parent=None):
         if start < 0 or stop > len(tape) or start > stop:
             raise IndexError((start, stop))
+        self.c_init(tape, start, stop, parent)
+
+    cdef int c_init(self, Tape tape, Py_ssize_t start, Py_ssize_t stop, object parent) except -1:
         self._tape = tape
         self._start = start
         self._stop = stop
@@ -94,6 +97,7 @@ cdef class DatasetBase:
         self.file_meta = None
         self._preamble = None
         self._source = None
+        return 0
 
     cdef Py_ssize_t c_find(self, uint32_t tag) except -2:
         """The record of ``tag`` directly in this dataset, or -1."""
@@ -297,16 +301,7 @@ def _configure(element_class, dict keyword_tags, to_tag):
 def new_dataset(cls, Tape tape, parent=None):
     """A dataset of class ``cls`` over all of ``tape`` (the reader's fast constructor)."""
     cdef DatasetBase dataset = <DatasetBase>DatasetBase.__new__(cls)
-    dataset._tape = tape
-    dataset._start = 0
-    dataset._stop = tape.n
-    dataset._parent = parent
-    dataset._index = None
-    dataset._cache = {}
-    dataset._encodings = UNSET
-    dataset.file_meta = None
-    dataset._preamble = None
-    dataset._source = None
+    dataset.c_init(tape, 0, tape.n, parent)
     return dataset
 
 
