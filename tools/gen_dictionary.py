@@ -164,53 +164,6 @@ def uid_sort_key(uid):
 # carry, and a backslash or a double quote could end or change the string literal they sit in.
 FORBIDDEN = re.compile(r'[\t\n\r\\"]')
 
-# The generated modules hold their rows as a text table, parsed once at import with C-level
-# iteration only (replace, split, slices, map, zip). With no cached .pyc that imports several
-# times faster than a dict literal of tuples (whose compilation dominates), and nearly as fast
-# when one is cached. The cyclic GC is paused meanwhile: nothing built here can form a cycle, and
-# the ~10,000 new tuples would otherwise trigger collections for nothing.
-LOADER = '''
-
-def _load(table):
-    """{cell 0: (cells 1, 2, 3, 5, 4)} from rows of six tab-separated cells."""
-    cells = table.replace("\\n", "\\t").split("\\t")
-    cells.pop()  # what follows the newline that ends the last row
-    shared = {}.setdefault  # one object per distinct value of a short, repetitive column
-    retired = {"Y": True, "N": False}.__getitem__
-    gc_was_enabled = _gc.isenabled()
-    _gc.disable()
-    try:
-        return dict(
-            zip(
-                @KEYS@,
-                zip(
-                    @COLUMN1@,
-                    @COLUMN2@,
-                    @COLUMN3@,
-                    map(retired, cells[5::6]),
-                    cells[4::6],
-                ),
-            )
-        )
-    finally:
-        if gc_was_enabled:
-            _gc.enable()
-'''
-
-
-def loader(keys, column1, column2, column3):
-    """The ``_load`` function of a generated module, given the expressions of four columns."""
-    text = LOADER
-    for name, expression in (
-        ("@KEYS@", keys),
-        ("@COLUMN1@", column1),
-        ("@COLUMN2@", column2),
-        ("@COLUMN3@", column3),
-    ):
-        text = text.replace(name, expression, 1)
-    return text
-
-
 def header(source, ed, digest, what):
     return (
         f'"""{what}\n'
@@ -259,7 +212,7 @@ def render_dictionary(standard_dir):
             "rows the standard writes with 'xx' as (value, mask, entry): a tag t matches when\n"
             "t & mask == value. Use dicomfast.datadict rather than this module.",
         ),
-        "import gc as _gc\n",
+        "from ._tables import load_rows\n",
         "\n",
         f"EDITION = {ed!r}\n",
         "\n",
@@ -270,16 +223,8 @@ def render_dictionary(standard_dir):
     ]
     comment = "# tag (8 hex digits), VR, VM, name, keyword, retired; sorted by tag.\n"
     out += table(comment, rows, path)
-    out.append(
-        loader(
-            "map(int, cells[0::6], [16] * (len(cells) // 6))",
-            "map(shared, cells[1::6], cells[1::6])",
-            "map(shared, cells[2::6], cells[2::6])",
-            "cells[3::6]",
-        )
-    )
-    out.append("\n\nDICTIONARY = _load(_TABLE)\n")
-    out.append("del _TABLE, _load\n\n")
+    out.append("\nDICTIONARY = load_rows(_TABLE, hex_keys=True, shared=(1, 2))  # VR, VM\n")
+    out.append("del _TABLE\n\n")
     out.append("# Most specific pattern first; no two patterns overlap (the generator checks).\n")
     out.append("REPEATERS = (\n")
     for pattern, value, mask, entry in repeaters:
@@ -305,7 +250,7 @@ def render_uids(standard_dir):
             "UID_DICTIONARY maps a UID to (name, type, info, retired, keyword); one constant per\n"
             "Transfer Syntax, named by its keyword. Use dicomfast.uid rather than this module.",
         ),
-        "import gc as _gc\n",
+        "from ._tables import load_rows\n",
         "\n",
         "__all__ = [\n",
     ]
@@ -317,16 +262,8 @@ def render_uids(standard_dir):
         name, uid_type, info, retired, kw = uids[uid]
         rows.append((uid, name, uid_type, info, kw, yn(retired)))
     out += table("# UID, name, type, info, keyword, retired; sorted by UID.\n", rows, path)
-    out.append(
-        loader(
-            "cells[0::6]",
-            "cells[1::6]",
-            "map(shared, cells[2::6], cells[2::6])",
-            "map(shared, cells[3::6], cells[3::6])",
-        )
-    )
-    out.append("\n\nUID_DICTIONARY = _load(_TABLE)\n")
-    out.append("del _TABLE, _load\n\n")
+    out.append("\nUID_DICTIONARY = load_rows(_TABLE, hex_keys=False, shared=(2, 3))  # type, info\n")
+    out.append("del _TABLE\n\n")
     out.append("# Transfer Syntax UIDs, by keyword.\n")
     for uid in ts:
         out.append(f"{uids[uid][4]} = {uid!r}\n")
