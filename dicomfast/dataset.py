@@ -112,7 +112,16 @@ class DataElement(ElementBase):
         return element_line(self)
 
 
-class Dataset(DatasetBase):
+# ``ds.PatientName``: one descriptor per dictionary keyword, on a base class made in one call (setting
+# five thousand attributes on a finished class one by one costs far more). Dataset's own names win.
+_KeywordAttributes = type(
+    "_KeywordAttributes",
+    (DatasetBase,),
+    {"__slots__": (), **{name: Keyword(tag, name) for name, tag in _KEYWORD_TO_TAG.items()}},
+)
+
+
+class Dataset(_KeywordAttributes):
     """A DICOM dataset: the top level of a file, or one item of a sequence.
 
     Look elements up by keyword (``ds.PatientName`` gives the value), by tag (``ds[0x00100010]``,
@@ -326,12 +335,6 @@ class Dataset(DatasetBase):
         if not (isinstance(data, bytes) and end >= len(data)):
             data = bytes(data[:end])
         return (_unpickle, (data, options, tuple(reversed(path))))
-
-
-for _name, _tag in _KEYWORD_TO_TAG.items():
-    if not hasattr(Dataset, _name):
-        setattr(Dataset, _name, Keyword(_tag, _name))
-del _name, _tag
 
 
 _configure(DataElement, _KEYWORD_TO_TAG, to_tag)
