@@ -4,10 +4,10 @@ The scanner already recorded every fragment of encapsulated (7FE0,0010) as a chi
 (the first is the Basic Offset Table), so finding a frame is a lookup in the element table: no
 bytes of other frames are read or copied. The frame boundaries come from, in order:
 
-1. the Extended Offset Table (7FE0,0001) with its lengths (7FE0,0002), when the entry of the
-   frame points at a fragment and its length fits in that fragment;
+1. the Extended Offset Table (7FE0,0001) with its lengths (7FE0,0002), when both have one entry
+   per frame and the frame's entry points at a fragment and its length fits in that fragment;
 2. the Basic Offset Table, when it is non-empty and consistent: starts at 0, strictly
-   increasing, every offset the start of a fragment, at least one entry per frame asked for;
+   increasing, every offset the start of a fragment, one entry per frame;
 3. one frame per fragment when the fragments number exactly (0028,0008) Number of Frames,
    and all fragments when there is a single frame;
 4. otherwise the JPEG EOI / JPEG 2000 EOC marker (``FF D9``) in the last 10 bytes of a
@@ -67,7 +67,7 @@ def frame_count(ds) -> int:
     return _number_of_frames(ds)
 
 
-def _from_extended_table(ds, tape, frags, starts, index):
+def _from_extended_table(ds, tape, frags, starts, index, nframes):
     e = tape.find(ds._start, ds._stop, _EXTENDED_OFFSET_TABLE)
     n = tape.find(ds._start, ds._stop, _EXTENDED_OFFSET_TABLE_LENGTHS)
     if e < 0 or n < 0:
@@ -76,7 +76,7 @@ def _from_extended_table(ds, tape, frags, starts, index):
         offsets, lengths = tape.raw(e), tape.raw(n)
     except DicomError:
         return None
-    if len(offsets) != len(lengths) or len(offsets) % 8 or len(offsets) // 8 <= index:
+    if len(offsets) != len(lengths) or len(offsets) % 8 or len(offsets) // 8 != nframes:
         return None
     offset = int(numpy.frombuffer(offsets, "<u8", 1, 8 * index)[0])
     length = int(numpy.frombuffer(lengths, "<u8", 1, 8 * index)[0])
@@ -86,9 +86,9 @@ def _from_extended_table(ds, tape, frags, starts, index):
     return [tape.raw(frags[k])[:length]]
 
 
-def _from_basic_table(tape, frags, starts, bot, index):
+def _from_basic_table(tape, frags, starts, bot, index, nframes):
     size = tape.length(bot)
-    if size == 0 or size % 4 or size // 4 <= index:
+    if size == 0 or size % 4 or size // 4 != nframes:
         return None
     try:
         table = numpy.frombuffer(tape.raw(bot), "<u4").astype(numpy.int64)
@@ -135,9 +135,9 @@ def frame_fragments(ds, index: int) -> list[memoryview]:
         return [tape.raw(frags[index])]  # the common case: no table, a fragment per frame
     base = tape.start(frags[0])
     starts = [tape.start(j) - base for j in frags]
-    found = _from_extended_table(ds, tape, frags, starts, index)
+    found = _from_extended_table(ds, tape, frags, starts, index, nframes)
     if found is None:
-        found = _from_basic_table(tape, frags, starts, bot, index)
+        found = _from_basic_table(tape, frags, starts, bot, index, nframes)
     if found is None:
         if len(frags) == nframes:
             found = [tape.raw(frags[index])]
