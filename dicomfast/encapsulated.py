@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-import numpy
+import struct
 
 from ._scan import FLAG_ENCAPSULATED
 from .errors import DicomError
@@ -78,8 +78,8 @@ def _from_extended_table(ds, tape, frags, starts, index, nframes):
         return None
     if len(offsets) != len(lengths) or len(offsets) % 8 or len(offsets) // 8 != nframes:
         return None
-    offset = int(numpy.frombuffer(offsets, "<u8", 1, 8 * index)[0])
-    length = int(numpy.frombuffer(lengths, "<u8", 1, 8 * index)[0])
+    (offset,) = struct.unpack_from("<Q", offsets, 8 * index)
+    (length,) = struct.unpack_from("<Q", lengths, 8 * index)
     k = bisect_left(starts, offset)
     if k == len(starts) or starts[k] != offset or length > tape.length(frags[k]):
         return None
@@ -91,16 +91,21 @@ def _from_basic_table(tape, frags, starts, bot, index, nframes):
     if size == 0 or size % 4 or size // 4 != nframes:
         return None
     try:
-        table = numpy.frombuffer(tape.raw(bot), "<u4").astype(numpy.int64)
+        table = struct.unpack(f"<{nframes}L", tape.raw(bot))
     except DicomError:
         return None
-    if table[0] != 0 or (len(table) > 1 and not (numpy.diff(table) > 0).all()):
+    if table[0] != 0:
         return None
-    positions = numpy.searchsorted(starts, table)
-    if (positions >= len(starts)).any() or (numpy.asarray(starts)[numpy.minimum(positions, len(starts) - 1)] != table).any():
-        return None
-    first = int(positions[index])
-    last = int(positions[index + 1]) if index + 1 < len(positions) else len(frags)
+    positions = []
+    k = 0
+    for offset in table:  # increasing, each on a fragment: one forward walk over the fragments
+        while k < len(starts) and starts[k] < offset:
+            k += 1
+        if k == len(starts) or starts[k] != offset or (positions and positions[-1] == k):
+            return None
+        positions.append(k)
+    first = positions[index]
+    last = positions[index + 1] if index + 1 < len(positions) else len(frags)
     return [tape.raw(j) for j in frags[first:last]]
 
 
@@ -130,9 +135,10 @@ def frame_fragments(ds, index: int) -> list[memoryview]:
     if not 0 <= index < nframes:
         raise IndexError(f"frame index {index} out of range for {nframes} frames")
     tape, frags, bot = _fragments(ds)
-    if (len(frags) == nframes and tape.length(bot) == 0
-            and tape.find(ds._start, ds._stop, _EXTENDED_OFFSET_TABLE) < 0):
-        return [tape.raw(frags[index])]  # the common case: no table, a fragment per frame
+    if len(frags) == nframes and tape.find(ds._start, ds._stop, _EXTENDED_OFFSET_TABLE) < 0:
+        # The common case, a fragment per frame: a consistent Basic Offset Table can only say
+        # that too, and an inconsistent one is ignored, so the table need not be read.
+        return [tape.raw(frags[index])]
     base = tape.start(frags[0])
     starts = [tape.start(j) - base for j in frags]
     found = _from_extended_table(ds, tape, frags, starts, index, nframes)
