@@ -412,3 +412,17 @@ def test_any_offset_table_gives_a_frame_or_an_error(bot, nframes, eot_offsets, e
             continue
         assert isinstance(got, (bytes, memoryview))
         assert len(got) <= len(data)
+
+
+JLS_FILES = [p for p in ENCAPSULATED if "jpeg_ls" in p.name.lower() or "jls" in p.name.lower()
+             or "JPEGLS" in p.name]
+
+
+@pytest.mark.parametrize("path", JLS_FILES, ids=corpus_id)
+def test_jpeg_ls_through_pyjpegls_when_libjpeg_is_missing(monkeypatch, path):
+    pytest.importorskip("jpeg_ls")
+    monkeypatch.setitem(decoders._PLUGINS, "libjpeg", None)
+    ref, ts = _reference(path)
+    ds = dicomfast.dcmread(path)
+    for i in range(ref.shape[0]):
+        _assert_frames_equal(decode_frame(ds, i), ref[i], False, f"frame {i}")
