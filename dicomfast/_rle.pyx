@@ -13,8 +13,13 @@ from libc.stdint cimport uint8_t, uint32_t
 from libc.string cimport memset
 
 import numpy
+cimport numpy as cnp
 
 from .errors import DicomError
+
+cnp.import_array()
+
+_DTYPES = {8: numpy.dtype("<u1"), 16: numpy.dtype("<u2"), 32: numpy.dtype("<u4"), 64: numpy.dtype("<u8")}
 
 cdef extern from *:
     """
@@ -104,7 +109,8 @@ def decode_rle_frame(const uint8_t[::1] data, Py_ssize_t rows, Py_ssize_t column
     Raises :class:`~dicomfast.errors.DicomError` for a header or segment that does not hold the
     frame, ``ValueError`` for bad arguments.
     """
-    if bits_allocated not in (8, 16, 32, 64):
+    dtype = _DTYPES.get(bits_allocated)
+    if dtype is None:
         raise ValueError(f"RLE Lossless cannot hold {bits_allocated} bits allocated")
     if rows < 0 or columns < 0 or samples_per_pixel < 1:
         raise ValueError("rows and columns must be >= 0 and samples per pixel >= 1")
@@ -113,7 +119,6 @@ def decode_rle_frame(const uint8_t[::1] data, Py_ssize_t rows, Py_ssize_t column
     cdef tuple shape = (rows, columns)
     if samples != 1:
         shape = (rows, columns, samples)
-    dtype = numpy.dtype(f"<u{bps}")
     if out is None:
         out = numpy.empty(shape, dtype=dtype)
     else:
@@ -143,8 +148,7 @@ def decode_rle_frame(const uint8_t[::1] data, Py_ssize_t rows, Py_ssize_t column
             raise DicomError(f"RLE segment offsets are not increasing ({offsets[i - 1]}, {offsets[i]})")
 
     cdef Py_ssize_t pixels = rows * columns
-    cdef uint8_t[::1] dst = out.reshape(-1).view(numpy.uint8)
-    cdef uint8_t* dp = &dst[0] if dst.shape[0] else NULL
+    cdef uint8_t* dp = <uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>out)
     cdef int bad = -1
     if pixels:
         with nogil:
