@@ -159,6 +159,14 @@ def _shift(arr: numpy.ndarray, shift: int) -> None:
 
 # ---------------------------------------------------------------------------- decode_frame
 
+def _get(ds, tag: int, keyword: str, default):
+    """``ds.get(keyword, default)``, with a quick miss; an empty value gives ``default`` too."""
+    if ds._find(tag) < 0:
+        return default
+    value = getattr(ds, keyword)
+    return default if value is None or value == "" else value
+
+
 class _Pixels:
     """The Image Pixel attributes a decoder needs, read once per call."""
 
@@ -172,11 +180,14 @@ class _Pixels:
             self.bits_allocated = int(ds.BitsAllocated)
         except (AttributeError, TypeError, ValueError) as exc:
             raise DicomError(f"pixel data needs Rows, Columns and Bits Allocated: {exc}") from None
-        self.samples = int(ds.get("SamplesPerPixel", 1) or 1)
-        self.bits_stored = int(ds.get("BitsStored", self.bits_allocated) or self.bits_allocated)
-        self.signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
-        self.planar = int(ds.get("PlanarConfiguration", 0) or 0) if self.samples > 1 else 0
-        self.photometric = str(ds.get("PhotometricInterpretation", "") or "").strip()
+        try:
+            self.samples = int(_get(ds, 0x00280002, "SamplesPerPixel", 1))
+            self.bits_stored = int(_get(ds, 0x00280101, "BitsStored", self.bits_allocated))
+            self.signed = int(_get(ds, 0x00280103, "PixelRepresentation", 0)) == 1
+            self.planar = int(_get(ds, 0x00280006, "PlanarConfiguration", 0)) if self.samples > 1 else 0
+        except (TypeError, ValueError) as exc:
+            raise DicomError(f"invalid Image Pixel attribute: {exc}") from None
+        self.photometric = str(_get(ds, 0x00280004, "PhotometricInterpretation", "")).strip()
         if self.rows < 1 or self.columns < 1 or self.samples < 1:
             raise DicomError("Rows, Columns and Samples per Pixel must be positive")
         if self.bits_allocated not in (8, 16, 32, 64):

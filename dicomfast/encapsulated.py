@@ -35,8 +35,10 @@ _EOI = b"\xff\xd9"
 
 
 def _number_of_frames(ds) -> int:
+    if ds._find(0x00280008) < 0:  # absent: the quick answer (``get`` pays for a miss)
+        return 1
     try:
-        n = ds.get("NumberOfFrames", 1)
+        n = ds.NumberOfFrames
         n = int(n) if n not in (None, "") else 1
     except (TypeError, ValueError, DicomError):
         n = 1
