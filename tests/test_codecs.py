@@ -426,3 +426,18 @@ def test_jpeg_ls_through_pyjpegls_when_libjpeg_is_missing(monkeypatch, path):
     ds = dicomfast.dcmread(path)
     for i in range(ref.shape[0]):
         _assert_frames_equal(decode_frame(ds, i), ref[i], False, f"frame {i}")
+
+
+@pytest.mark.parametrize("ts", ["1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
+                                "1.2.840.10008.1.2.4.203"])
+def test_htj2k_syntaxes_decode_through_openjpeg(tmp_path, ts):
+    """No HTJ2K file in the corpus: a JPEG 2000 Part 1 codestream is valid under the HTJ2K
+    transfer syntaxes (Part 15 decoders read Part 1), so relabel one and compare with pydicom."""
+    source = corpus_roots()["pd"] / "MR_small_jp2klossless.dcm"
+    ds = pydicom.dcmread(source)
+    ds.file_meta.TransferSyntaxUID = ts
+    out = tmp_path / "htj2k.dcm"
+    ds.save_as(out, enforce_file_format=True)
+    ref, _ = _reference(out)
+    ours = decode_frame(dicomfast.dcmread(out), 0)
+    _assert_frames_equal(ours, ref[0], False, ts)
