@@ -1,0 +1,15 @@
+"""Type stub of the compiled RLE Lossless decoder (dicomfast/_rle.pyx)."""
+
+import numpy
+from typing_extensions import Buffer
+
+def decode_rle_frame(
+    data: Buffer,
+    rows: int,
+    columns: int,
+    samples_per_pixel: int,
+    bits_allocated: int,
+    out: numpy.ndarray | None = None,
+) -> numpy.ndarray:
+    """Decode one RLE Lossless frame into ``(rows, columns[, samples])`` little-endian unsigned
+    integers of ``bits_allocated``; raises ``DicomError`` for corrupt data."""
