@@ -313,9 +313,11 @@ def _finish(info: PixelInfo, flat: np.ndarray, frames: int | None, as_rgb: bool)
     if samples > 1 and info.planar_configuration == 1 and not info.encapsulated:
         arr = arr.transpose(0, 2, 3, 1) if arr.ndim == 4 else arr.transpose(1, 2, 0)
     if to_rgb:
-        if samples != 3 or arr.dtype.kind not in "ui":
+        if samples != 3 or arr.dtype != np.uint8:
+            # as pydicom: the conversion is defined for 8-bit samples (pass as_rgb=False)
             raise PixelDataError(
-                f"{info.photometric_interpretation} to RGB needs 3 integer samples per pixel")
+                f"{info.photometric_interpretation} to RGB needs 3 samples per pixel of 8 bits "
+                f"(this data has {samples} of {info.bits_allocated}): pass as_rgb=False")
         src = np.ascontiguousarray(arr)
         out = np.empty(src.shape, src.dtype)
         _pixels.ybr_full_to_rgb(src.reshape(-1), out.reshape(-1))
@@ -483,8 +485,10 @@ def apply_color_lut(arr: np.ndarray, ds: Any) -> np.ndarray:
         depth = len(raws[0]) * 8 / entries
         if depth not in (8, 16):
             raise InvalidPixelAttributeError(f"the palette LUT data has {depth:.1f} bits per entry: 8 or 16 are allowed")
-        dtype = np.dtype(f"{'<' if little else '>'}u{int(depth) // 8}")
-        luts = [np.frombuffer(r, dtype, count=len(r) // dtype.itemsize).astype(dtype.newbyteorder("="))
+        # In the machine's byte order whatever the transfer syntax, as pydicom reads it (big
+        # endian files in the wild, e.g. pydicom-data's OBXXXX1A_expb.dcm, hold these LUTs so).
+        dtype = np.dtype(f"u{int(depth) // 8}")
+        luts = [np.frombuffer(r, dtype, count=len(r) // dtype.itemsize).copy()
                 for r in raws if r is not None and len(r)]
     elif "SegmentedRedPaletteColorLookupTableData" in ds:
         if nominal not in (8, 16):
