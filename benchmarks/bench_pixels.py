@@ -28,6 +28,8 @@ from typing import Any, Callable
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+if str(HERE.parent) not in sys.path:  # run from a source checkout: the package next to benchmarks/
+    sys.path.append(str(HERE.parent))
 
 from bench_header import _stats, _time_pass, machine_info  # noqa: E402
 from make_ct_series import make_series  # noqa: E402
