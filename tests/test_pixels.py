@@ -448,3 +448,25 @@ def test_fuzzed_attributes_never_crash(rows, cols, spp, ba, bs, pr, frames, plan
         return
     if ref is not None and frame is None:
         _same(ours, ref)
+
+
+def test_file_without_transfer_syntax_decodes_as_scanned():
+    # pydicom refuses it (no Transfer Syntax UID); with the syntax set, it agrees with ours.
+    path = _path("pdd/OT-PAL-8-face.dcm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pds = pydicom.dcmread(path, force=True)
+    pds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2" if pds.is_implicit_VR else "1.2.840.10008.1.2.1"
+    _same(dicomfast.pixel_array(dicomfast.dcmread(path, force=True)), pds.pixel_array)
+
+
+def test_threads_get_the_same_arrays():
+    from concurrent.futures import ThreadPoolExecutor
+
+    raw = RNG.integers(0, 256, size=64 * 64 * 3 * 4, dtype=np.uint8).tobytes()
+    blob = make_file(raw, rows=64, cols=64, spp=3, ba=8, pi="YBR_FULL", planar=0, frames=4)
+    ds = dicomfast.dcmread(blob)
+    expected = dicomfast.pixel_array(ds)
+    with ThreadPoolExecutor(4) as pool:
+        for arr in pool.map(lambda _: dicomfast.pixel_array(ds), range(16)):
+            np.testing.assert_array_equal(arr, expected)
