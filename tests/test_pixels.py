@@ -470,3 +470,41 @@ def test_threads_get_the_same_arrays():
     with ThreadPoolExecutor(4) as pool:
         for arr in pool.map(lambda _: dicomfast.pixel_array(ds), range(16)):
             np.testing.assert_array_equal(arr, expected)
+
+
+def _rle_files():
+    out = []
+    for path in corpus_files():
+        ds, ref, _, _ = _reference(path)
+        syntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+        if ref is not None and syntax == "1.2.840.10008.1.2.5":
+            out.append(path)
+    return out
+
+
+@pytest.mark.parametrize("path", _rle_files(), ids=corpus_id)
+def test_encapsulated_path_through_a_stand_in_decoder(path, monkeypatch):
+    """The encapsulated path (frames from ``decoders.decode_frame``, then the unused-bit correction
+    and colour conversion) with pydicom's RLE decoder standing in for dicomfast.decoders."""
+    from types import SimpleNamespace
+
+    from pydicom.pixels import pixel_array as pd_pixel_array
+
+    calls = []
+
+    def decode_frame(ds, index):
+        calls.append(index)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pd_pixel_array(path, index=index, raw=True)
+
+    monkeypatch.setattr(pixels, "_decoders", lambda: SimpleNamespace(decode_frame=decode_frame))
+    _, ref, _, _ = _reference(path)
+    ds = dicomfast.dcmread(path)
+    _same(dicomfast.pixel_array(ds), ref)
+    frames = pixels.pixel_info(ds).number_of_frames
+    assert sorted(calls) == list(range(frames))
+    calls.clear()
+    last = dicomfast.pixel_array(ds, frame=frames - 1)
+    assert calls == [frames - 1]
+    _same(last, ref[-1] if frames > 1 else ref)
