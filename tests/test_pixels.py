@@ -3,6 +3,7 @@ by pixel; constructed files for each bit depth, sign, planar configuration, byte
 space; zero-copy views; frame by frame; bad attributes; fuzzed attribute combinations."""
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 
@@ -71,13 +72,22 @@ def test_pixel_array_matches_pydicom(path):
     _same(ds.pixel_array, ref)
 
 
-def _multiframe_native_files():
-    out = []
+@functools.lru_cache(maxsize=None)
+def _summaries() -> dict:
+    """{path: (pydicom decodes it, compressed, transfer syntax, frames)}, for choosing test cases
+    at collection (one pydicom decode per file, no arrays kept)."""
+    out = {}
     for path in corpus_files():
         ds, ref, _, compressed = _reference(path)
-        if ref is not None and not compressed and int(ds.get("NumberOfFrames", 1) or 1) > 1:
-            out.append(path)
+        syntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+        single_ndim = 2 if ds.get("SamplesPerPixel", 1) == 1 else 3
+        frames = ref.shape[0] if ref is not None and ref.ndim == single_ndim + 1 else 1
+        out[path] = (ref is not None, compressed, syntax, frames)
     return out
+
+
+def _multiframe_native_files():
+    return [p for p, (ok, compressed, _, frames) in _summaries().items() if ok and not compressed and frames > 1]
 
 
 @pytest.mark.parametrize("path", _multiframe_native_files(), ids=corpus_id)
@@ -473,13 +483,7 @@ def test_threads_get_the_same_arrays():
 
 
 def _rle_files():
-    out = []
-    for path in corpus_files():
-        ds, ref, _, _ = _reference(path)
-        syntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
-        if ref is not None and syntax == "1.2.840.10008.1.2.5":
-            out.append(path)
-    return out
+    return [p for p, (ok, _, syntax, _) in _summaries().items() if ok and syntax == "1.2.840.10008.1.2.5"]
 
 
 @pytest.mark.parametrize("path", _rle_files(), ids=corpus_id)
