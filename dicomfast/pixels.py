@@ -58,6 +58,14 @@ _PHOTOMETRIC = {
     "YBR_ICT", "YBR_RCT", "HSV", "ARGB", "CMYK", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
 }
 _YBR = ("YBR_FULL", "YBR_FULL_422")
+# (Bits Allocated, Pixel Representation) -> the dtype pydicom gives Pixel Data
+_INT_DTYPES = {(1, 0): np.dtype(np.uint8), (1, 1): np.dtype(np.uint8)}
+for _bits in (8, 16, 32, 64):
+    for _pr in (0, 1):
+        _INT_DTYPES[(_bits, _pr)] = np.dtype(("u" if _pr == 0 else "i") + str(_bits // 8))
+del _bits, _pr
+_FLOAT32 = np.dtype(np.float32)
+_FLOAT64 = np.dtype(np.float64)
 
 
 class PixelInfo(NamedTuple):
@@ -140,8 +148,11 @@ def pixel_info(ds: Dataset) -> PixelInfo:
     :class:`UnsupportedTransferSyntaxError` for a transfer syntax dicomfast cannot decode.
     """
     tape = ds._tape
-    found = [(tag, ds._find(tag)) for tag in _PIXEL_TAGS]
-    found = [(tag, index) for tag, index in found if index >= 0]
+    found = []
+    for tag in _PIXEL_TAGS:
+        index = ds._find(tag)
+        if index >= 0:
+            found.append((tag, index))
     if not found:
         raise PixelDataError("the dataset has no Pixel Data, Float Pixel Data or Double Float Pixel Data")
     if len(found) > 1:
@@ -176,11 +187,8 @@ def pixel_info(ds: Dataset) -> PixelInfo:
         pixel_representation = _int(ds, "PixelRepresentation")
         if pixel_representation not in (0, 1):
             raise InvalidPixelAttributeError(f"Pixel Representation {pixel_representation} is invalid: it must be 0 or 1")
-        if bits_allocated == 1:
-            dtype = np.dtype(np.uint8)
-        elif bits_allocated in (8, 16, 32, 64):
-            dtype = np.dtype(("u" if pixel_representation == 0 else "i") + str(bits_allocated // 8))
-        else:
+        dtype = _INT_DTYPES.get((bits_allocated, pixel_representation))
+        if dtype is None:
             raise InvalidPixelAttributeError(f"Bits Allocated {bits_allocated} has no NumPy integer type")
     else:
         want = 32 if keyword == "FloatPixelData" else 64
@@ -188,7 +196,7 @@ def pixel_info(ds: Dataset) -> PixelInfo:
             raise InvalidPixelAttributeError(f"{keyword} needs Bits Allocated {want}, not {bits_allocated}")
         bits_stored = _int(ds, "BitsStored", required=False) or bits_allocated
         pixel_representation = 0
-        dtype = np.dtype(np.float32 if want == 32 else np.float64)
+        dtype = _FLOAT32 if want == 32 else _FLOAT64
 
     columns = _int(ds, "Columns")
     if not 0 < columns <= 0xFFFF:
@@ -196,7 +204,7 @@ def pixel_info(ds: Dataset) -> PixelInfo:
     rows = _int(ds, "Rows")
     if not 0 < rows <= 0xFFFF:
         raise InvalidPixelAttributeError(f"Rows {rows} is invalid: it must be from 1 to 65535")
-    frames = _int(ds, "NumberOfFrames", required=False)
+    frames = _int(ds, "NumberOfFrames", required=False) if ds._find(0x00280008) >= 0 else None
     if frames is None or frames == 0:
         frames = 1  # pydicom assumes one frame, with a warning
     if frames < 1:
