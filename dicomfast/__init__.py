@@ -21,8 +21,11 @@ from .dataset import DataElement, Dataset, FileMetaDataset, Sequence
 from .errors import (
     DicomError,
     InvalidLengthError,
+    InvalidPixelAttributeError,
     InvalidValueError,
     MissingDecoderError,
+    PixelDataError,
+    PixelDataLengthError,
     NotDicomError,
     TruncatedError,
     UnsupportedTransferSyntaxError,
@@ -31,6 +34,17 @@ from .reader import dcmread, read_file_meta
 from .tags import Tag
 
 __version__ = "0.1.0"
+
+_PIXEL_API = ("pixel_array", "iter_frames", "apply_color_lut")
+
+
+def __getattr__(name):
+    # The pixel API imports NumPy: only when it is first used, so a header read does not pay for it.
+    if name in _PIXEL_API:
+        from . import pixels
+
+        return getattr(pixels, name)
+    raise AttributeError(f"module 'dicomfast' has no attribute {name!r}")
 
 __all__ = [
     "dcmread",
@@ -47,4 +61,10 @@ __all__ = [
     "InvalidValueError",
     "UnsupportedTransferSyntaxError",
     "MissingDecoderError",
+    "PixelDataError",
+    "InvalidPixelAttributeError",
+    "PixelDataLengthError",
+    "pixel_array",
+    "iter_frames",
+    "apply_color_lut",
 ]

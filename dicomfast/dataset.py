@@ -315,6 +315,13 @@ class Dataset(_KeywordAttributes):
 
         return to_json_dict(self, bulk_data_threshold, bulk_data_element_handler)
 
+    @property
+    def pixel_array(self):
+        """The pixel data as a NumPy array (see :func:`dicomfast.pixel_array`)."""
+        from .pixels import pixel_array
+
+        return pixel_array(self)
+
     def to_pydicom(self):
         """A ``pydicom.Dataset`` with the same elements (needs pydicom installed)."""
         from .interop import to_pydicom

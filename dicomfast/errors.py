@@ -13,6 +13,9 @@ __all__ = [
     "InvalidValueError",
     "UnsupportedTransferSyntaxError",
     "MissingDecoderError",
+    "PixelDataError",
+    "InvalidPixelAttributeError",
+    "PixelDataLengthError",
 ]
 
 
@@ -61,3 +64,16 @@ class MissingDecoderError(DicomError):
     def __init__(self, message, package=None):
         super().__init__(message)
         self.package = package
+
+
+class PixelDataError(DicomError):
+    """The pixel data, or the Image Pixel module that describes it, cannot be decoded."""
+
+
+class InvalidPixelAttributeError(PixelDataError):
+    """An Image Pixel module attribute is missing or has a value that cannot describe pixel data
+    (Bits Allocated 7, Samples per Pixel 2, Rows 0, ...)."""
+
+
+class PixelDataLengthError(PixelDataError):
+    """The pixel data holds fewer bytes than Rows x Columns x Samples x Frames x Bits Allocated need."""

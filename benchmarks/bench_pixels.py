@@ -1,0 +1,172 @@
+"""Full read + pixel array, dicomfast against pydicom and against a bare read: issue 3's benchmark.
+
+    python benchmarks/bench_pixels.py [-n 100] [--repeat 7] [--json out.json]
+
+On the same 512 x 512 int16 CT series (``make_ct_series.make_series``, explicit VR little endian,
+written once into ``benchmarks/data/`` and reused), read warm from the page cache, per file:
+
+* ``fromfile``:        ``np.fromfile(path, np.uint8)``: the floor, the file's bytes in an array
+* ``read_frombuffer``: ``open().read()`` + ``np.frombuffer`` of the pixel bytes (header length known)
+* ``pydicom``:         ``pydicom.dcmread(path).pixel_array`` (a writeable copy)
+* ``dicomfast``:       ``dicomfast.dcmread(path).pixel_array`` (a read-only view on the read bytes)
+* ``dicomfast_copy``:  the same, then ``.copy()``: a writeable array like pydicom's
+
+Timing as in bench_header.py: one untimed pass per case, then ``repeat`` passes taking turns, the
+median of the per-file times. Numbers are printed, never asserted: tests/test_benchmarks.py runs
+:func:`run` once on a few small files so that this script cannot go stale.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+if str(HERE.parent) not in sys.path:  # run from a source checkout: the package next to benchmarks/
+    sys.path.append(str(HERE.parent))
+
+from bench_header import _stats, _time_pass, machine_info  # noqa: E402
+from make_ct_series import make_series  # noqa: E402
+
+CASES = (
+    ("fromfile", "np.fromfile(path)            [floor]"),
+    ("read_frombuffer", "open().read() + frombuffer"),
+    ("pydicom", "pydicom   dcmread + pixel_array"),
+    ("dicomfast", "dicomfast dcmread + pixel_array"),
+    ("dicomfast_copy", "dicomfast ... + .copy()"),
+)
+# (name, numerator, denominator, target): a ratio is numerator time / denominator time.
+RATIOS = (
+    ("speedup_vs_pydicom", "pydicom", "dicomfast", 8.0),
+    ("speedup_copy_vs_pydicom", "pydicom", "dicomfast_copy", None),
+    ("over_fromfile", "dicomfast", "fromfile", None),
+    ("over_read_frombuffer", "dicomfast", "read_frombuffer", None),
+)
+DEFAULT_REPEAT = 7
+
+
+def _reads(pixel_offset: int, count: int) -> dict[str, Callable[[str], Any]]:
+    import numpy as np
+    import pydicom
+
+    import dicomfast
+
+    def fromfile(path):
+        return np.fromfile(path, np.uint8)
+
+    def read_frombuffer(path):
+        with open(path, "rb") as f:
+            data = f.read()
+        return np.frombuffer(data, "<i2", count=count, offset=pixel_offset)
+
+    def pd(path):
+        return pydicom.dcmread(path).pixel_array
+
+    def df(path):
+        return dicomfast.dcmread(path).pixel_array
+
+    def df_copy(path):
+        return dicomfast.dcmread(path).pixel_array.copy()
+
+    return {"fromfile": fromfile, "read_frombuffer": read_frombuffer, "pydicom": pd,
+            "dicomfast": df, "dicomfast_copy": df_copy}
+
+
+def run(n_files: int = 100, repeat: int | None = None, quick: bool = False, *,
+        data_dir: str | Path | None = None) -> dict[str, Any]:
+    """Time every case on an ``n_files``-slice series; return the results (``quick``: 64 x 64
+    slices and one pass, a smoke run whose timings mean little)."""
+    import numpy as np
+    import pydicom
+
+    import dicomfast
+
+    if repeat is None:
+        repeat = 1 if quick else DEFAULT_REPEAT
+    if repeat < 1 or n_files < 1:
+        raise ValueError("n_files and repeat must be at least 1")
+    size = 64 if quick else 512
+    base = Path(data_dir) if data_dir is not None else HERE / "data"
+    out = base / f"ct_explicit_{n_files}_{size}x{size}"
+    paths = [os.fspath(p) for p in make_series(out, n_files, size, size)]
+
+    ds = dicomfast.dcmread(paths[0])
+    index = ds._find(0x7FE00010)
+    offset, count = ds._tape.offset(index), ds.Rows * ds.Columns
+    reads = _reads(offset, count)
+    reference = pydicom.dcmread(paths[0]).pixel_array
+    problems = {}
+    for key in ("read_frombuffer", "dicomfast", "dicomfast_copy"):
+        got = reads[key](paths[0]).reshape(reference.shape)
+        if got.dtype != reference.dtype or not np.array_equal(got, reference):
+            problems[key] = "differs from pydicom's pixel_array"
+    order = [key for key, _ in CASES if key not in problems]
+    for key in order:
+        _time_pass(reads[key], paths)
+    samples: dict[str, list[float]] = {key: [] for key in order}
+    for _ in range(repeat):
+        for key in order:
+            gc.collect()
+            samples[key].append(_time_pass(reads[key], paths))
+    times = {key: _stats(samples[key]) for key in order}
+    ratios = {}
+    for name, num, den, target in RATIOS:
+        if num in times and den in times:
+            value = times[num]["median_us"] / times[den]["median_us"]
+            entry: dict[str, Any] = {"value": value, "numerator": num, "denominator": den}
+            if target is not None:
+                entry["target"] = target
+                entry["met"] = value >= target
+            ratios[name] = entry
+    return {
+        "machine": machine_info(),
+        "versions": {"pydicom": pydicom.__version__, "dicomfast": dicomfast.__version__,
+                     "numpy": np.__version__},
+        "config": {"n_files": n_files, "repeat": repeat, "rows": size, "cols": size, "quick": quick,
+                   "cache": "warm (one untimed pass per case before timing)"},
+        "files": {"dir": os.fspath(out), "count": len(paths), "bytes_each": os.path.getsize(paths[0])},
+        "problems": problems,
+        "times": times,
+        "ratios": ratios,
+    }
+
+
+def format_report(result: dict[str, Any]) -> str:
+    cfg = result["config"]
+    lines = [f"full read + pixel_array: {cfg['n_files']} x {cfg['rows']}x{cfg['cols']} int16 CT slices, "
+             f"{result['files']['bytes_each']} bytes each, {cfg['repeat']} passes (median, p25-p75 per file)"]
+    labels = dict(CASES)
+    for key, stats in result["times"].items():
+        lines.append(f"  {labels[key]:<36} {stats['median_us']:9.1f} us  "
+                     f"({stats['p25_us']:.1f}-{stats['p75_us']:.1f})")
+    for key, why in result["problems"].items():
+        lines.append(f"  {labels[key]:<36} left out: {why}")
+    for name, r in result["ratios"].items():
+        target = f"  (target >= {r['target']:g}: {'met' if r['met'] else 'NOT met'})" if "target" in r else ""
+        lines.append(f"  {name:<36} {r['value']:9.2f}x{target}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--n-files", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="64 x 64 slices, one pass (a smoke run)")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    result = run(args.n_files, args.repeat, args.quick, data_dir=args.data_dir)
+    print(format_report(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
