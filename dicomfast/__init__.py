@@ -29,6 +29,7 @@ from .errors import (
 )
 from .reader import dcmread, read_file_meta
 from .tags import Tag
+from .transforms import apply_modality_lut, apply_voi_lut, apply_windowing, window
 
 __version__ = "0.1.0"
 
@@ -47,4 +48,8 @@ __all__ = [
     "InvalidValueError",
     "UnsupportedTransferSyntaxError",
     "MissingDecoderError",
+    "window",
+    "apply_modality_lut",
+    "apply_voi_lut",
+    "apply_windowing",
 ]
