@@ -121,7 +121,8 @@ def rescale(const src_t[::1] src, double[::1] dst, double slope, double intercep
 def lookup(const src_t[::1] src, const lut_t[::1] lut, lut_t[::1] dst, int64_t first_map):
     """dst[i] = lut[clip(src[i] - first_map, 0, len(lut) - 1)]; values below first_map (and NaN) map to lut[0].
 
-    Float values are truncated toward zero after subtracting first_map. ``lut`` is not empty.
+    Float values are truncated toward zero after subtracting first_map (in the input's precision,
+    as NumPy would). ``lut`` is not empty.
     """
     cdef Py_ssize_t i, n = src.shape[0]
     cdef int64_t last = lut.shape[0] - 1
@@ -129,8 +130,12 @@ def lookup(const src_t[::1] src, const lut_t[::1] lut, lut_t[::1] dst, int64_t f
     cdef double d
     with nogil:
         for i in range(n):
+            if src_t is float:
+                # In float32, as NumPy subtracts a Python int from a float32 array (pydicom does).
+                d = <double>(src[i] - <float>first_map)
+            elif src_t is double:
+                d = src[i] - <double>first_map
             if src_t is float or src_t is double:
-                d = <double>src[i] - <double>first_map
                 if not (d >= 0.0):
                     k = 0
                 elif d >= <double>last:
