@@ -24,11 +24,17 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-import dicomfast
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run from a source checkout: the checkout's dicomfast
+    sys.path.insert(0, str(ROOT))
+
+import dicomfast  # noqa: E402
 
 CENTER, WIDTH, SLOPE, INTERCEPT = 40.0, 400.0, 1.0, -1024.0
 
