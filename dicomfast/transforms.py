@@ -147,7 +147,7 @@ def window(arr, center, width, *, slope=1.0, intercept=0.0, function="linear", d
     scale = float((1 << (8 * dtype.itemsize)) - 1) if dtype.kind == "u" else 1.0
 
     params = [center, width, slope, intercept]
-    per_frame = [np.ndim(p) > 0 for p in params]
+    per_frame = [not isinstance(p, (int, float, np.generic)) and np.ndim(p) > 0 for p in params]
     if not any(per_frame):
         c, w, s, i = (_number(p, n) for p, n in zip(params, ("center", "width", "slope", "intercept")))
         _run_window(src.reshape(-1), out.reshape(-1), function, c, w, s, i, scale, 0.0)
