@@ -35,16 +35,26 @@ from .tags import Tag
 
 __version__ = "0.1.0"
 
-_PIXEL_API = ("pixel_array", "iter_frames", "apply_color_lut")
+# The pixel and transform APIs import NumPy: only when first used, so a header read does not pay.
+_LAZY = {
+    "pixel_array": "pixels",
+    "iter_frames": "pixels",
+    "apply_color_lut": "pixels",
+    "window": "transforms",
+    "apply_modality_lut": "transforms",
+    "apply_voi_lut": "transforms",
+    "apply_windowing": "transforms",
+}
 
 
 def __getattr__(name):
-    # The pixel API imports NumPy: only when it is first used, so a header read does not pay for it.
-    if name in _PIXEL_API:
-        from . import pixels
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib
 
-        return getattr(pixels, name)
+        return getattr(importlib.import_module(f".{module}", __name__), name)
     raise AttributeError(f"module 'dicomfast' has no attribute {name!r}")
+
 
 __all__ = [
     "dcmread",
@@ -67,4 +77,8 @@ __all__ = [
     "pixel_array",
     "iter_frames",
     "apply_color_lut",
+    "window",
+    "apply_modality_lut",
+    "apply_voi_lut",
+    "apply_windowing",
 ]
