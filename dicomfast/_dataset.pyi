@@ -52,9 +52,9 @@ class DatasetBase:
         """The decoded value of record ``index``, cached by tag."""
     def _keyword_value(self, tag: int, name: str) -> Any:
         """``ds.Keyword``: the value, or AttributeError when the element is absent."""
-    def __getitem__(self, key: int | tuple[int, int] | str) -> ElementBase:
+    def __getitem__(self, key: int | tuple[int, int] | str) -> DataElement:
         """``ds[tag]``, ``ds[(group, element)]`` or ``ds["Keyword"]``: the DataElement."""
-    def _element(self, index: int) -> ElementBase:
+    def _element(self, index: int) -> DataElement:
         """The DataElement of record ``index`` (a record directly in this dataset)."""
     def _resolve_encodings(self) -> list[str] | None:
         """The Python codecs of this dataset's Specific Character Set, or its parent's."""
@@ -65,8 +65,9 @@ class DatasetBase:
 def new_dataset(cls: type[DatasetBase], tape: Tape, parent: DatasetBase | None = None) -> Any:
     """A dataset of class ``cls`` over all of ``tape`` (the reader's fast constructor)."""
 
-class ElementBase:
-    """The compiled half of DataElement: where the element is, and its value."""
+@final
+class DataElement:
+    """One element: ``tag``, ``VR``, ``VM``, ``value``, ``keyword`` and ``name``."""
 
     @property
     def VR(self) -> str: ...
@@ -75,14 +76,33 @@ class ElementBase:
     @property
     def value(self) -> Any: ...
     @property
-    def _record(self) -> tuple[DatasetBase, int]:
-        """(dataset, record index), for the Python half."""
+    def VM(self) -> int: ...
+    @property
+    def keyword(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def is_private(self) -> bool: ...
+    @property
+    def is_undefined_length(self) -> bool: ...
+    @property
+    def file_offset(self) -> int:
+        """Where the element's tag starts in the (possibly inflated) dataset bytes."""
+    @property
+    def length(self) -> int:
+        """The value's length in bytes (the content's length for an undefined length)."""
+    def raw_value(self) -> memoryview:
+        """The value's bytes as they are in the file, zero-copy and read-only."""
+    def __init__(self, *args: Any, **kwargs: Any) -> NoReturn: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __ne__(self, other: object) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
 
-def _configure(element_class: type[ElementBase], keyword_tags: dict[str, int], to_tag: Any) -> None:
-    """Called once by dataset.py: the Python classes and tables the compiled lookups use."""
+def _configure(keyword_tags: dict[str, int], to_tag: Any) -> None:
+    """Called once by dataset.py: the tables and functions the compiled lookups use."""
 
 def _set_tag_class(cls: type[int]) -> None:
-    """The int subclass that ``ElementBase.tag`` returns (tags.Tag)."""
+    """The int subclass that ``DataElement.tag`` returns (tags.Tag)."""
 
 class Keyword:
     """``Dataset.<Keyword>``: one descriptor per dictionary keyword on the Dataset class."""

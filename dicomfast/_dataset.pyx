@@ -9,9 +9,10 @@ cimport cython
 from libc.stdint cimport uint32_t, int32_t
 from libc.stdlib cimport malloc, free
 
-from dicomfast._scan cimport Tape, Elem, F_SEQUENCE, F_ENCAPSULATED, F_RAW_DELIMITED, F_BIG
+from dicomfast._scan cimport Tape, Elem, F_SEQUENCE, F_ENCAPSULATED, F_RAW_DELIMITED, F_BIG, F_UNDEFINED
 from dicomfast._values cimport decode_value, VR_UN, VR_CS
 
+from dicomfast import datadict as _datadict
 from dicomfast.charset import python_encodings
 
 
@@ -285,15 +286,13 @@ cdef class DatasetBase:
         return self.c_keyword_value(tag, tag, name)
 
 
-cdef object _element_class = None     # dataset.DataElement, set by dataset.py
 cdef dict _keyword_tags = {}           # keyword -> tag, set by dataset.py
 cdef object _to_tag = None             # tags.to_tag, for keys other than int and keyword
 
 
-def _configure(element_class, dict keyword_tags, to_tag):
-    """Called once by dataset.py: the Python classes and tables the compiled lookups use."""
-    global _element_class, _keyword_tags, _to_tag
-    _element_class = element_class
+def _configure(dict keyword_tags, to_tag):
+    """Called once by dataset.py: the tables and functions the compiled lookups use."""
+    global _keyword_tags, _to_tag
     _keyword_tags = keyword_tags
     _to_tag = to_tag
 
@@ -305,13 +304,22 @@ def new_dataset(cls, Tape tape, parent=None):
     return dataset
 
 
-cdef class ElementBase:
-    """The compiled half of DataElement: where the element is, and its value."""
+@cython.freelist(64)
+@cython.final
+cdef class DataElement:
+    """One element: ``tag``, ``VR``, ``VM``, ``value``, ``keyword`` and ``name``.
+
+    Made by a dataset (``ds[tag]``, iteration); the value is decoded on first access and cached by
+    the dataset. Compiled, with a free list: ``ds[key].value`` is as common as ``ds.Keyword``.
+    """
 
     cdef DatasetBase _dataset
     cdef Py_ssize_t _index
     cdef uint32_t _tag
     cdef readonly str VR
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("DataElements are made by a dataset: ds[tag], ds['Keyword'], iter(ds)")
 
     @property
     def tag(self):
@@ -322,9 +330,70 @@ cdef class ElementBase:
         return self._dataset.c_value(self._tag, self._index, self.VR)
 
     @property
-    def _record(self):
-        """(dataset, record index): for the Python half, which reads the tape through them."""
-        return self._dataset, self._index
+    def VM(self):
+        """Value multiplicity, counted as pydicom counts it (a sequence has VM 1)."""
+        if self.VR == "SQ":
+            return 1
+        value = self.value
+        if value is None:
+            return 0
+        if isinstance(value, (str, bytes, bytearray, memoryview)):
+            return 1 if len(value) else 0
+        if isinstance(value, list):
+            return len(value)
+        return 1
+
+    @property
+    def keyword(self):
+        return _datadict.keyword_for_tag(self._tag)
+
+    @property
+    def name(self):
+        cdef uint32_t element = self._tag & 0xFFFF
+        if self._tag & 0x10000 and element:
+            return "Private Creator" if 0x0010 <= element <= 0x00FF else "Private tag data"
+        try:
+            return _datadict.dictionary_description(self._tag)
+        except KeyError:
+            return "Unknown"
+
+    @property
+    def is_private(self):
+        return bool(self._tag & 0x10000)
+
+    @property
+    def is_undefined_length(self):
+        return bool(self._dataset._tape.elems[self._index].flags & F_UNDEFINED)
+
+    @property
+    def file_offset(self):
+        """Where the element's tag starts in the (possibly inflated) dataset bytes."""
+        return self._dataset._tape.elems[self._index].start
+
+    @property
+    def length(self):
+        """The value's length in bytes (the content's length for an undefined length)."""
+        return self._dataset._tape.elems[self._index].length
+
+    def raw_value(self):
+        """The value's bytes as they are in the file, zero-copy and read-only."""
+        return self._dataset._tape.raw(self._index)
+
+    def __eq__(self, other):
+        if not isinstance(other, DataElement):
+            return NotImplemented
+        return self.tag == other.tag and self.VR == other.VR and self.value == other.value
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None
+
+    def __repr__(self):
+        from dicomfast._dump import element_line
+
+        return element_line(self)
 
 
 cdef object _tag_class = int
@@ -335,8 +404,8 @@ def _set_tag_class(cls):
     _tag_class = cls
 
 
-cdef ElementBase _make_element(DatasetBase dataset, Py_ssize_t index, uint32_t tag, str vr):
-    cdef ElementBase element = <ElementBase>ElementBase.__new__(_element_class)
+cdef DataElement _make_element(DatasetBase dataset, Py_ssize_t index, uint32_t tag, str vr):
+    cdef DataElement element = DataElement.__new__(DataElement)
     element._dataset = dataset
     element._index = index
     element._tag = tag

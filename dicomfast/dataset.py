@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from . import datadict
-from ._dataset import UNSET, DatasetBase, ElementBase, Keyword, _configure, _set_tag_class, remember_static_vr
+from ._dataset import UNSET, DataElement, DatasetBase, Keyword, _configure, _set_tag_class, remember_static_vr
 from ._scan import FLAG_IMPLICIT as F_IMPLICIT
 from ._scan import FLAG_ITEM as F_ITEM
 from ._scan import FLAG_UNDEFINED as F_UNDEFINED
@@ -32,84 +32,6 @@ class Sequence(list):
 
     def __repr__(self) -> str:
         return f"<Sequence of {len(self)} item{'s' if len(self) != 1 else ''}>"
-
-
-class DataElement(ElementBase):
-    """One element: ``tag``, ``VR``, ``VM``, ``value``, ``keyword`` and ``name``.
-
-    Made by a dataset (``ds[tag]``, iteration); the value is decoded on first access and cached
-    by the dataset. ElementBase (compiled) holds the tag, the VR and the value.
-    """
-
-    __slots__ = ()
-
-    @property
-    def VM(self) -> int:
-        """Value multiplicity, counted as pydicom counts it (a sequence has VM 1)."""
-        if self.VR == "SQ":
-            return 1
-        value = self.value
-        if value is None:
-            return 0
-        if isinstance(value, (str, bytes, bytearray, memoryview)):
-            return 1 if len(value) else 0
-        if isinstance(value, list):
-            return len(value)
-        return 1
-
-    @property
-    def keyword(self) -> str:
-        return datadict.keyword_for_tag(self.tag)
-
-    @property
-    def name(self) -> str:
-        if self.tag & 0x00010000 and self.tag & 0xFFFF:
-            element = self.tag & 0xFFFF
-            if 0x0010 <= element <= 0x00FF:
-                return "Private Creator"
-            return "Private tag data"
-        try:
-            return datadict.dictionary_description(self.tag)
-        except KeyError:
-            return "Unknown"
-
-    @property
-    def is_private(self) -> bool:
-        return bool((self.tag >> 16) & 1)
-
-    @property
-    def is_undefined_length(self) -> bool:
-        dataset, index = self._record
-        return bool(dataset._tape.flags(index) & F_UNDEFINED)
-
-    @property
-    def file_offset(self) -> int:
-        """Where the element's tag starts in the (possibly inflated) dataset bytes."""
-        dataset, index = self._record
-        return dataset._tape.start(index)
-
-    @property
-    def length(self) -> int:
-        """The value's length in bytes (the content's length for an undefined length)."""
-        dataset, index = self._record
-        return dataset._tape.length(index)
-
-    def raw_value(self) -> memoryview:
-        """The value's bytes as they are in the file, zero-copy and read-only."""
-        dataset, index = self._record
-        return dataset._tape.raw(index)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DataElement):
-            return NotImplemented
-        return self.tag == other.tag and self.VR == other.VR and self.value == other.value
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        from ._dump import element_line
-
-        return element_line(self)
 
 
 # ``ds.PatientName``: one descriptor per dictionary keyword, on a base class made in one call (setting
@@ -344,7 +266,7 @@ class Dataset(_KeywordAttributes):
         return (_unpickle, (data, options, tuple(reversed(path))))
 
 
-_configure(DataElement, _KEYWORD_TO_TAG, to_tag)
+_configure(_KEYWORD_TO_TAG, to_tag)
 _set_tag_class(Tag)
 
 
