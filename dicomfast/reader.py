@@ -55,6 +55,8 @@ def dcmread(
     header_only = stop_before_pixels or wanted is not None
     options = (stop_before_pixels, wanted, force)
 
+    if header_only and type(src) is str and not mmap:
+        return _read_header(src, options)  # the hot path of loaders and indexers
     if isinstance(src, (bytes, bytearray, memoryview)):
         return _read_source(src, options)
     if isinstance(src, (str, os.PathLike)):
@@ -66,12 +68,7 @@ def dcmread(
                 mapped = _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ)
             return _read_source(mapped, options, name=path)
         if header_only:
-            data, size = _scan.read_file(path, HEADER_BLOCK)
-            while True:
-                try:
-                    return _read_source(data, options, name=path, complete=len(data) >= size)
-                except _NeedMore:
-                    data, size = _scan.read_file(path, min(size, max(4 * len(data), 1 << 20)))
+            return _read_header(path, options)
         data, size = _scan.read_file(path)
         return _read_source(data, options, name=path)
     if hasattr(src, "read"):
@@ -120,6 +117,16 @@ def _wanted_tags(specific_tags: Iterable[Any]) -> tuple:
     except TypeError:
         pass
     return result
+
+
+def _read_header(path: str, options: tuple) -> Dataset:
+    """Read the first block of a file and scan it; read more only if the scan runs out."""
+    data, size = _scan.read_file(path, HEADER_BLOCK)
+    while True:
+        try:
+            return _read_source(data, options, name=path, complete=size >= 0)
+        except _NeedMore:
+            data, size = _scan.read_file(path, max(4 * len(data), 1 << 20))
 
 
 class _NeedMore(Exception):
