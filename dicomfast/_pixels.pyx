@@ -18,16 +18,6 @@ ctypedef fused integer:
     uint64_t
     int64_t
 
-ctypedef fused sample:
-    uint8_t
-    int8_t
-    uint16_t
-    int16_t
-    uint32_t
-    int32_t
-    uint64_t
-    int64_t
-
 
 def unpack_bits(const uint8_t[::1] src, Py_ssize_t first_bit, uint8_t[::1] out):
     """out[i] = bit ``first_bit + i`` of ``src``, least significant bit first (PS3.5 D.1).
@@ -84,7 +74,7 @@ def correct_bits(integer[::1] values, int bits_stored, bint signed):
             values[i] = <integer>_corrected(<uint64_t>values[i], mask, sign, signed)
 
 
-def expand_ybr422(const sample[::1] src, sample[::1] out):
+def expand_ybr422(const integer[::1] src, integer[::1] out):
     """Y1 Y2 Cb Cr -> Y1 Cb Cr Y2 Cb Cr (PS3.3 C.7.6.3.1.2). ``len(out) == len(src) // 4 * 6``."""
     cdef Py_ssize_t i, j = 0, n = src.shape[0] // 4
     with nogil:
@@ -114,7 +104,7 @@ cdef inline double _clip_round(float x) noexcept nogil:
     return r
 
 
-def ybr_full_to_rgb(const sample[::1] src, sample[::1] out):
+def ybr_full_to_rgb(const integer[::1] src, integer[::1] out):
     """Convert interleaved Y Cb Cr triplets to R G B, with pydicom's numerics.
 
     Each channel is a float32 sum of products rounded once per multiply-add (a fused
@@ -133,6 +123,6 @@ def ybr_full_to_rgb(const sample[::1] src, sample[::1] out):
             g = <float>(<double>y + <double>cb * <double>K_G_CB)
             g = <float>(<double>g + <double>cr * <double>K_G_CR)
             b = <float>(<double>y + <double>cb * <double>K_B_CB)
-            out[3 * i] = <sample>_clip_round(r)
-            out[3 * i + 1] = <sample>_clip_round(g)
-            out[3 * i + 2] = <sample>_clip_round(b)
+            out[3 * i] = <integer>_clip_round(r)
+            out[3 * i + 1] = <integer>_clip_round(g)
+            out[3 * i + 2] = <integer>_clip_round(b)

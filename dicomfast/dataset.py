@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from . import datadict
-from ._dataset import UNSET, DataElement, DatasetBase, Keyword, _configure, _set_tag_class, remember_static_vr
+from ._dataset import DataElement, DatasetBase, Keyword, _configure, _set_tag_class, remember_static_vr
 from ._scan import FLAG_IMPLICIT as F_IMPLICIT
 from ._scan import FLAG_ITEM as F_ITEM
 from ._scan import FLAG_UNDEFINED as F_UNDEFINED
-from .tags import Tag, tag_repr, to_tag
+from .tags import Tag, to_tag
 
 __all__ = ["Dataset", "DataElement", "Sequence", "FileMetaDataset"]
 

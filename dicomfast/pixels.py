@@ -28,7 +28,6 @@ from . import _pixels
 from ._scan import FLAG_ENCAPSULATED
 from .dataset import Dataset
 from .errors import (
-    DicomError,
     InvalidPixelAttributeError,
     PixelDataError,
     PixelDataLengthError,

@@ -20,6 +20,7 @@ from pydicom.tag import Tag
 from pydicom.valuerep import PN_DELIMS, TEXT_VR_DELIMS
 
 from dicomfast import _values, charset
+from reference import normalise
 
 CHARSET_DIR = os.path.join(os.path.dirname(pydicom.__file__), "data", "charset_files")
 CHARSET_FILES = sorted(glob.glob(os.path.join(CHARSET_DIR, "*.dcm")))
@@ -36,16 +37,7 @@ def _fresh_cache():
     charset._cache.clear()
 
 
-def _plain(value):
-    """pydicom's value as the plain Python types dicomfast returns."""
-    if isinstance(value, (list, pydicom.multival.MultiValue)):
-        return [_plain(v) for v in value]
-    if isinstance(value, pydicom.valuerep.PersonName):
-        return str(value)
-    for kind in (str, bytes, float, int):
-        if isinstance(value, kind):
-            return kind(value)
-    return value
+_plain = normalise  # pydicom's value as the plain Python types dicomfast returns
 
 
 def _pydicom_calls(func, *args):

@@ -16,7 +16,6 @@ import shutil
 import struct
 import subprocess
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest

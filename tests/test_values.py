@@ -25,6 +25,7 @@ from pydicom.tag import Tag
 
 from dicomfast import _values, charset
 from dicomfast.errors import InvalidValueError
+from reference import normalise
 
 ALL_VRS = ("AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI "
            "UL UN UR US UT UV").split()
@@ -41,15 +42,7 @@ ENCODINGS = [None, ["iso8859"], ["latin_1"], ["UTF8"], ["GB18030"], ["GBK"], ["i
 # ---------------------------------------------------------------------------------------------
 # The reference and the comparison
 
-def _plain(value):
-    if isinstance(value, (list, pydicom.multival.MultiValue)):
-        return [_plain(v) for v in value]
-    if isinstance(value, pydicom.valuerep.PersonName):
-        return str(value)
-    for kind in (str, bytes, float, int):
-        if isinstance(value, kind):
-            return kind(value)
-    return value
+_plain = normalise  # pydicom's value as the plain Python types dicomfast returns
 
 
 def reference(vr, raw, big_endian=False, encodings=None):
