@@ -50,14 +50,10 @@ class DatasetBase:
         """The VR a value is decoded as: what the file says, else the dictionary's."""
     def _value(self, tag: int, index: int, vr: str) -> Any:
         """The decoded value of record ``index``, cached by tag."""
-    def _keyword_value(self, tag: int, name: str) -> Any:
-        """``ds.Keyword``: the value, or AttributeError when the element is absent."""
     def __getitem__(self, key: int | tuple[int, int] | str) -> DataElement:
         """``ds[tag]``, ``ds[(group, element)]`` or ``ds["Keyword"]``: the DataElement."""
     def _element(self, index: int) -> DataElement:
         """The DataElement of record ``index`` (a record directly in this dataset)."""
-    def _resolve_encodings(self) -> list[str] | None:
-        """The Python codecs of this dataset's Specific Character Set, or its parent's."""
     # Hooks that dataset.py overrides; here they raise NotImplementedError.
     def _dictionary_vr(self, tag: int, index: int) -> str: ...
     def _sequence(self, index: int) -> Any: ...

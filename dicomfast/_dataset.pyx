@@ -206,9 +206,6 @@ cdef class DatasetBase:
         self._encodings = encodings
         return encodings
 
-    def _resolve_encodings(self):
-        return self.c_encodings()
-
     cdef object c_value(self, object key, Py_ssize_t index, str vr):
         """The decoded value of record ``index``, cached by its tag ``key`` (a Python int)."""
         cdef object value = self._cache.get(key, UNSET)
@@ -282,8 +279,6 @@ cdef class DatasetBase:
             raise IndexError(index)
         return self.c_value(tag, index, vr)
 
-    def _keyword_value(self, tag, name):
-        return self.c_keyword_value(tag, tag, name)
 
 
 cdef dict _keyword_tags = {}           # keyword -> tag, set by dataset.py

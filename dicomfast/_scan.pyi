@@ -1,12 +1,11 @@
 """Type stub of the compiled element scanner (dicomfast/_scan.pyx)."""
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Final, NoReturn
 
 from typing_extensions import Buffer
 
-from dicomfast._values import Value
 from dicomfast.errors import DicomError
 
 #: Record flags, as ``Tape.flags(i)`` returns them (the F_* enum of _scan.pxd).
@@ -59,8 +58,6 @@ class Tape:
     def vr(self, i: int) -> str:
         """'SQ' for a sequence, the VR written in the file, or '' when the dictionary must decide
         (implicit VR, and UN)."""
-    def written_vr(self, i: int) -> str:
-        """The VR written in the file, or '' for an implicit element."""
     def flags(self, i: int) -> int: ...
     def depth(self, i: int) -> int: ...
     def length(self, i: int) -> int:
@@ -82,8 +79,6 @@ class Tape:
 
         Raises :class:`dicomfast.errors.TruncatedError` for a value that runs past the data.
         """
-    def value(self, i: int, vr: str, encodings: Sequence[str] | None) -> Value:
-        """Decode a value as ``vr`` says, with the Python codecs ``encodings`` for text."""
     def __reduce__(self) -> NoReturn:
         """Raises ``TypeError``: a Tape is pickled through its Dataset."""
 

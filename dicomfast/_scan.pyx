@@ -17,7 +17,7 @@ from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcmp
 
 from dicomfast._cursor cimport df_u16, df_u32, DF_ASSERT
-from dicomfast._values cimport decode_value, VR_SQ, VR_UN
+from dicomfast._values cimport VR_SQ, VR_UN
 
 from dicomfast.errors import (
     DicomError, InvalidLengthError, TruncatedError,
@@ -574,11 +574,6 @@ cdef class Tape:
             return ""
         return _vr_str(e.vr)
 
-    def written_vr(self, Py_ssize_t i):
-        """The VR written in the file, or '' for an implicit element."""
-        if i < 0 or i >= self.n: raise IndexError(i)
-        cdef uint16_t v = self.elems[i].vr
-        return _vr_str(v) if v else ""
 
     def flags(self, Py_ssize_t i):
         if i < 0 or i >= self.n: raise IndexError(i)
@@ -656,15 +651,6 @@ cdef class Tape:
         self._check_bounds(e)
         return memoryview((<_Buffer>self.owner).obj)[e.offset:e.offset + e.length].toreadonly()
 
-    def value(self, Py_ssize_t i, str vr, encodings):
-        """Decode a value as ``vr`` says, with the Python codecs ``encodings`` for text."""
-        if i < 0 or i >= self.n: raise IndexError(i)
-        if len(vr) != 2:
-            raise ValueError(f"not a VR: {vr!r}")
-        cdef Elem* e = &self.elems[i]
-        self._check_bounds(e)
-        cdef unsigned int code = <unsigned int>(<Py_UCS4>vr[0]) | (<unsigned int>(<Py_UCS4>vr[1]) << 8)
-        return decode_value(self.data + e.offset, e.length, code, e.flags & F_BIG, encodings)
 
     def __reduce__(self):
         raise TypeError("a Tape is pickled through its Dataset")

@@ -54,7 +54,7 @@ class Dataset(_KeywordAttributes):
     __slots__ = ()
 
     # DatasetBase (compiled) holds the tape range, the caches, file_meta and preamble, and does
-    # the hot lookups: _find, _vr, _value, _keyword_value.
+    # the hot lookups: _find, _vr, _value, ds.Keyword and ds[key].
 
     def _tags(self) -> dict[int, int]:
         index = self._index
