@@ -34,24 +34,35 @@ def element_line(element: DataElement, max_value: int = 64, indent: str = "") ->
     shown = _shown(element, max_value)
     left = f"{indent}{element.tag!r} {element.VR} {shown}"
     keyword = element.keyword or element.name
-    return f"{left:<{max(len(left), len(indent) + 60)}} # {element.length:>5}, {element.VM} {keyword}"
+    try:
+        vm = element.VM  # decodes the value: a damaged one must not stop the listing either
+    except Exception:
+        vm = "?"
+    return f"{left:<{max(len(left), len(indent) + 60)}} # {element.length:>5}, {vm} {keyword}"
 
 
-def dump(dataset: Dataset, *, max_value: int = 64) -> str:
+def dump(dataset: Dataset, *, max_value: int = 64, max_depth: int | None = None) -> str:
+    """The listing of ``dataset`` (and its file meta group). ``max_depth`` limits how many levels
+    of sequences are expanded: 0 lists only the top-level elements (a sequence as its item count)."""
     lines: list[str] = []
     if dataset.file_meta is not None:
         lines.append("# Dicom-Meta-Information-Header")
-        _walk(dataset.file_meta, lines, "", max_value)
+        _walk(dataset.file_meta, lines, "", max_value, max_depth)
         lines.append("")
         lines.append("# Dicom-Data-Set")
-    _walk(dataset, lines, "", max_value)
+    _walk(dataset, lines, "", max_value, max_depth)
     return "\n".join(lines)
 
 
-def _walk(dataset: Dataset, lines: list[str], indent: str, max_value: int) -> None:
+def _walk(dataset: Dataset, lines: list[str], indent: str, max_value: int, max_depth: int | None) -> None:
     for element in dataset:
         lines.append(element_line(element, max_value, indent))
-        if element.VR == "SQ":
-            for number, item in enumerate(element.value, 1):
+        if element.VR == "SQ" and (max_depth is None or max_depth > 0):
+            try:
+                items = element.value
+            except Exception:  # already shown as "<cannot decode: ...>"
+                continue
+            deeper = None if max_depth is None else max_depth - 1
+            for number, item in enumerate(items, 1):
                 lines.append(f"{indent}  (FFFE,E000) na (Item #{number} with {len(item)} elements)")
-                _walk(item, lines, indent + "    ", max_value)
+                _walk(item, lines, indent + "    ", max_value, deeper)

@@ -1,0 +1,133 @@
+"""Display images: a dataset's pixel data as 8-bit grey or RGB frames, as a viewer would show them.
+
+Used by ``dicomfast convert --to png``. The greyscale pipeline is DICOM's (PS3.3 C.11, PS3.4 N.2):
+modality LUT or rescale, then VOI (a window, or a VOI LUT), then the presentation (MONOCHROME1 is
+inverted, so that PNGs look as they do in a viewer). Which VOI is used, first match:
+
+1. the caller's ``window=(center, width)`` (LINEAR), in modality units (HU for CT);
+2. the file's first Window Center / Width with its VOI LUT Function, or for an enhanced multi-frame
+   image each frame's Frame VOI LUT functional group;
+3. the file's VOI LUT Sequence (first LUT), scaled from its bit depth to 0-255;
+4. each frame's own minimum and maximum (after the modality transform) mapped to 0 and 255.
+
+Colour images (RGB and the YBR family, which ``pixel_array`` gives as RGB; PALETTE COLOR through its
+palette) are scaled from Bits Stored (or the palette's depth) to 8 bits; a window does not apply.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidValueError, PixelDataError
+from .pixels import apply_color_lut, pixel_array
+from .transforms import apply_modality_lut, apply_voi_lut, frame_parameters, window
+
+__all__ = ["display_frames"]
+
+_MONOCHROME = ("MONOCHROME1", "MONOCHROME2")
+# What pixel_array returns as RGB (YBR_FULL/_422 converted by us, ICT/RCT by the JPEG 2000 decoders).
+_RGB = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
+
+
+def display_frames(ds: Any, arr: np.ndarray | None = None, *,
+                   window: tuple[float, float] | None = None) -> np.ndarray:
+    """``ds``'s frames as uint8, shaped (frames, rows, columns) for grey or (..., 3) for colour.
+
+    ``arr`` is ``ds``'s pixel array when the caller already has it. ``window`` is a (center, width)
+    pair that overrides the file's window for greyscale images.
+    """
+    if arr is None:
+        arr = pixel_array(ds)
+    photometric = str(ds.get("PhotometricInterpretation") or "").strip().upper()
+    nframes = int(ds.get("NumberOfFrames") or 1)
+    frames = arr if nframes > 1 else arr[np.newaxis]
+    if photometric in _MONOCHROME:
+        if frames.ndim != 3:
+            raise PixelDataError(f"a {photometric} image has one sample per pixel, not shape {arr.shape}")
+        out = _grey(ds, frames, window)
+        if photometric == "MONOCHROME1":
+            np.subtract(255, out, out=out)
+        return out
+    if photometric == "PALETTE COLOR":
+        rgb = apply_color_lut(frames, ds)[..., :3]
+        return _to_8bit(rgb, 8 * rgb.dtype.itemsize)
+    if photometric in _RGB and frames.ndim == 4 and frames.shape[-1] == 3:
+        bits = int(ds.get("BitsStored") or 8 * frames.dtype.itemsize)
+        return _to_8bit(frames, bits)
+    raise PixelDataError(f"cannot render Photometric Interpretation {photometric or '(none)'!r} "
+                         f"with pixel array shape {arr.shape} as an image")
+
+
+def _to_8bit(values: np.ndarray, bits: int) -> np.ndarray:
+    """Unsigned values of ``bits`` bits scaled to 0-255, rounded to nearest."""
+    if values.dtype == np.uint8 and bits >= 8:
+        return np.ascontiguousarray(values)
+    top = (1 << bits) - 1
+    wide = np.clip(values.astype(np.int64), 0, top)
+    return ((wide * 255 + top // 2) // top).astype(np.uint8)
+
+
+def _is_enhanced(ds: Any) -> bool:
+    return bool(ds.get("PerFrameFunctionalGroupsSequence") or ds.get("SharedFunctionalGroupsSequence"))
+
+
+def _grey(ds: Any, frames: np.ndarray, user_window: tuple[float, float] | None) -> np.ndarray:
+    # The rescale is folded into the window's one pass where it is a plain slope and intercept;
+    # a Modality LUT, or an enhanced image's per-frame rescale, is applied first.
+    slope = ds.get("RescaleSlope")
+    intercept = ds.get("RescaleIntercept")
+    if slope is not None and intercept is not None and not ds.get("ModalityLUTSequence"):
+        values, slope, intercept = frames, float(slope), float(intercept)
+    elif ds.get("ModalityLUTSequence") or _is_enhanced(ds):
+        values, slope, intercept = apply_modality_lut(frames, ds), 1.0, 0.0
+    else:
+        values, slope, intercept = frames, 1.0, 0.0
+
+    if user_window is not None:
+        center, width = user_window
+        return window(values, center, width, slope=slope, intercept=intercept, function="linear")
+    center = ds.get("WindowCenter")
+    width = ds.get("WindowWidth")
+    if center is not None and width is not None:
+        center, width = _first(center), _first(width)
+        function = str(ds.get("VOILUTFunction") or "LINEAR").strip().upper()
+        return window(values, center, width, slope=slope, intercept=intercept, function=function)
+    if _is_enhanced(ds):
+        try:
+            params = frame_parameters(ds)
+        except InvalidValueError:  # some frame has no window: fall through to min/max
+            params = None
+        if params is not None:
+            return window(values, params["center"], params["width"], slope=slope, intercept=intercept,
+                          function=params["function"])
+    voi = ds.get("VOILUTSequence")
+    if voi and voi[0].get("LUTDescriptor") is not None and voi[0].get("LUTData") is not None:
+        modality = apply_modality_lut(frames, ds)
+        bits = int(voi[0].get("LUTDescriptor")[2])
+        return _to_8bit(apply_voi_lut(modality, ds), bits)
+    return _min_max(values, slope, intercept)
+
+
+def _first(value: Any) -> float:
+    return float(value[0] if isinstance(value, (list, tuple)) else value)
+
+
+def _min_max(values: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """Each frame's range of modality values mapped linearly onto 0-255 (a constant frame is 0)."""
+    out = np.zeros(values.shape, np.uint8)
+    for k in range(values.shape[0]):
+        frame = values[k]
+        if frame.dtype.kind == "f":
+            finite = frame[np.isfinite(frame)]
+            if finite.size == 0:
+                continue
+            lo, hi = float(finite.min()), float(finite.max())
+        else:
+            lo, hi = float(frame.min()), float(frame.max())
+        y_lo, y_hi = sorted((lo * slope + intercept, hi * slope + intercept))
+        if y_hi > y_lo:
+            # LINEAR_EXACT: t = (y - center) / width + 0.5 = (y - y_lo) / (y_hi - y_lo)
+            window(frame, (y_lo + y_hi) / 2, y_hi - y_lo, slope=slope, intercept=intercept,
+                   function="linear_exact", out=out[k])
+    return out
