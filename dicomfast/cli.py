@@ -103,9 +103,12 @@ def _failure(item: Item, exc: BaseException) -> Outcome:
     """A DicomError is reported by its class; NotDicomError for a file found in a walk is a skip."""
     from .errors import NotDicomError
 
+    message = str(exc) or repr(exc)
+    if message.startswith(f"{item.path}: "):  # the summary shows the path already
+        message = message[len(item.path) + 2:]
     if isinstance(exc, NotDicomError) and item.root is not None:
-        return Outcome(item.path, "skipped", kind="not DICOM", message=str(exc))
-    return Outcome(item.path, "failed", kind=type(exc).__name__, message=str(exc) or repr(exc))
+        return Outcome(item.path, "skipped", kind="not DICOM", message=message)
+    return Outcome(item.path, "failed", kind=type(exc).__name__, message=message)
 
 
 class Summary:

@@ -1,0 +1,393 @@
+"""The ``dicomfast`` command (dicomfast/cli.py), run in-process through ``main([...])`` and once as
+``python -m dicomfast``. Outputs are checked against pydicom's reading of the same files: the dump's
+values, the .npy arrays, and the PNGs against the DICOM windowing formulas applied to pydicom's
+pixel arrays."""
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.pixels import apply_color_lut, apply_modality_lut
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+import dicomfast
+from dicomfast import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+PIL = pytest.importorskip("PIL.Image")
+
+
+def data_file(name: str) -> str:
+    return get_testdata_file(name)
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_image(path: Path, arr: np.ndarray, **attrs) -> Path:
+    """A small single-frame greyscale DICOM file written by pydicom."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = attrs.pop("uid", generate_uid())
+    ds.Rows, ds.Columns = arr.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 8 * arr.dtype.itemsize
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = int(arr.dtype.kind == "i")
+    for key, value in attrs.items():
+        setattr(ds, key, value)
+    ds.PixelData = arr.tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def linear_window(y: np.ndarray, center: float, width: float) -> np.ndarray:
+    """DICOM PS3.3 C.11.2.1.2.1 LINEAR, scaled to 0-255 (not yet rounded)."""
+    return np.clip((y - (center - 0.5)) / (width - 1) + 0.5, 0.0, 1.0) * 255
+
+
+def min_max(y: np.ndarray) -> np.ndarray:
+    """The image's range onto 0-255 (not yet rounded)."""
+    lo, hi = float(y.min()), float(y.max())
+    return (y - lo) / (hi - lo) * 255
+
+
+def assert_display_equal(png: Path, scaled: np.ndarray) -> None:
+    """The PNG decodes to ``scaled`` rounded half up. The window kernel folds the maths into one
+    multiply-add, so where ``scaled`` is within a few ulps of x.5 it may round the other way."""
+    got = np.asarray(PIL.open(png)).astype(np.int32)
+    expected = np.floor(scaled + 0.5).astype(np.int32)
+    assert got.shape == expected.shape
+    tie = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    assert np.array_equal(got[~tie], expected[~tie]), png
+    assert np.abs(got - expected)[tie].max(initial=0) <= 1, png
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    """Good files in nested folders, a truncated copy, random bytes named .dcm, a text file and a
+    DICOM file without pixel data."""
+    src = tmp_path / "in"
+    for rel, name in [("a/CT_small.dcm", "CT_small.dcm"), ("a/b/MR_small.dcm", "MR_small.dcm"),
+                      ("c/emri_small.dcm", "emri_small.dcm"), ("c/SC_rgb", "SC_rgb.dcm")]:
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(data_file(name), src / rel)
+    (src / "broken").mkdir()
+    (src / "broken/truncated.dcm").write_bytes(Path(data_file("CT_small.dcm")).read_bytes()[:20000])
+    (src / "broken/random.dcm").write_bytes(b"\0" * 128 + b"DICM" + random.Random(0).randbytes(500))
+    (src / "notes.txt").write_text("not DICOM")
+    shutil.copy(data_file("rtplan.dcm"), src / "rtplan.dcm")
+    return src
+
+
+# -- the command itself ---------------------------------------------------------------------------
+
+def test_python_m_dicomfast_runs_as_a_program():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    version = subprocess.run([sys.executable, "-m", "dicomfast", "--version"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.strip() == f"dicomfast {dicomfast.__version__}"
+    dump = subprocess.run([sys.executable, "-m", "dicomfast", "dump", "--no-pixels", data_file("CT_small.dcm")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert dump.returncode == 0, dump.stderr
+    assert "(0010,0010) PN [CompressedSamples^CT1]" in dump.stdout
+
+
+def test_version_and_usage_errors(capsys):
+    with pytest.raises(SystemExit) as exc:  # argparse's own exit, caught by main
+        cli.build_parser().parse_args(["--version"])
+    assert exc.value.code == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"dicomfast {dicomfast.__version__}"
+    assert run(capsys, )[0] == cli.EXIT_USAGE
+    assert run(capsys, "frobnicate")[0] == cli.EXIT_USAGE
+    assert run(capsys, "convert", "x", "--to", "nifti", "-o", "y")[0] == cli.EXIT_USAGE
+    assert run(capsys, "convert", "x", "--to", "npy")[0] == cli.EXIT_USAGE  # no -o
+    assert run(capsys, "convert", "x", "--to", "png", "-o", "y", "--window", "40", "0")[0] == cli.EXIT_USAGE
+    assert run(capsys, "convert", "x", "--to", "png", "-o", "y", "--hu")[0] == cli.EXIT_USAGE
+    assert run(capsys, "convert", "x", "--to", "npy", "-o", "y", "--workers", "0")[0] == cli.EXIT_USAGE
+    assert run(capsys, "dump", "x", "-t", "NotAKeyword")[0] == cli.EXIT_USAGE
+    code, _, err = run(capsys, "convert", "x", "--to", "npy", "-o", "y", "--dtype", "object")
+    assert code == cli.EXIT_USAGE and "dtype" in err
+
+
+# -- dump -----------------------------------------------------------------------------------------
+
+_LINE = re.compile(r"^\((\w{4}),(\w{4})\) (\w\w) (.*?)\s+#\s+\d+, \S+ .+$")
+
+
+def _top_level_lines(text: str) -> dict[int, tuple[str, str]]:
+    found = {}
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if m:
+            found[int(m[1] + m[2], 16)] = (m[3], m[4])
+    return found
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm"])
+def test_dump_shows_pydicoms_values(capsys, name):
+    code, out, _ = run(capsys, "dump", data_file(name))
+    assert code == 0
+    lines = _top_level_lines(out)
+    ref = pydicom.dcmread(data_file(name))
+    checked = 0
+    for elem in [*ref.file_meta, *ref]:
+        assert elem.tag in lines, elem
+        vr, shown = lines[elem.tag]
+        assert vr == elem.VR, elem
+        if elem.VR == "SQ":
+            assert shown == f"(Sequence with {len(elem.value)} item{'s' if len(elem.value) != 1 else ''})"
+            continue
+        if elem.VR in ("OB", "OW", "UN") or elem.value in (None, "", b"") or not shown.endswith("]"):
+            continue  # binary, empty, or cut at --max-value
+        values = list(elem.value) if elem.VM > 1 else [elem.value]
+        pieces = shown[1:-1].split("\\")
+        assert len(pieces) == len(values), elem
+        for piece, value in zip(pieces, values):
+            if isinstance(value, (int, float)):
+                assert float(piece) == pytest.approx(float(value)), elem
+            else:
+                assert piece == str(value), elem
+        checked += 1
+    assert checked > 10
+
+
+def test_dump_options(capsys):
+    ct = data_file("CT_small.dcm")
+    code, out, _ = run(capsys, "dump", ct)
+    assert "(FFFE,E000) na (Item #1" in out and "(7fe0,0010)" in out.lower()
+    code, out, _ = run(capsys, "dump", ct, "--max-depth", "0", "--no-pixels")
+    assert code == 0 and "(FFFE,E000)" not in out and "(Sequence with 2 items)" in out
+    assert "(7fe0,0010)" not in out.lower()
+    code, out, _ = run(capsys, "dump", ct, "-t", "PatientID", "-t", "(0028,0010)")
+    data = [line for line in out.splitlines()[out.splitlines().index("# Dicom-Data-Set") + 1:] if line]
+    assert [line.split()[0] for line in data] == ["(0008,0005)", "(0010,0020)", "(0028,0010)"]
+    code, out, _ = run(capsys, "dump", ct, "--json", "--no-pixels")
+    ours = json.loads(out)
+    theirs = pydicom.dcmread(ct, stop_before_pixels=True).to_json_dict()
+    for key in ("00100010", "00100020", "00280010", "00200032"):
+        assert ours[key]["Value"] == pytest.approx(theirs[key]["Value"]) if key == "00200032" else \
+            ours[key] == theirs[key]
+    code, out, _ = run(capsys, "dump", ct, data_file("MR_small.dcm"), "--max-value", "20")
+    assert "# dicomfast dump (2/2)" in out
+    assert all(len(line.split(" #")[0].rstrip()) < 120 for line in out.splitlines())
+
+
+def test_dump_of_damaged_files(capsys, tmp_path):
+    truncated = tmp_path / "truncated.dcm"
+    truncated.write_bytes(Path(data_file("CT_small.dcm")).read_bytes()[:20000])
+    code, out, err = run(capsys, "dump", truncated, tmp_path / "missing.dcm", data_file("MR_small.dcm"))
+    assert code == cli.EXIT_FAILED
+    assert "(0010,0010) PN [CompressedSamples^CT1]" in out  # what was read before the fault
+    assert "TruncatedError" in err and "FileNotFoundError" in err
+    assert "(0010,0010) PN [CompressedSamples^MR1]" in out  # and the next file
+
+
+# -- convert --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_convert_npy_equals_pydicom(capsys, tree, tmp_path, workers):
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "convert", tree / "a", tree / "c", "--to", "npy", "-o", out, "--workers", workers)
+    assert code == 0, err
+    expected = {"CT_small.npy": "a/CT_small.dcm", "b/MR_small.npy": "a/b/MR_small.dcm",
+                "emri_small.npy": "c/emri_small.dcm", "SC_rgb.npy": "c/SC_rgb"}  # other suffixes kept
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == sorted(expected)
+    for name, src in expected.items():
+        ref = pydicom.dcmread(tree / src).pixel_array
+        got = np.load(out / name)
+        assert got.dtype == ref.dtype and np.array_equal(got, ref), name
+    assert "4 ok (4 files written)" in err
+
+    hu = tmp_path / "hu"
+    code, _, _ = run(capsys, "convert", tree / "a/CT_small.dcm", "--to", "npy", "--hu", "-o", hu)
+    ref = pydicom.dcmread(tree / "a/CT_small.dcm")
+    expected_hu = apply_modality_lut(ref.pixel_array, ref)
+    got = np.load(hu / "CT_small.npy")
+    assert code == 0 and got.dtype == expected_hu.dtype == np.float64
+    assert np.array_equal(got, expected_hu) and got.min() < 0
+    code, _, _ = run(capsys, "convert", tree / "a/CT_small.dcm", "--to", "npy", "--hu", "--dtype", "float32",
+                     "-o", hu, "--overwrite")
+    assert code == 0 and np.load(hu / "CT_small.npy").dtype == np.float32
+
+
+def test_convert_png_windows(capsys, tmp_path):
+    out = tmp_path / "png"
+    mono1 = write_image(tmp_path / "in/mono1.dcm", np.arange(64 * 48, dtype=np.uint16).reshape(64, 48),
+                        PhotometricInterpretation="MONOCHROME1", WindowCenter=1500, WindowWidth=1000)
+    files = [data_file(n) for n in ("MR_small.dcm", "CT_small.dcm", "emri_small.dcm", "SC_rgb.dcm",
+                                   "examples_palette.dcm")]
+    code, _, err = run(capsys, "convert", *files, mono1, "--to", "png", "-o", out)
+    assert code == 0, err
+
+    mr = pydicom.dcmread(data_file("MR_small.dcm"))  # the file's window: 600 / 1600
+    assert_display_equal(out / "MR_small.png", linear_window(mr.pixel_array.astype(float), 600, 1600))
+    ct = pydicom.dcmread(data_file("CT_small.dcm"))  # no window: its own min / max, in HU
+    assert_display_equal(out / "CT_small.png", min_max(apply_modality_lut(ct.pixel_array, ct)))
+    emri = pydicom.dcmread(data_file("emri_small.dcm"))  # 10 frames, each its own min / max
+    assert len(list(out.glob("emri_small_f*.png"))) == emri.NumberOfFrames == 10
+    for k in (0, 9):
+        assert_display_equal(out / f"emri_small_f{k + 1:04d}.png", min_max(emri.pixel_array[k].astype(float)))
+    rgb = pydicom.dcmread(data_file("SC_rgb.dcm")).pixel_array
+    assert np.array_equal(np.asarray(PIL.open(out / "SC_rgb.png")), rgb)
+    palette = pydicom.dcmread(data_file("examples_palette.dcm"))
+    mapped = apply_color_lut(palette.pixel_array, palette)  # a 16-bit palette: scaled to 8 bits
+    assert mapped.dtype == np.uint16
+    assert_display_equal(out / "examples_palette.png", mapped / 65535 * 255)
+    stored = np.arange(64 * 48).reshape(64, 48).astype(float)
+    assert_display_equal(out / "mono1.png", 255 - linear_window(stored, 1500, 1000))  # inverted
+
+    code, _, _ = run(capsys, "convert", data_file("CT_small.dcm"), "--to", "png", "-o", out, "--window", "40", "400",
+                     "--overwrite")
+    assert code == 0
+    assert_display_equal(out / "CT_small.png", linear_window(apply_modality_lut(ct.pixel_array, ct), 40, 400))
+
+
+def test_convert_names_by_uid_and_refuses_to_overwrite(capsys, tmp_path):
+    out = tmp_path / "out"
+    src = [data_file("CT_small.dcm"), data_file("MR_small.dcm")]
+    code, _, _ = run(capsys, "convert", *src, "--to", "npy", "-o", out, "--name", "uid")
+    assert code == 0
+    uids = sorted(str(pydicom.dcmread(p).SOPInstanceUID) + ".npy" for p in src)
+    assert sorted(p.name for p in out.iterdir()) == uids
+    code, _, err = run(capsys, "convert", *src, "--to", "npy", "-o", out, "--name", "uid")
+    assert code == cli.EXIT_FAILED and "FileExistsError: 2" in err and "--overwrite" in err
+    assert run(capsys, "convert", *src, "--to", "npy", "-o", out, "--name", "uid", "--overwrite")[0] == 0
+    # the same name twice in one run: the second one fails, the first output is intact
+    dup = tmp_path / "dup"
+    code, _, err = run(capsys, "convert", src[0], src[0], "--to", "npy", "-o", dup, "--workers", "1")
+    assert code == cli.EXIT_FAILED and "1 ok" in err and "FileExistsError: 1" in err
+    assert np.array_equal(np.load(dup / "CT_small.npy"), pydicom.dcmread(src[0]).pixel_array)
+    assert not [p for p in dup.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_convert_summarises_errors(capsys, tree, tmp_path, workers):
+    log = tmp_path / "errors.tsv"
+    code, _, err = run(capsys, "convert", tree, tmp_path / "missing.dcm", "--to", "png", "-o", tmp_path / "out",
+                       "--workers", workers, "--error-log", log)
+    assert code == cli.EXIT_FAILED
+    head = err.splitlines()[0]
+    assert "9 files" in head and "4 ok (13 files written)" in head and "2 skipped" in head, err
+    assert "3 failed" in head and "skipped: 1 not DICOM, 1 no pixel data" in err
+    for kind, path in [("TruncatedError: 2", "truncated.dcm"), ("FileNotFoundError: 1", "missing.dcm")]:
+        assert kind in err and path in err
+    rows = [line.split("\t") for line in log.read_text().splitlines()[1:]]
+    assert len(rows) == 3 and {Path(r[0]).name for r in rows} == {"truncated.dcm", "random.dcm", "missing.dcm"}
+    assert all(r[1] for r in rows)
+
+
+def test_convert_with_nothing_to_do(capsys, tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(capsys, "convert", tmp_path / "empty", "--to", "npy", "-o", tmp_path / "out")
+    assert code == cli.EXIT_NOTHING and "no files found" in err
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text/a.txt").write_text("hello")
+    shutil.copy(data_file("rtplan.dcm"), tmp_path / "text/rtplan.dcm")
+    code, _, err = run(capsys, "convert", tmp_path / "text", "--to", "npy", "-o", tmp_path / "out", "-q")
+    assert code == cli.EXIT_NOTHING and "nothing converted" in err
+    # named explicitly, a non-DICOM file is a failure, not a skip
+    code, _, err = run(capsys, "convert", tmp_path / "text/a.txt", "--to", "npy", "-o", tmp_path / "out")
+    assert code == cli.EXIT_FAILED and "NotDicomError: 1" in err
+
+
+def test_png_without_pillow_names_the_extra(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    code, _, err = run(capsys, "convert", data_file("CT_small.dcm"), "--to", "png", "-o", tmp_path)
+    assert code == cli.EXIT_MISSING and "dicomfast[cli]" in err
+
+
+# -- the shared machinery -------------------------------------------------------------------------
+
+def test_discover_walks_directories(tree):
+    items = cli.discover([str(tree), str(tree / "a/CT_small.dcm")])
+    names = [os.path.relpath(i.path, tree) for i in items[:-1]]
+    assert names == ["notes.txt", "rtplan.dcm", "a/CT_small.dcm", "a/b/MR_small.dcm", "broken/random.dcm",
+                     "broken/truncated.dcm", "c/SC_rgb", "c/emri_small.dcm"]
+    assert all(i.root == str(tree) for i in items[:-1])
+    assert items[-1] == cli.Item(str(tree / "a/CT_small.dcm"), None)
+
+
+def _crash_on(bad: str, item: cli.Item) -> cli.Outcome:
+    if item.path == bad:
+        os._exit(3)  # what a segfault in a decoder looks like to the pool
+    return cli.Outcome(item.path, "ok", outputs=1)
+
+
+def test_a_crashing_worker_fails_only_its_file():
+    items = [cli.Item(f"f{i}", "root") for i in range(12)]
+    outcomes = list(cli._map_chunks(functools.partial(_crash_on, "f5"), items, workers=2, chunk_size=3))
+    assert sorted(o.path for o in outcomes) == sorted(i.path for i in items)
+    failed = [o for o in outcomes if o.status == "failed"]
+    assert [(o.path, o.kind) for o in failed] == [("f5", "WorkerCrashed")]
+
+
+def test_progress_line_without_tqdm():
+    stream = io.StringIO()
+    progress = cli.Progress(3, "convert", True, stream=stream, interval=0.0, use_tqdm=False)
+    for status in ("ok", "failed", "ok"):
+        progress.update(cli.Outcome("p", status))
+    progress.close()
+    text = stream.getvalue()
+    assert "convert: 3/3 files (100%), 1 failed" in text and text.endswith("\n")
+    silent = io.StringIO()
+    off = cli.Progress(3, "convert", False, stream=silent)
+    off.update(cli.Outcome("p", "ok"))
+    off.close()
+    assert silent.getvalue() == ""
+
+
+def test_progress_bar_with_tqdm():
+    pytest.importorskip("tqdm")
+    stream = io.StringIO()
+    progress = cli.Progress(2, "convert", True, stream=stream)
+    progress.update(cli.Outcome("p", "ok"))
+    progress.update(cli.Outcome("p", "ok"))
+    progress.close()
+    assert "2/2" in stream.getvalue()
+
+
+# -- bench ----------------------------------------------------------------------------------------
+
+def test_bench_prints_the_table(capsys, tmp_path):
+    out = tmp_path / "bench.json"
+    code, text, _ = run(capsys, "bench", "--quick", "-n", "2", "--json", out, "--full", "-q")
+    assert code == 0
+    assert "== bench_header ==" in text and "== bench_rle ==" in text
+    table = text[text.index("case "):]
+    for case in ("header/expl: stop_before_pixels", "header/impl: full read", "pixels: dcmread + pixel_array",
+                 "window 64x64 int16 -> uint8", "rle: ct_512x512_16bit frame"):
+        assert case in table, case
+    ratios = re.findall(r"(\d+\.\d)x$", table, re.M)
+    assert len(ratios) >= 8 and all(float(r) > 0 for r in ratios)
+    results = json.loads(out.read_text())
+    assert set(results) == set(cli.BENCHMARKS)
+
+
+def test_bench_outside_a_checkout(capsys, tmp_path):
+    code, _, err = run(capsys, "bench", "--benchmarks", tmp_path, "--quick")
+    assert code == cli.EXIT_MISSING and "--benchmarks DIR" in err
