@@ -79,20 +79,23 @@ class Outcome(NamedTuple):
     message: str = ""
 
 
-def discover(paths: Iterable[str]) -> list[Item]:
+def discover(paths: Iterable[str], *, exclude: str | None = None) -> list[Item]:
     """The files named, and every regular file under the directories named, recursively.
 
-    Names starting with a dot (``.DS_Store``, ``.git``) are left out of the walk; symbolic links
-    to directories are not followed. Within a directory, files come in sorted order. A path that
+    Names starting with a dot (``.DS_Store``, ``.git``) are left out of the walk, and so is the
+    directory ``exclude`` (the output directory, when it is inside an input); symbolic links to
+    directories are not followed. Within a directory, files come in sorted order. A path that
     does not exist is kept as an item, so that it fails and is reported like any other file.
     """
+    skip = os.path.realpath(exclude) if exclude else None
     items: list[Item] = []
     for arg in paths:
         if not os.path.isdir(arg):
             items.append(Item(arg, None))
             continue
         for dirpath, dirnames, filenames in os.walk(arg):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                                 and os.path.realpath(os.path.join(dirpath, d)) != skip)
             for name in sorted(filenames):
                 if not name.startswith("."):
                     items.append(Item(os.path.join(dirpath, name), arg))
@@ -194,8 +197,8 @@ def _map_chunks(func: Callable[[Any], Outcome], items: Sequence[Any], workers: i
     must return an :class:`Outcome` for every item, errors included. ``workers`` 1 runs in this
     process. Otherwise a process pool runs chunks of items, with at most two chunks per worker in
     flight so that memory stays bounded. A worker that dies (a crash in a decoder, the OOM killer)
-    breaks the pool: the chunks that were in flight are retried one item at a time in a new pool,
-    and an item that kills a worker again is reported as ``WorkerCrashed``.
+    breaks the pool: the chunks that were in flight are retried in a new pool one item at a time,
+    each alone in flight, and an item that kills a worker again is reported as ``WorkerCrashed``.
 
     This is the seam for the shared executor (process pool or Dask) that will replace it.
     """
@@ -213,7 +216,8 @@ def _map_chunks(func: Callable[[Any], Outcome], items: Sequence[Any], workers: i
         broken: list[tuple[list[Any], bool]] = []
         try:
             while queue or in_flight:
-                while queue and len(in_flight) < 2 * workers:
+                # A retry runs alone, so that if it breaks the pool again it is the one to blame.
+                while queue and len(in_flight) < (1 if queue[-1][1] else 2 * workers):
                     chunk, retry = queue.pop()
                     in_flight[pool.submit(_run_chunk, func, chunk)] = (chunk, retry)
                 done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
@@ -230,8 +234,15 @@ def _map_chunks(func: Callable[[Any], Outcome], items: Sequence[Any], workers: i
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         if broken:
-            # Everything still in flight went down with the pool: retry it too.
-            broken.extend(in_flight.values())
+            # The rest of what was in flight either finished before the pool broke (its results
+            # stand) or went down with it (retried, like the chunk that broke it).
+            for future, (chunk, retry) in in_flight.items():
+                try:
+                    results = future.result()
+                except (cf.process.BrokenProcessPool, cf.CancelledError):
+                    broken.append((chunk, retry))
+                else:
+                    yield from results
             for chunk, retry in broken:
                 if retry:
                     (item,) = chunk
@@ -435,9 +446,7 @@ def convert_file(options: ConvertOptions, item: Item) -> Outcome:
     """Convert one file (run in a worker process); never raises for a bad file."""
     try:
         return _convert(options, item)
-    except (MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # reported per file, summarised at the end
+    except Exception as exc:  # reported per file (MemoryError too: a huge file), summarised at the end
         return _failure(item, exc)
 
 
@@ -483,7 +492,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             import PIL.Image  # noqa: F401
         except ImportError:
             raise _MissingDependency(f"--to png needs Pillow: {CLI_EXTRA}") from None
-    items = discover(args.paths)
+    items = discover(args.paths, exclude=args.output)
     if not items:
         print(f"dicomfast convert: no files found in {', '.join(args.paths)}", file=sys.stderr)
         return EXIT_NOTHING

@@ -332,18 +332,19 @@ def test_discover_walks_directories(tree):
     assert items[-1] == cli.Item(str(tree / "a/CT_small.dcm"), None)
 
 
-def _crash_on(bad: str, item: cli.Item) -> cli.Outcome:
-    if item.path == bad:
+def _crash_on(bad: frozenset, item: cli.Item) -> cli.Outcome:
+    if item.path in bad:
         os._exit(3)  # what a segfault in a decoder looks like to the pool
     return cli.Outcome(item.path, "ok", outputs=1)
 
 
 def test_a_crashing_worker_fails_only_its_file():
     items = [cli.Item(f"f{i}", "root") for i in range(12)]
-    outcomes = list(cli._map_chunks(functools.partial(_crash_on, "f5"), items, workers=2, chunk_size=3))
-    assert sorted(o.path for o in outcomes) == sorted(i.path for i in items)
-    failed = [o for o in outcomes if o.status == "failed"]
-    assert [(o.path, o.kind) for o in failed] == [("f5", "WorkerCrashed")]
+    func = functools.partial(_crash_on, frozenset({"f5", "f9"}))
+    outcomes = list(cli._map_chunks(func, items, workers=2, chunk_size=3))
+    assert sorted(o.path for o in outcomes) == sorted(i.path for i in items)  # each exactly once
+    failed = sorted((o.path, o.kind) for o in outcomes if o.status == "failed")
+    assert failed == [("f5", "WorkerCrashed"), ("f9", "WorkerCrashed")]
 
 
 def test_progress_line_without_tqdm():
@@ -391,3 +392,11 @@ def test_bench_prints_the_table(capsys, tmp_path):
 def test_bench_outside_a_checkout(capsys, tmp_path):
     code, _, err = run(capsys, "bench", "--benchmarks", tmp_path, "--quick")
     assert code == cli.EXIT_MISSING and "--benchmarks DIR" in err
+
+
+def test_output_inside_the_input_is_not_walked(capsys, tmp_path):
+    shutil.copy(data_file("MR_small.dcm"), tmp_path / "MR_small.dcm")
+    for _ in range(2):
+        code, _, err = run(capsys, "convert", tmp_path, "--to", "png", "-o", tmp_path / "png", "--overwrite")
+        assert code == 0 and err.startswith("convert: 1 file in"), err
+    assert [p.name for p in (tmp_path / "png").iterdir()] == ["MR_small.png"]
