@@ -258,14 +258,16 @@ def _map_chunks(func: Callable[[Any], Outcome], items: Sequence[Any], workers: i
 
 
 class Progress:
-    """A progress bar on stderr: tqdm's if it is installed, else one line rewritten at most once a
-    second. ``enabled`` False makes every method a no-op."""
+    """A progress bar on stderr: tqdm's if it is installed, else a status line at most once a
+    second (rewritten in place on a terminal, one line each time in a log). ``enabled`` False makes
+    every method a no-op."""
 
     def __init__(self, total: int, desc: str, enabled: bool, *, stream: TextIO | None = None,
                  interval: float = 1.0, use_tqdm: bool = True):
         self.total, self.desc, self.enabled = total, desc, enabled
         self.stream = stream if stream is not None else sys.stderr
         self.interval = interval
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.done = self.failed = 0
         self._bar = None
         self._started = self._last = time.monotonic()
@@ -295,8 +297,8 @@ class Progress:
     def _line(self, now: float) -> None:
         rate = self.done / max(now - self._started, 1e-9)
         percent = 100.0 * self.done / self.total if self.total else 100.0
-        self.stream.write(f"\r{self.desc}: {self.done}/{self.total} files ({percent:.0f}%), "
-                          f"{self.failed} failed, {rate:.1f} files/s")
+        line = f"{self.desc}: {self.done}/{self.total} files ({percent:.0f}%), {self.failed} failed, {rate:.1f} files/s"
+        self.stream.write(f"\r{line}" if self._tty else f"{line}\n")
         self.stream.flush()
 
     def close(self) -> None:
@@ -304,7 +306,7 @@ class Progress:
             return
         if self._bar is not None:
             self._bar.close()
-        elif self.done:
+        elif self.done and self._tty:
             self.stream.write("\n")
             self.stream.flush()
 
@@ -482,7 +484,7 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
         image = Image.fromarray(np.ascontiguousarray(frames[k]))
         # DICOM numbers frames from 1
         path = f"{stem}.png" if n == 1 else f"{stem}_f{k + 1:0{width}d}.png"
-        _save(path, lambda f: image.save(f, format="PNG"), options.overwrite)
+        _save(path, functools.partial(image.save, format="PNG"), options.overwrite)
     return Outcome(item.path, "ok", outputs=n)
 
 
@@ -569,12 +571,13 @@ def _bench_rows(results: dict[str, Any]) -> list[tuple[str, float, float | None,
     rows: list[tuple[str, float, float | None, str]] = []
 
     def add(case: str, times: dict, ours: str, theirs: str, label: str, scale: float = 1.0) -> None:
-        mine = times.get(ours)
-        if mine is None:
-            return
-        other = times.get(theirs)
-        value = (lambda t: t["median_us"] if isinstance(t, dict) else t * scale)
-        rows.append((case, value(mine), value(other) if other is not None else None, label))
+        """``times`` holds {"median_us": ...} per case, or (bench_transform) seconds times ``scale``."""
+        def micros(t: Any) -> float:
+            return t["median_us"] if isinstance(t, dict) else t * scale
+
+        mine, other = times.get(ours), times.get(theirs)
+        if mine is not None:
+            rows.append((case, micros(mine), micros(other) if other is not None else None, label))
 
     header = results.get("header")
     if header:
@@ -630,7 +633,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.full:
         for name, result in results.items():
             module = _import_benchmark(directory, name)
-            report = getattr(module, "format_report", None) or getattr(module, "report")
+            report = getattr(module, "format_report", None) or module.report
             print(f"== bench_{name} ==")
             print(report(result))
             print()
