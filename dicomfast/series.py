@@ -343,7 +343,7 @@ def _geometry(slices: list[_Slice], names: list[str], check: bool) -> _Geometry:
         if check and not np.allclose(s.pixel_spacing, first.pixel_spacing, rtol=PIXEL_SPACING_TOLERANCE, atol=0):
             raise InconsistentSliceError(
                 f"slices differ in Pixel Spacing: {name(first)} has {list(first.pixel_spacing)}, "
-                f"{name(s)} has {list(s.pixel_spacing)} (check=False uses the first slice's)")
+                f"{name(s)} has {list(s.pixel_spacing)} (check=False uses the first slice's, in slice order)")
     row, col = first.row, first.col
     normal = np.cross(row, col)
     normal /= np.linalg.norm(normal)
@@ -351,7 +351,7 @@ def _geometry(slices: list[_Slice], names: list[str], check: bool) -> _Geometry:
     order = sorted(range(len(slices)), key=lambda i: distance[i])  # stable: ties keep input order
     d = distance[order]
     n = len(slices)
-    dy, dx = first.pixel_spacing
+    dy, dx = slices[order[0]].pixel_spacing
     if n == 1:
         dz = first.thickness or 1.0
         step = normal * dz
