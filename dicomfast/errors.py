@@ -89,7 +89,8 @@ class PixelDataLengthError(PixelDataError):
 class FileReadError(DicomError):
     """One file of many (a series, a batch) could not be read or does not fit.
 
-    ``path`` and ``index`` (its position in the input) say which; the original exception, if any,
+    ``path`` (a str, or None for a Dataset given in memory) and ``index`` (its position in the
+    input) say which; the original exception, if any,
     is the ``__cause__``.
     """
 

@@ -229,7 +229,7 @@ def _wrap(exc: BaseException, path: Any, index: int) -> FileReadError:
     text = str(exc)
     where = _where(path, index)
     message = text if path is not None and where in text else f"{where}: {text}"
-    return FileReadError(message, path=path, index=index)
+    return FileReadError(message, path=None if path is None else os.fspath(path), index=index)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,24 +459,25 @@ def load_series(
         return ds
 
     headers = _parallel.run(header, items, workers)
-    kept = [(item, ds) for item, ds in zip(items, headers) if ds is not None]
+    kept = [(i, item, ds) for i, (item, ds) in enumerate(zip(items, headers)) if ds is not None]
     if not kept:
         raise SeriesError(f"no DICOM images in {os.fspath(source)}" if from_directory else "no DICOM images")
 
     # 2. one series
     uids: dict = {}
-    for _, ds in kept:
+    for _, _, ds in kept:
         uid = ds.get("SeriesInstanceUID")
         uids[uid] = uids.get(uid, 0) + 1
     if series_uid is not None:
-        kept = [(item, ds) for item, ds in kept if ds.get("SeriesInstanceUID") == series_uid]
+        kept = [k for k in kept if k[2].get("SeriesInstanceUID") == series_uid]
         if not kept:
             raise SeriesError(f"no instance of series {series_uid} (found: {', '.join(map(str, uids))})")
     elif len(uids) > 1:
         raise MixedSeriesError(_mixed_message(uids), uids)
-    items = [item for item, _ in kept]
-    headers = [ds for _, ds in kept]
-    names = [_where(item if not isinstance(item, Dataset) else None, i) for i, item in enumerate(items)]
+    index = [i for i, _, _ in kept]  # positions in the input, for error reports
+    items = [item for _, item, _ in kept]
+    headers = [ds for _, _, ds in kept]
+    names = [_where(item if not isinstance(item, Dataset) else None, index[i]) for i, item in enumerate(items)]
 
     # 3. geometry
     slices: list[_Slice] = []
@@ -506,7 +507,7 @@ def load_series(
             try:
                 ds = _frames.read_dataset(item)
             except (DicomError, OSError) as exc:
-                raise _wrap(exc, item if not isinstance(item, Dataset) else None, i) from exc
+                raise _wrap(exc, item if not isinstance(item, Dataset) else None, index[i]) from exc
             chunk = max(1, -(-len(where) // workers))
             tasks.extend((i, ds, where[k:k + chunk]) for k in range(0, len(where), chunk))
 
@@ -520,7 +521,7 @@ def load_series(
                     _frames.fill(src, array[slot:slot + 1], frames=[frame], rescale=rescale)
         except (DicomError, OSError, ValueError) as exc:
             item = items[i]
-            raise _wrap(exc, item if not isinstance(item, Dataset) else None, i) from exc
+            raise _wrap(exc, item if not isinstance(item, Dataset) else None, index[i]) from exc
 
     _parallel.run(pixels, tasks, workers)
 

@@ -243,7 +243,7 @@ def test_bad_files(tmp_path):
     truncated.write_bytes(spec.paths[1].read_bytes()[:-100])
     with pytest.raises(errors.FileReadError) as info:
         dicomfast.load_series(spec.paths[:1] + [truncated] + spec.paths[2:])
-    assert info.value.path == truncated and str(truncated) in str(info.value)
+    assert info.value.path == str(truncated) and str(truncated) in str(info.value)
     assert isinstance(info.value.__cause__, errors.DicomError)
 
     missing = tmp_path / "missing.dcm"
