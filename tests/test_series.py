@@ -335,3 +335,20 @@ def test_volume_pickles(tmp_path):
     np.testing.assert_array_equal(again.affine_ras, vol.affine_ras)
     assert again.datasets[0].SOPInstanceUID == vol.datasets[0].SOPInstanceUID
     assert "Volume CT 3x16x12" in repr(vol)
+
+
+def test_modality_lut_sequence(tmp_path):
+    spec = make_series(tmp_path, n=3, signed=False)
+    for path in spec.paths:
+        ds = pydicom.dcmread(path)
+        del ds.RescaleSlope, ds.RescaleIntercept, ds.RescaleType
+        item = pydicom.Dataset()
+        item.LUTDescriptor = [4096, 0, 16]
+        item.ModalityLUTType = "HU"
+        item.LUTData = [(v * 7) % 65536 for v in range(4096)]
+        ds.ModalityLUTSequence = pydicom.Sequence([item])
+        ds.save_as(path)
+    ref = reference_volume(spec.paths)
+    vol = dicomfast.load_series(spec.paths)
+    np.testing.assert_array_equal(vol.array, ref.hu.astype(np.float32))
+    assert ref.hu.max() > 4095  # the LUT, not the stored values
