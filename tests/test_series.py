@@ -345,7 +345,7 @@ def test_modality_lut_sequence(tmp_path):
         item = pydicom.Dataset()
         item.LUTDescriptor = [4096, 0, 16]
         item.ModalityLUTType = "HU"
-        item.LUTData = [(v * 7) % 65536 for v in range(4096)]
+        item.add_new(0x00283006, "US", [(v * 7) % 65536 for v in range(4096)])  # LUT Data as US
         ds.ModalityLUTSequence = pydicom.Sequence([item])
         ds.save_as(path)
     ref = reference_volume(spec.paths)
