@@ -178,3 +178,23 @@ def test_torch_dataloader_two_workers(series):
     batch = np.concatenate(images)
     assert batch.shape == (6, 1, 16, 12) and targets == labels
     np.testing.assert_array_equal(batch[:, 0], np.stack([_hu(p) for p in series]).astype(np.float32))
+
+
+def test_enhanced_frame_windows():
+    """window='dataset' on an enhanced image takes each frame's Frame VOI LUT and Pixel Value
+    Transformation; checked against pydicom's values through the LINEAR formula."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("data_store")
+    path = Path(spec.origin).parent / "data" / "eCT_Supplemental.dcm" if spec else None
+    if path is None or not path.exists():
+        pytest.skip("pydicom-data's eCT_Supplemental.dcm is not installed")
+    batch = dicomfast.read_batch([path], window="dataset", dtype=np.uint8)
+    ds = pydicom.dcmread(path)
+    for f in range(2):
+        shared = ds.SharedFunctionalGroupsSequence[0]
+        pvt = shared.PixelValueTransformationSequence[0]
+        voi = shared.FrameVOILUTSequence[0]
+        hu = ds.pixel_array[f] * float(pvt.RescaleSlope) + float(pvt.RescaleIntercept)
+        expect = _windowed_u8(hu, float(voi.WindowCenter), float(voi.WindowWidth))
+        assert np.max(np.abs(batch[0, f] - expect)) <= 1 and np.mean(batch[0, f] == expect) > 0.99
