@@ -70,9 +70,11 @@ def stored_dtype(ds: Any) -> np.dtype:
 
 def check_window(window: Any) -> Any:
     """``None``, ``"dataset"``, or a (center, width) pair of numbers (returned as floats)."""
-    if window is None or window == "dataset":
-        return window
+    if window is None:
+        return None
     if isinstance(window, str):
+        if window == "dataset":
+            return window
         raise ValueError(f"window must be None, 'dataset' or a (center, width) pair, not {window!r}")
     try:
         center, width = window

@@ -65,6 +65,7 @@ def test_read_batch_window(series):
         assert np.mean(out[i] == expect) > 0.99
     # the files' own window (40/400) gives the same
     np.testing.assert_array_equal(dicomfast.read_batch(series, window="dataset", dtype=np.uint8), out)
+    np.testing.assert_array_equal(dicomfast.read_batch(series, window=np.array([40, 400]), dtype=np.uint8), out)
     unit = dicomfast.read_batch(series, window=(40, 400))
     assert unit.dtype == np.float32 and 0 <= unit.min() and unit.max() <= 1
 
