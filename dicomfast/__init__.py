@@ -20,13 +20,20 @@ except ImportError as exc:  # pragma: no cover - exercised by tests/test_build.p
 from .dataset import DataElement, Dataset, FileMetaDataset, Sequence
 from .errors import (
     DicomError,
+    DuplicateSliceError,
+    FileReadError,
+    InconsistentSliceError,
     InvalidLengthError,
     InvalidPixelAttributeError,
     InvalidValueError,
     MissingDecoderError,
+    MissingGeometryError,
+    MixedSeriesError,
     PixelDataError,
     PixelDataLengthError,
     NotDicomError,
+    SeriesError,
+    SliceSpacingError,
     TruncatedError,
     UnsupportedTransferSyntaxError,
 )
@@ -44,6 +51,10 @@ _LAZY = {
     "apply_modality_lut": "transforms",
     "apply_voi_lut": "transforms",
     "apply_windowing": "transforms",
+    "load_series": "series",
+    "Volume": "series",
+    "DicomDataset": "ml",
+    "read_batch": "ml",
 }
 
 
@@ -81,4 +92,15 @@ __all__ = [
     "apply_modality_lut",
     "apply_voi_lut",
     "apply_windowing",
+    "load_series",
+    "Volume",
+    "DicomDataset",
+    "read_batch",
+    "FileReadError",
+    "SeriesError",
+    "MixedSeriesError",
+    "MissingGeometryError",
+    "InconsistentSliceError",
+    "DuplicateSliceError",
+    "SliceSpacingError",
 ]

@@ -16,6 +16,13 @@ __all__ = [
     "PixelDataError",
     "InvalidPixelAttributeError",
     "PixelDataLengthError",
+    "FileReadError",
+    "SeriesError",
+    "MixedSeriesError",
+    "MissingGeometryError",
+    "InconsistentSliceError",
+    "DuplicateSliceError",
+    "SliceSpacingError",
 ]
 
 
@@ -77,3 +84,49 @@ class InvalidPixelAttributeError(PixelDataError):
 
 class PixelDataLengthError(PixelDataError):
     """The pixel data holds fewer bytes than Rows x Columns x Samples x Frames x Bits Allocated need."""
+
+
+class FileReadError(DicomError):
+    """One file of many (a series, a batch) could not be read or does not fit.
+
+    ``path`` (a str, or None for a Dataset given in memory) and ``index`` (its position in the
+    input) say which; the original exception, if any,
+    is the ``__cause__``.
+    """
+
+    def __init__(self, message, path=None, index=None):
+        super().__init__(message)
+        self.path = path
+        self.index = index
+
+
+class SeriesError(DicomError):
+    """The files or frames given to ``load_series`` do not make one regular volume."""
+
+
+class MixedSeriesError(SeriesError):
+    """The input holds several series and no ``series_uid`` chose one; ``series`` maps each
+    Series Instance UID to its number of instances."""
+
+    def __init__(self, message, series=None):
+        super().__init__(message)
+        self.series = dict(series or {})
+
+
+class MissingGeometryError(SeriesError):
+    """A slice lacks the geometry a volume needs (Image Position / Orientation (Patient),
+    Pixel Spacing), or has values that cannot describe a plane."""
+
+
+class InconsistentSliceError(SeriesError):
+    """Slices differ where a volume needs them equal: orientation, rows and columns, pixel
+    spacing, or samples per pixel."""
+
+
+class DuplicateSliceError(SeriesError):
+    """Two slices lie at the same position along the slice normal."""
+
+
+class SliceSpacingError(SeriesError):
+    """The distances between slices are not regular: a missing slice (a gap), an irregular
+    step, or slices not stacked along their normal (gantry tilt)."""

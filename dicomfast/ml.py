@@ -1,0 +1,232 @@
+"""Machine learning data loading: a map-style dataset of DICOM images and a threaded batch reader.
+
+Neither imports torch (nor pyarrow or pandas): :class:`DicomDataset` has the ``__len__`` /
+``__getitem__`` protocol that ``torch.utils.data.DataLoader`` uses and returns NumPy arrays, which
+its default collate turns into tensors. It holds only plain Python values (paths, labels, options),
+no open file or lock, so it pickles into DataLoader worker processes.
+
+    >>> ds = dicomfast.DicomDataset(paths, labels=labels, window=(40, 400))
+    >>> loader = torch.utils.data.DataLoader(ds, batch_size=32, num_workers=4)
+
+:func:`read_batch` fills one array (N, rows, cols) with N files on a thread pool: the reads and the
+pixel transforms release the GIL, so threads overlap I/O and decoding inside one process.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import _frames, _threads
+from .dataset import Dataset
+from .errors import DicomError, FileReadError
+from .pixels import pixel_info
+from .reader import dcmread
+from .series import table_columns, table_paths
+
+__all__ = ["DicomDataset", "read_batch"]
+
+
+def _paths_of(source: Any) -> list:
+    rows = table_paths(source)
+    if rows is not None:
+        return rows[0]
+    if isinstance(source, (str, os.PathLike, bytes)) or not hasattr(source, "__iter__"):
+        raise TypeError(f"expected a list of paths or an index table with a 'path' column, not {type(source).__name__}")
+    items = list(source)
+    for item in items:
+        if not isinstance(item, (str, os.PathLike, Dataset)):
+            raise TypeError(f"expected paths (or dicomfast Datasets), not {type(item).__name__}")
+    return [item if isinstance(item, Dataset) else os.fspath(item) for item in items]
+
+
+def _check_frame(frame: Any) -> int | None:
+    if frame is None:
+        return None
+    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
+        raise TypeError(f"frame must be an int or None, not {type(frame).__name__}")
+    if frame < 0:
+        raise ValueError(f"frame must be 0 or more, not {frame}")
+    return int(frame)
+
+
+def _wrap(exc: BaseException, path: Any, index: int) -> FileReadError:
+    where = f"file {index} ({path})" if not isinstance(path, Dataset) else f"dataset {index}"
+    text = str(exc)
+    if not isinstance(path, Dataset):
+        text = text.replace(f"{path}: ", "")
+    return FileReadError(f"{where}: {text}", path=None if isinstance(path, Dataset) else path, index=index)
+
+
+def read_image(src: Any, *, frame: int | None = None, rescale: bool = True, window: Any = None,
+               dtype: Any = None) -> np.ndarray:
+    """One file's image as a new array: (rows, cols), or (frames, rows, cols) for a multi-frame
+    file unless ``frame`` picks one. Options as :func:`read_batch`'s (``window`` already checked)."""
+    ds = _frames.read_dataset(src)
+    info = pixel_info(ds)
+    out_dtype = _frames.output_dtype(dtype, rescale, window, info.dtype)
+    if frame is not None:
+        out = np.empty((info.rows, info.columns), out_dtype)
+        _frames.fill(ds, out[None], frames=[frame], rescale=rescale, window=window)
+        return out
+    shape = (info.rows, info.columns) if info.number_of_frames == 1 else (info.number_of_frames, info.rows, info.columns)
+    out = np.empty(shape, out_dtype)
+    _frames.fill(ds, out, rescale=rescale, window=window)
+    return out
+
+
+class DicomDataset:
+    """A map-style dataset of DICOM images, for ``torch.utils.data.DataLoader`` or any loop.
+
+    ``source`` is a list of paths or an index table (a pyarrow Table or pandas DataFrame with a
+    ``path`` column; rows with an ``error`` are left out). ``labels`` is optional: the name of a
+    column of that table, a sequence with one label per image, or a callable ``labels(path)``.
+
+    ``dataset[i]`` is the image of file ``i`` as a NumPy array, or ``(image, label)`` with labels:
+    (rows, cols), or (frames, rows, cols) for a multi-frame file unless ``frame`` picks one.
+    Values: Hounsfield units (the modality LUT) with ``rescale`` (the default), stored values
+    without; ``window=(center, width)`` or ``window="dataset"`` (the file's own first window)
+    windows them into [0, 1] for float dtypes or the whole range of uint8/uint16. ``dtype`` is
+    float32 by default (the stored dtype for raw stored values). ``transform`` is called on the
+    array last (``target_transform`` on the label).
+
+    The object holds plain values only, so it pickles into DataLoader workers; a ``transform``
+    must be picklable too when workers are spawned rather than forked.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        labels: str | Sequence | Callable[[str], Any] | None = None,
+        frame: int | None = None,
+        rescale: bool = True,
+        window: Any = None,
+        dtype: Any = None,
+        transform: Callable[[np.ndarray], Any] | None = None,
+        target_transform: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.paths = _paths_of(source)
+        self.frame = _check_frame(frame)
+        self.rescale = bool(rescale)
+        self.window = _frames.check_window(window)
+        self.dtype = None if dtype is None else _frames.output_dtype(dtype, rescale, self.window)
+        if transform is not None and not callable(transform):
+            raise TypeError("transform must be callable")
+        if target_transform is not None and not callable(target_transform):
+            raise TypeError("target_transform must be callable")
+        self.transform = transform
+        self.target_transform = target_transform
+        self.labels: list | Callable | None
+        if labels is None or callable(labels):
+            self.labels = labels
+        elif isinstance(labels, str):
+            cols = table_columns(source, ("path", "error", labels))
+            if cols is None:
+                raise TypeError("labels given as a column name need an index table as the source")
+            if labels not in cols:
+                raise ValueError(f"the table has no column {labels!r}")
+            errors = cols.get("error")
+            self.labels = [v for k, v in enumerate(cols[labels])
+                           if errors is None or errors[k] is None or errors[k] == "" or errors[k] != errors[k]]
+        else:
+            self.labels = list(labels)
+            if len(self.labels) != len(self.paths):
+                raise ValueError(f"{len(self.labels)} labels for {len(self.paths)} images")
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"an index must be an int, not {type(index).__name__}")
+        n = len(self.paths)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} is out of range for {n} images")
+        index = int(index) % n
+        path = self.paths[index]
+        try:
+            image = read_image(path, frame=self.frame, rescale=self.rescale, window=self.window, dtype=self.dtype)
+        except (DicomError, OSError, ValueError, IndexError) as exc:
+            raise _wrap(exc, path, index) from exc
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.labels is None:
+            return image
+        label = self.labels(path) if callable(self.labels) else self.labels[index]
+        if self.target_transform is not None:
+            label = self.target_transform(label)
+        return image, label
+
+    def __repr__(self) -> str:
+        return (f"<DicomDataset of {len(self.paths)} images, rescale={self.rescale}, window={self.window!r}, "
+                f"labels={'yes' if self.labels is not None else 'no'}>")
+
+
+def read_batch(
+    paths: Any,
+    out: np.ndarray | None = None,
+    *,
+    workers: int | None = None,
+    frame: int | None = None,
+    rescale: bool = True,
+    window: Any = None,
+    dtype: Any = None,
+) -> np.ndarray:
+    """Read ``paths`` (a list of paths, or an index table) into one array and return it.
+
+    ``out``, when given, is filled in place: a writable C-contiguous array of shape
+    (N, rows, cols), or (N, frames, rows, cols) for multi-frame files (``frame`` picks one frame
+    of each file, giving (N, rows, cols)). Without it, one is allocated from the first file's
+    header. Values as :class:`DicomDataset`: Hounsfield units with ``rescale``, stored values
+    without, ``window=(center, width)`` or ``"dataset"`` for windowed values; ``dtype`` (float32
+    by default) must equal ``out.dtype`` when both are given.
+
+    ``workers`` threads read the files (default: twice the cores, at most 16). A file that cannot
+    be read, or whose image does not fit ``out``, raises :class:`~dicomfast.errors.FileReadError`
+    naming it (``.path``, ``.index``); a bad ``out`` raises ``TypeError`` / ``ValueError`` first.
+    """
+    items = _paths_of(paths)
+    workers = _threads.check_workers(workers)
+    frame = _check_frame(frame)
+    window = _frames.check_window(window)
+    if out is None:
+        if not items:
+            raise ValueError("read_batch needs at least one path, or an out array")
+        first = items[0]
+        try:
+            header = first if isinstance(first, Dataset) else dcmread(first, stop_before_pixels=True)
+            rows, cols = int(header.Rows), int(header.Columns)
+            nframes = header.get("NumberOfFrames")
+            stored = _frames.stored_dtype(header)
+        except (DicomError, OSError, AttributeError, TypeError) as exc:
+            raise _wrap(exc, first, 0) from exc
+        nframes = nframes if isinstance(nframes, int) and nframes > 1 and frame is None else 1
+        shape = (len(items), rows, cols) if nframes == 1 else (len(items), nframes, rows, cols)
+        out = np.empty(shape, _frames.output_dtype(dtype, rescale, window, stored))
+    else:
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
+        if dtype is not None and np.dtype(dtype) != out.dtype:
+            raise TypeError(f"dtype {np.dtype(dtype)} differs from out's dtype {out.dtype}")
+        _frames.output_dtype(out.dtype, rescale, window)  # a dtype the options can produce
+        if out.ndim not in (3, 4) or (frame is not None and out.ndim != 3):
+            want = "(N, rows, cols)" if frame is not None else "(N, rows, cols) or (N, frames, rows, cols)"
+            raise ValueError(f"out must have shape {want}, not {out.shape}")
+        if out.shape[0] != len(items):
+            raise ValueError(f"out holds {out.shape[0]} images for {len(items)} paths")
+        if not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError("out must be C-contiguous and writable")
+
+    def one(i: int, path: Any) -> None:
+        try:
+            if frame is None:
+                _frames.fill(path, out[i], rescale=rescale, window=window)
+            else:
+                _frames.fill(path, out[i:i + 1], frames=[frame], rescale=rescale, window=window)
+        except (DicomError, OSError, ValueError, IndexError) as exc:
+            raise _wrap(exc, path, i) from exc
+
+    _threads.run(one, items, workers)
+    return out
