@@ -44,6 +44,13 @@ _LAZY = {
     "apply_modality_lut": "transforms",
     "apply_voi_lut": "transforms",
     "apply_windowing": "transforms",
+    # collections: pyarrow is imported on first use (pip install dicomfast[index])
+    "index": "indexing",  # not index.py: a submodule would shadow the function once imported
+    "index_schema": "indexing",
+    "series_table": "hierarchy",
+    "study_table": "hierarchy",
+    "patient_table": "hierarchy",
+    "format_tree": "hierarchy",
 }
 
 
@@ -81,4 +88,10 @@ __all__ = [
     "apply_modality_lut",
     "apply_voi_lut",
     "apply_windowing",
+    "index",
+    "index_schema",
+    "series_table",
+    "study_table",
+    "patient_table",
+    "format_tree",
 ]

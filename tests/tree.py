@@ -157,7 +157,7 @@ def make_tree(root: str | os.PathLike, *, seed: int = 0) -> dict[str, Any]:
                 start = datetime.datetime.strptime(study_date + study_time, "%Y%m%d%H%M%S")
                 start += datetime.timedelta(minutes=3 + 7 * s_index)
                 if options.get("midnight"):
-                    start = datetime.datetime.strptime(study_date + "235930", "%Y%m%d%H%M%S")
+                    start = datetime.datetime.strptime(study_date + "235950", "%Y%m%d%H%M%S")
                 step = datetime.timedelta(seconds=7, microseconds=250000)
 
                 split = options.get("split")
