@@ -76,8 +76,12 @@ def _aggregate(rows: Any, key: str, spec: list) -> Any:
 
 
 def _with_duration(table: Any) -> Any:
+    """``duration`` (``duration[us]``), and ``duration_seconds`` (float64), which Arrow can sum."""
+    pa = _pyarrow()
     pc = _compute()
-    return table.append_column("duration", pc.subtract(table["end"], table["start"]))
+    duration = pc.subtract(table["end"], table["start"])
+    seconds = pc.divide(duration.cast(pa.int64()).cast(pa.float64()), 1e6)
+    return table.append_column("duration", duration).append_column("duration_seconds", seconds)
 
 
 def series_table(table: Any) -> Any:
@@ -86,8 +90,15 @@ def series_table(table: Any) -> Any:
     Columns: ``patient_id``, ``patient_name``, ``study_instance_uid``, ``study_date``,
     ``series_instance_uid``, ``series_number``, ``modality``, ``series_description``, ``series_date``,
     ``series_time``, ``n_instances`` (distinct SOP Instance UIDs), ``n_files`` (rows: more than
-    ``n_instances`` when an instance is stored twice), ``start``, ``end`` (``timestamp[us]``) and
-    ``duration`` (``duration[us]``). Sorted by patient, study date, study and series number.
+    ``n_instances`` when an instance is stored twice), ``start``, ``end`` (``timestamp[us]``),
+    ``duration`` (``duration[us]``) and ``duration_seconds`` (``float64``: Arrow's group-by sums it,
+    not durations). Sorted by patient, study date, study and series number.
+
+    A per-patient scan-duration analysis::
+
+        table = dicomfast.index("archive/")
+        series = dicomfast.series_table(table)
+        series.group_by("patient_id").aggregate([("duration_seconds", "sum"), ("series_instance_uid", "count")])
     """
     rows = _with_times(table, "series_instance_uid")
     out = _aggregate(rows, "series_instance_uid", [
@@ -118,7 +129,8 @@ def study_table(table: Any) -> Any:
 
     Columns: ``patient_id``, ``patient_name``, ``study_instance_uid``, ``study_date``, ``study_time``,
     ``study_description``, ``modalities`` (the distinct modalities, sorted), ``n_series``,
-    ``n_instances``, ``n_files``, ``start``, ``end``, ``duration`` (over all its series).
+    ``n_instances``, ``n_files``, ``start``, ``end``, ``duration``, ``duration_seconds`` (first to
+    last instance of all its series).
     Sorted by patient and study date.
     """
     rows = _with_times(table, "study_instance_uid")

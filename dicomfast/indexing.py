@@ -192,8 +192,9 @@ def _parse_date(text: str) -> int:
 def _parse_time(text: str) -> int:
     """Microseconds since midnight of a TM: ``HH[MM[SS[.F{1,6}]]]`` (colons, as old files write, allowed)."""
     text = text.strip().replace(":", "")
-    whole, _, fraction = text.partition(".")
-    if len(whole) not in (2, 4, 6) or not whole.isdigit() or len(fraction) > 6 or (fraction and not fraction.isdigit()):
+    whole, dot, fraction = text.partition(".")
+    if (len(whole) not in (2, 4, 6) or not whole.isdigit() or (dot and len(whole) != 6)
+            or len(fraction) > 6 or (fraction and not fraction.isdigit())):
         raise ValueError(f"{text!r} is not a TM (HHMMSS.FFFFFF)")
     hours = int(whole[:2])
     minutes = int(whole[2:4] or 0)
