@@ -252,14 +252,31 @@ def _to_binary(value: Any) -> bytes:
     raise ValueError(f"a {type(value).__name__} value in a binary column")
 
 
+def _cached(parse: Any) -> Any:
+    """``parse`` with a bounded cache: an archive repeats its dates and many of its times."""
+    cache: dict = {}
+
+    def parse_cached(text: str) -> int:
+        try:
+            return cache[text]
+        except KeyError:
+            pass
+        if len(cache) >= 65536:
+            cache.clear()
+        result = cache[text] = parse(text)  # a ValueError is not cached: it is rare
+        return result
+
+    return parse_cached
+
+
 _CONVERT = {
     "text": _to_text,
     "int": _to_int,
     "float": float,
     "binary": _to_binary,
-    "date": _parse_date,
-    "time": _parse_time,
-    "datetime": _parse_datetime,
+    "date": _cached(_parse_date),
+    "time": _cached(_parse_time),
+    "datetime": _cached(_parse_datetime),
 }
 
 
@@ -275,6 +292,36 @@ def _cell(value: Any, kind: str, multi: bool) -> Any:
     if isinstance(value, list) and kind != "text":
         raise ValueError(f"{len(value)} values where the dictionary allows one")
     return convert(value)
+
+
+def _converter(kind: str, multi: bool) -> Any:
+    """:func:`_cell` for one column, with the common cases first (this runs per cell)."""
+    if kind == "text" and not multi:
+        def text(value: Any) -> Any:
+            if type(value) is str:
+                return value or None
+            return _cell(value, kind, multi)
+
+        return text
+    if kind in ("int", "float") and not multi:
+        low, high = _INT64
+
+        def number(value: Any) -> Any:
+            if type(value) is float and kind == "float" or type(value) is int and low <= value <= high:
+                return float(value) if kind == "float" else value
+            return _cell(value, kind, multi)
+
+        return number
+    if kind in ("date", "time", "datetime") and not multi:
+        parse = _CONVERT[kind]
+
+        def temporal(value: Any) -> Any:
+            if type(value) is str and value:
+                return parse(value)
+            return _cell(value, kind, multi)
+
+        return temporal
+    return functools.partial(_cell, kind=kind, multi=multi)
 
 
 # -- one chunk of files, in a worker ---------------------------------------------------------------
@@ -293,6 +340,7 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
     pa = _pyarrow()
     schema = _schema(specs)
     wanted = tuple(sorted({spec[1] for spec in specs}))
+    plan = [(name, tag, _converter(kind, multi)) for name, tag, kind, multi in specs]
     n_dataset = len(specs)
     columns: list[list] = [[] for _ in range(4 + n_dataset + 3)]
     path_col, size_col, mtime_col, syntax_col = columns[:4]
@@ -310,11 +358,14 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
             meta = ds.file_meta
             if meta is not None:
                 syntax = meta.get("TransferSyntaxUID")
-            for i, (name, tag, kind, multi) in enumerate(specs):
-                if ds._find(tag) < 0:
+            # the Dataset's compiled lookups (find, VR, cached value): no DataElement per cell
+            find, vr_of, value_of = ds._find, ds._vr, ds._value
+            for i, (name, tag, convert) in enumerate(plan):
+                where = find(tag)
+                if where < 0:
                     continue
                 try:
-                    values[i] = _cell(ds[tag].value, kind, multi)
+                    values[i] = convert(value_of(tag, where, vr_of(tag, where)))
                 except (ValueError, TypeError, OverflowError) as exc:
                     # DicomError is a ValueError: a value that does not decode is a null cell
                     problems = (problems or []) + [f"{name}: {exc}"]
