@@ -69,3 +69,26 @@ def test_progress_with_tqdm_counts_items(capsys):
     assert list(map_chunks(sum, range(10), workers=1, chunksize=5, progress="label")) == [10, 35]
     err = capsys.readouterr().err
     assert "label" in err and "10/10" in err
+
+
+def test_a_multithreaded_caller_gets_workers_by_forkserver(dicom_tree):
+    """fork is used only from a single-threaded process: with another thread running, the pool
+    starts its workers from a fork server, which must import dicomfast on its own."""
+    import threading
+
+    pa = pytest.importorskip("pyarrow")
+    import dicomfast
+    from dicomfast import _parallel
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert _parallel._pool_context().get_start_method() != "fork"
+        root, _ = dicom_tree
+        pooled = dicomfast.index(root, workers=2, chunksize=8)
+    finally:
+        stop.set()
+        thread.join()
+    assert isinstance(pooled, pa.Table)
+    assert pooled.equals(dicomfast.index(root, workers=1))
