@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
-import itertools
 import json
 import os
 import statistics
@@ -152,7 +151,7 @@ def _same_job(ours: Any, theirs: Any) -> bool:
             and pc.is_null(ours["error"]).equals(pc.is_null(theirs["error"])))
 
 
-def throughput(folder: Path, paths: list[str], repeat: int, workers: int) -> dict[str, Any]:
+def throughput(folder: Path, repeat: int, workers: int) -> dict[str, Any]:
     import dicomfast
 
     ours = dicomfast.index(folder, workers=workers)
@@ -252,7 +251,7 @@ def run(n_files: int = DEFAULT_N, repeat: int = 5, workers: int = 2, memory_size
 
     data = Path(data_dir) if data_dir is not None else HERE / "data"
     folder = data / f"index_ct_{n_files}_64x64"
-    paths = [os.path.abspath(p) for p in make_series(folder, n_files, 64, 64)]
+    make_series(folder, n_files, 64, 64)
     import dicomfast
     import pyarrow
     import pydicom
@@ -261,7 +260,7 @@ def run(n_files: int = DEFAULT_N, repeat: int = 5, workers: int = 2, memory_size
         "machine": bench_header.machine_info(),
         "versions": {"dicomfast": dicomfast.__version__, "pydicom": pydicom.__version__, "pyarrow": pyarrow.__version__},
         "config": {"n_files": n_files, "repeat": repeat, "workers": workers, "memory_sizes": list(memory_sizes)},
-        "throughput": throughput(folder, paths, repeat, workers),
+        "throughput": throughput(folder, repeat, workers),
         "memory": memory(folder, memory_sizes, workers, data),
     }
 

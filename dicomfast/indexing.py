@@ -138,7 +138,6 @@ def column_type(tag: Any) -> Any:
 def _columns(tags: Iterable[Any]) -> tuple:
     """The dataset column specs: the fixed ones, then the requested tags (each once)."""
     specs = [_column_of_tag(tag, name) for name, tag in DATASET_COLUMNS]
-    names = {spec[0] for spec in specs} | set(FILE_COLUMNS) | set(ERROR_COLUMNS)
     seen = set()
     if isinstance(tags, (str, int)):
         tags = [tags]
@@ -147,11 +146,8 @@ def _columns(tags: Iterable[Any]) -> tuple:
         if tag in seen:
             continue
         seen.add(tag)
-        spec = _column_of_tag(tag)
-        if spec[0] in names:
-            raise ValueError(f"the column name {spec[0]!r} of tag {key!r} is taken")
-        names.add(spec[0])
-        specs.append(spec)
+        # keywords are CamelCase and the fixed columns snake_case: the names cannot collide
+        specs.append(_column_of_tag(tag))
     return tuple(specs)
 
 
