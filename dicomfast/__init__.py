@@ -55,6 +55,13 @@ _LAZY = {
     "Volume": "series",
     "DicomDataset": "ml",
     "read_batch": "ml",
+    # collections: pyarrow is imported on first use (pip install dicomfast[index])
+    "index": "indexing",  # not index.py: a submodule would shadow the function once imported
+    "index_schema": "indexing",
+    "series_table": "hierarchy",
+    "study_table": "hierarchy",
+    "patient_table": "hierarchy",
+    "format_tree": "hierarchy",
 }
 
 
@@ -103,4 +110,10 @@ __all__ = [
     "InconsistentSliceError",
     "DuplicateSliceError",
     "SliceSpacingError",
+    "index",
+    "index_schema",
+    "series_table",
+    "study_table",
+    "patient_table",
+    "format_tree",
 ]

@@ -52,3 +52,16 @@ def _fail_on_swallowed_exceptions(request):
     sys.stderr.write(err)
     if "Exception ignored" in err:
         pytest.fail(f"a swallowed exception was reported on stderr:\n{err}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def dicom_tree(tmp_path_factory):
+    """The collection tests' archive (tests/tree.py), written once per session: ``(root, info)``.
+
+    ``root`` is a ``pathlib.Path``; ``info`` is what ``tree.make_tree`` returns. Read-only: a test
+    that changes files makes its own copy (``shutil.copytree``) or its own tree.
+    """
+    import tree
+
+    root = tmp_path_factory.mktemp("tree")
+    return root, tree.make_tree(root)

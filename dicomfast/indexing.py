@@ -1,0 +1,582 @@
+"""Index files into an Arrow table: one row per file, typed columns, errors as rows.
+
+    >>> table = dicomfast.index("archive/", tags=["SliceThickness", "ImagePositionPatient"])
+    >>> df = table.to_pandas()
+
+Each file's header is read with ``dcmread(path, specific_tags=...)``, which reads the first block of
+the file and stops the scan after the last tag the table needs. The work runs in chunks of files
+(:func:`dicomfast._parallel.map_chunks`): in a process pool by default, in this process, or on a Dask
+cluster; each chunk comes back as one Arrow record batch.
+
+Column types come from the data dictionary, never from the files, so that every chunk, every run
+and every worker makes the same schema (see :func:`column_type`). The design and the options for
+archives of millions of files are in ``docs/collections.md``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+import warnings
+from typing import Any, Iterable, Iterator
+
+from . import datadict
+from ._parallel import DEFAULT_CHUNKSIZE, map_chunks
+from .reader import dcmread
+from .tags import to_tag
+
+__all__ = ["index", "index_schema", "column_type", "FILE_COLUMNS", "DATASET_COLUMNS", "ERROR_COLUMNS"]
+
+#: Columns about the file itself.
+FILE_COLUMNS = ("path", "file_size", "mtime", "transfer_syntax")
+
+#: Columns read from every dataset: the identifiers of the hierarchy and what :mod:`dicomfast.hierarchy`
+#: needs for dates, times and labels. ``(column, tag)``; the type follows the tag's VR.
+DATASET_COLUMNS = (
+    ("sop_class_uid", 0x00080016),
+    ("sop_instance_uid", 0x00080018),
+    ("patient_id", 0x00100020),
+    ("patient_name", 0x00100010),
+    ("study_instance_uid", 0x0020000D),
+    ("series_instance_uid", 0x0020000E),
+    ("modality", 0x00080060),
+    ("study_date", 0x00080020),
+    ("study_time", 0x00080030),
+    ("study_description", 0x00081030),
+    ("series_number", 0x00200011),
+    ("series_date", 0x00080021),
+    ("series_time", 0x00080031),
+    ("series_description", 0x0008103E),
+    ("instance_number", 0x00200013),
+    ("acquisition_date", 0x00080022),
+    ("acquisition_time", 0x00080032),
+    ("acquisition_datetime", 0x0008002A),
+    ("content_date", 0x00080023),
+    ("content_time", 0x00080033),
+)
+
+#: Last columns: why a file could not be read (null when it was), and values that could not be
+#: converted to their column's type (their cells are null).
+ERROR_COLUMNS = ("error", "error_type", "warnings")
+
+_TAG_TRANSFER_SYNTAX = 0x00020010
+
+# VR -> the kind of column (and so the Arrow type, :func:`column_type`)
+_KIND_OF_VR = {
+    **dict.fromkeys(("AE", "AS", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UI", "UR", "UT"), "text"),
+    **dict.fromkeys(("IS", "US", "SS", "UL", "SL", "UV", "SV", "AT"), "int"),
+    **dict.fromkeys(("DS", "FL", "FD"), "float"),
+    **dict.fromkeys(("OB", "OD", "OF", "OL", "OV", "OW", "UN"), "binary"),
+    "DA": "date",
+    "TM": "time",
+    "DT": "datetime",
+}
+_EPOCH = datetime.date(1970, 1, 1).toordinal()
+_US_PER_DAY = 86_400_000_000
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _pyarrow():
+    try:
+        import pyarrow
+    except ImportError:
+        raise ImportError("dicomfast.index needs pyarrow: pip install 'dicomfast[index]'") from None
+    return pyarrow
+
+
+# -- columns ---------------------------------------------------------------------------------------
+
+
+def _column_of_tag(tag: int, name: str | None = None) -> tuple[str, int, str, bool]:
+    """``(name, tag, kind, multi)`` for a tag: its dictionary VR and VM; private and unknown: text."""
+    entry = datadict.entry(tag)
+    if name is None:
+        name = entry[4] if entry is not None and entry[4] else f"{tag >> 16:04X}{tag & 0xFFFF:04X}"
+    if entry is None or tag >> 16 & 1:
+        return name, tag, "text", False
+    vr, vm = entry[0], entry[1]
+    if vr in ("SQ", "NONE"):
+        raise ValueError(f"{name} ({tag >> 16:04X},{tag & 0xFFFF:04X}) is a {vr}: a sequence is not a column")
+    if " or " in vr:  # US or SS, OB or OW, US or OW, US or SS or OW
+        kinds = {_KIND_OF_VR.get(v) for v in vr.split(" or ")}
+        kind = "int" if kinds == {"int"} else "binary"
+    else:
+        kind = _KIND_OF_VR.get(vr, "text")
+    multi = vm != "1" and kind != "binary"
+    return name, tag, kind, multi
+
+
+@functools.lru_cache(maxsize=None)
+def _arrow_kind(kind: str) -> Any:
+    pa = _pyarrow()
+    return {
+        "text": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "binary": pa.binary(),
+        "date": pa.date32(),
+        "time": pa.time64("us"),
+        "datetime": pa.timestamp("us"),
+    }[kind]
+
+
+def column_type(tag: Any) -> Any:
+    """The Arrow type of the column of ``tag`` (a keyword, an int or a ``(group, element)`` pair).
+
+    From the dictionary VR: DA ``date32``, TM ``time64[us]``, DT ``timestamp[us]`` (the UTC offset,
+    if a value has one, is dropped: the time is as written), DS/FL/FD ``float64``, IS and the integer
+    VRs (US, SS, UL, SL, UV, SV, AT) ``int64``, OB/OW/OF/OD/OL/OV/UN ``binary``, the text VRs
+    ``string``; ``list<...>`` of these when the dictionary allows more than one value (VM other than 1).
+    Private and unknown tags are ``string``.
+    """
+    _, _, kind, multi = _column_of_tag(to_tag(tag))
+    arrow = _arrow_kind(kind)
+    return _pyarrow().list_(arrow) if multi else arrow
+
+
+def _columns(tags: Iterable[Any]) -> tuple:
+    """The dataset column specs: the fixed ones, then the requested tags (each once)."""
+    specs = [_column_of_tag(tag, name) for name, tag in DATASET_COLUMNS]
+    seen = set()
+    if isinstance(tags, (str, int)):
+        tags = [tags]
+    for key in tags:
+        tag = to_tag(key)
+        if tag in seen:
+            continue
+        seen.add(tag)
+        # keywords are CamelCase and the fixed columns snake_case: the names cannot collide
+        specs.append(_column_of_tag(tag))
+    return tuple(specs)
+
+
+@functools.lru_cache(maxsize=64)
+def _schema(specs: tuple) -> Any:
+    pa = _pyarrow()
+    fields = [
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("file_size", pa.int64()),
+        pa.field("mtime", pa.timestamp("us", tz="UTC")),  # microseconds: to_pylist() works without pandas
+        pa.field("transfer_syntax", pa.string()),
+    ]
+    for name, _, kind, multi in specs:
+        arrow = _arrow_kind(kind)
+        fields.append(pa.field(name, pa.list_(arrow) if multi else arrow))
+    fields += [pa.field(name, pa.string()) for name in ERROR_COLUMNS]
+    return pa.schema(fields)
+
+
+def index_schema(tags: Iterable[Any] = ()) -> Any:
+    """The schema of ``index(..., tags=tags)``: the same for every file set (a ``pyarrow.Schema``)."""
+    return _schema(_columns(tags))
+
+
+# -- values ----------------------------------------------------------------------------------------
+
+
+def _parse_date(text: str) -> int:
+    """Days since 1970-01-01 of a DA: ``YYYYMMDD``, or ACR-NEMA's ``YYYY.MM.DD``."""
+    text = text.strip()
+    if len(text) == 10 and text[4] == "." and text[7] == ".":
+        text = text[:4] + text[5:7] + text[8:]
+    if len(text) != 8 or not text.isdigit():
+        raise ValueError(f"{text!r} is not a DA (YYYYMMDD)")
+    return datetime.date(int(text[:4]), int(text[4:6]), int(text[6:])).toordinal() - _EPOCH
+
+
+def _parse_time(text: str) -> int:
+    """Microseconds since midnight of a TM: ``HH[MM[SS[.F{1,6}]]]`` (colons, as old files write, allowed)."""
+    text = text.strip().replace(":", "")
+    whole, dot, fraction = text.partition(".")
+    if (len(whole) not in (2, 4, 6) or not whole.isdigit() or (dot and len(whole) != 6)
+            or len(fraction) > 6 or (fraction and not fraction.isdigit())):
+        raise ValueError(f"{text!r} is not a TM (HHMMSS.FFFFFF)")
+    hours = int(whole[:2])
+    minutes = int(whole[2:4] or 0)
+    seconds = int(whole[4:6] or 0)
+    if seconds == 60:  # a leap second: the last microsecond of the minute is as close as time64 gets
+        seconds = 59
+    if hours > 23 or minutes > 59 or seconds > 59:
+        raise ValueError(f"{text!r} is not a TM (HHMMSS.FFFFFF)")
+    return ((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + int(fraction.ljust(6, "0") or 0)
+
+
+def _parse_datetime(text: str) -> int:
+    """Microseconds since 1970 of a DT, ``YYYY[MM[DD[HH[MM[SS[.F{1,6}]]]]]][&ZZXX]``, as written (offset dropped)."""
+    text = text.strip()
+    for sign in "+-":
+        where = text.find(sign, 4)
+        if where > 0:
+            text = text[:where]
+    whole, _, fraction = text.partition(".")
+    if len(whole) not in (4, 6, 8, 10, 12, 14) or not whole.isdigit() or (fraction and (len(whole) != 14 or not fraction.isdigit() or len(fraction) > 6)):
+        raise ValueError(f"{text!r} is not a DT (YYYYMMDDHHMMSS.FFFFFF)")
+    day = datetime.date(int(whole[:4]), int(whole[4:6] or 1), int(whole[6:8] or 1)).toordinal() - _EPOCH
+    hours, minutes, seconds = int(whole[8:10] or 0), int(whole[10:12] or 0), int(whole[12:14] or 0)
+    if seconds == 60:
+        seconds = 59
+    if hours > 23 or minutes > 59 or seconds > 59:
+        raise ValueError(f"{text!r} is not a DT (YYYYMMDDHHMMSS.FFFFFF)")
+    return day * _US_PER_DAY + ((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + int(fraction.ljust(6, "0") or 0)
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{value!r} is not an integer")
+    value = int(value)
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise ValueError(f"{value} does not fit in int64")
+    return value
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        # a private or unknown value decoded as bytes: its characters as written, padding dropped
+        return bytes(value).decode("latin-1").rstrip("\x00 ")
+    if isinstance(value, list):
+        return "\\".join(_to_text(v) for v in value)
+    return str(value)
+
+
+def _to_binary(value: Any) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise ValueError(f"a {type(value).__name__} value in a binary column")
+
+
+def _cached(parse: Any) -> Any:
+    """``parse`` with a bounded cache: an archive repeats its dates and many of its times."""
+    cache: dict = {}
+
+    def parse_cached(text: str) -> int:
+        try:
+            return cache[text]
+        except KeyError:
+            pass
+        if len(cache) >= 65536:
+            cache.clear()
+        result = cache[text] = parse(text)  # a ValueError is not cached: it is rare
+        return result
+
+    return parse_cached
+
+
+_CONVERT = {
+    "text": _to_text,
+    "int": _to_int,
+    "float": float,
+    "binary": _to_binary,
+    "date": _cached(_parse_date),
+    "time": _cached(_parse_time),
+    "datetime": _cached(_parse_datetime),
+}
+
+
+def _cell(value: Any, kind: str, multi: bool) -> Any:
+    """A value as its column holds it; raises ValueError if it cannot be."""
+    if value is None or value == "" or value == []:
+        return None  # absent and empty look alike in a column: null
+    convert = _CONVERT[kind]
+    if multi:
+        if isinstance(value, list):
+            return [None if v is None or v == "" else convert(v) for v in value]
+        return [convert(value)]
+    if isinstance(value, list) and kind != "text":
+        raise ValueError(f"{len(value)} values where the dictionary allows one")
+    return convert(value)
+
+
+def _converter(kind: str, multi: bool) -> Any:
+    """:func:`_cell` for one column, with the common cases first (this runs per cell)."""
+    if kind == "text" and not multi:
+        def text(value: Any) -> Any:
+            if type(value) is str:
+                return value or None
+            return _cell(value, kind, multi)
+
+        return text
+    if kind in ("int", "float") and not multi:
+        low, high = _INT64
+
+        def number(value: Any) -> Any:
+            if type(value) is float and kind == "float" or type(value) is int and low <= value <= high:
+                return float(value) if kind == "float" else value
+            return _cell(value, kind, multi)
+
+        return number
+    if kind in ("date", "time", "datetime") and not multi:
+        parse = _CONVERT[kind]
+
+        def temporal(value: Any) -> Any:
+            if type(value) is str and value:
+                return parse(value)
+            return _cell(value, kind, multi)
+
+        return temporal
+    return functools.partial(_cell, kind=kind, multi=multi)
+
+
+# -- one chunk of files, in a worker ---------------------------------------------------------------
+
+
+def _read_file(path: str, wanted: tuple) -> Any:
+    """The header of ``path`` (a module-level name, so that tests can count the reads)."""
+    return dcmread(path, specific_tags=wanted)
+
+
+def _index_chunk(paths: list[str], specs: tuple) -> Any:
+    """Read the headers of ``paths``: one Arrow record batch with the rows, in order.
+
+    No exception escapes for a file: a file that cannot be read is a row with its error.
+    """
+    pa = _pyarrow()
+    schema = _schema(specs)
+    wanted = tuple(sorted({spec[1] for spec in specs}))
+    plan = [(name, tag, _converter(kind, multi)) for name, tag, kind, multi in specs]
+    n_dataset = len(specs)
+    columns: list[list] = [[] for _ in range(4 + n_dataset + 3)]
+    path_col, size_col, mtime_col, syntax_col = columns[:4]
+    dataset_cols = columns[4:4 + n_dataset]
+    error_col, type_col, warn_col = columns[4 + n_dataset:]
+
+    for path in paths:
+        size = mtime = syntax = error = error_type = None
+        values: list = [None] * n_dataset
+        problems = None
+        try:
+            st = os.stat(path)
+            size, mtime = st.st_size, st.st_mtime_ns // 1000
+            ds = _read_file(path, wanted)
+            meta = ds.file_meta
+            if meta is not None:
+                syntax = meta.get("TransferSyntaxUID")
+            # the Dataset's compiled lookups (find, VR, cached value): no DataElement per cell
+            find, vr_of, value_of = ds._find, ds._vr, ds._value
+            for i, (name, tag, convert) in enumerate(plan):
+                where = find(tag)
+                if where < 0:
+                    continue
+                try:
+                    values[i] = convert(value_of(tag, where, vr_of(tag, where)))
+                except (ValueError, TypeError, OverflowError) as exc:
+                    # DicomError is a ValueError: a value that does not decode is a null cell
+                    problems = (problems or []) + [f"{name}: {exc}"]
+        except Exception as exc:  # noqa: BLE001 - a file never stops the run; its row says why
+            error, error_type = str(exc) or repr(exc), type(exc).__name__
+            values = [None] * n_dataset
+            syntax = problems = None
+        path_col.append(path)
+        size_col.append(size)
+        mtime_col.append(mtime)
+        syntax_col.append(syntax)
+        for column, value in zip(dataset_cols, values):
+            column.append(value)
+        error_col.append(error)
+        type_col.append(error_type)
+        warn_col.append("; ".join(problems) if problems else None)
+
+    arrays = []
+    for field, column in zip(schema, columns):
+        try:
+            arrays.append(pa.array(column, type=field.type))
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            arrays.append(_array_cell_by_cell(pa, column, field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _array_cell_by_cell(pa: Any, column: list, arrow_type: Any) -> Any:
+    """The column with null for any cell Arrow rejects (a safety net: conversions should prevent it)."""
+    cells = []
+    for value in column:
+        try:
+            pa.array([value], type=arrow_type)
+            cells.append(value)
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            cells.append(None)
+    return pa.array(cells, type=arrow_type)
+
+
+# -- walking ---------------------------------------------------------------------------------------
+
+
+def iter_files(paths: Any, *, recursive: bool = True) -> Iterator[str]:
+    """The files of ``paths`` (a directory, a file, or an iterable of them) as absolute paths.
+
+    Directories are walked in sorted order, depth first, without following symbolic links to
+    directories (so a link loop cannot hang a walk); a directory that cannot be listed is skipped. A
+    path that is not a directory is yielded as it is, whether or not it exists: its row says.
+    """
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    for path in paths:
+        path = os.path.abspath(os.fsdecode(os.fspath(path)))
+        if os.path.isdir(path):
+            yield from _walk(path, recursive)
+        else:
+            yield path
+
+
+def _walk(top: str, recursive: bool) -> Iterator[str]:
+    try:
+        with os.scandir(top) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return
+    subdirs = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            subdirs.append(entry.path)
+        else:
+            yield entry.path
+    if recursive:
+        for sub in subdirs:
+            yield from _walk(sub, recursive)
+
+
+# -- incremental -----------------------------------------------------------------------------------
+
+
+def _previous_rows(previous: Any, schema: Any) -> Any:
+    """``(table, {path: (size, mtime_us, row)})`` of an earlier index that can be reused, or None."""
+    pa = _pyarrow()
+    if isinstance(previous, (str, os.PathLike)):
+        import pyarrow.parquet as pq
+
+        previous = pq.read_table(os.fspath(previous))
+    if not isinstance(previous, pa.Table):
+        raise TypeError(f"previous is a pyarrow Table or the path of a Parquet file, not {type(previous).__name__}")
+    if not previous.schema.equals(schema):
+        warnings.warn(
+            "the previous index has other columns than this one (other tags?): every file is read again",
+            stacklevel=3,
+        )
+        return None
+    sizes = previous.column("file_size").to_pylist()
+    mtimes = previous.column("mtime").cast(pa.int64()).to_pylist()
+    errors = previous.column("error").to_pylist()
+    known = {}
+    for row, (path, size, mtime, error) in enumerate(zip(previous.column("path").to_pylist(), sizes, mtimes, errors)):
+        if error is None:  # a file that failed is read again: the failure may have been passing
+            known[path] = (size, mtime, row)
+    return previous, known
+
+
+# -- the entry point -------------------------------------------------------------------------------
+
+
+_ROW_GROUP = 32768  # rows per Parquet row group, and the rows held before one is written
+
+
+def index(
+    paths: Any,
+    tags: Iterable[Any] = (),
+    *,
+    workers: int | None = None,
+    recursive: bool = True,
+    previous: Any = None,
+    out: str | os.PathLike | None = None,
+    scheduler: Any = None,
+    progress: bool = False,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+) -> Any:
+    """Index DICOM files into a ``pyarrow.Table``, one row per file (``.to_pandas()`` for a DataFrame).
+
+    ``paths`` is a directory (walked, recursively unless ``recursive=False``), a file, or an iterable of
+    them; rows hold absolute paths. ``tags`` (keywords, tags, ``(group, element)`` pairs) add typed
+    columns after the fixed ones (:data:`FILE_COLUMNS`, :data:`DATASET_COLUMNS`), named by keyword
+    (``"GGGGEEEE"`` for a private or unknown tag); the types are :func:`column_type`'s.
+
+    A file that cannot be read (not DICOM, truncated, unreadable) is a row with its ``error`` (the
+    message) and ``error_type`` (the exception's class name, e.g. ``NotDicomError``) and only its file
+    columns; a value that does not convert to its column's type is a null cell, named in ``warnings``.
+
+    ``workers``: processes (``None``: one per CPU; ``1``: this process). ``scheduler``: a
+    ``dask.distributed.Client`` or a scheduler address, to run on a Dask cluster (``workers`` ignored).
+    ``chunksize`` files go to a worker at a time and come back as one record batch.
+
+    ``previous``: an earlier index (a Table or a Parquet path) made with the same ``tags``; a file whose
+    path, size and modification time are unchanged is not read again, its row is reused (rows with an
+    error are always read again).
+
+    ``out``: the path of a Parquet file to write instead of returning a table, for archives too large to
+    hold as one: record batches are written as they come (row groups of 32768 rows) and ``index`` returns
+    ``None``. The in-memory table is sorted by path; the Parquet file is in walk order, rows reused from
+    ``previous`` last. ``progress=True`` shows a tqdm bar if tqdm is installed.
+    """
+    pa = _pyarrow()
+    specs = _columns(tags)
+    schema = _schema(specs)
+
+    reused_rows: list[int] = []
+    files: Iterable[str] = iter_files(paths, recursive=recursive)
+    old = None
+    if previous is not None:
+        old = _previous_rows(previous, schema)
+    if old is not None:
+        files = _changed(files, old[1], reused_rows)
+
+    batches = map_chunks(
+        functools.partial(_index_chunk, specs=specs),
+        files,
+        workers=workers,
+        scheduler=scheduler,
+        progress="index" if progress is True else progress,
+        chunksize=chunksize,
+    )
+
+    def reused():
+        # after the walk has ended (the generator above is exhausted first)
+        for begin in range(0, len(reused_rows), _ROW_GROUP):
+            yield old[0].take(reused_rows[begin:begin + _ROW_GROUP]).combine_chunks().to_batches()[0]
+
+    if out is not None:
+        _write_parquet(out, schema, batches, reused)
+        return None
+    table = pa.Table.from_batches([*batches, *reused()], schema=schema)
+    return table.sort_by("path").combine_chunks()
+
+
+def _changed(files: Iterable[str], known: dict, reused_rows: list[int]) -> Iterator[str]:
+    """The files to read; the rows of the unchanged ones go to ``reused_rows``."""
+    for path in files:
+        was = known.get(path)
+        if was is not None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                yield path  # the read records the error
+                continue
+            if st.st_size == was[0] and st.st_mtime_ns // 1000 == was[1]:
+                reused_rows.append(was[2])
+                continue
+        yield path
+
+
+def _write_parquet(out: Any, schema: Any, batches: Iterable[Any], reused: Any) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    held: list = []
+    rows = 0
+    with pq.ParquetWriter(os.fspath(out), schema, compression="zstd") as writer:
+        for batch in _chain_lazy(batches, reused):
+            held.append(batch)
+            rows += batch.num_rows
+            if rows >= _ROW_GROUP:
+                writer.write_table(pa.Table.from_batches(held, schema=schema), row_group_size=_ROW_GROUP)
+                held, rows = [], 0
+        if held:
+            writer.write_table(pa.Table.from_batches(held, schema=schema), row_group_size=_ROW_GROUP)
+
+
+def _chain_lazy(first: Iterable[Any], then: Any) -> Iterator[Any]:
+    yield from first
+    yield from then()

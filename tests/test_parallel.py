@@ -1,0 +1,94 @@
+"""dicomfast._parallel.map_chunks: the executor of index (and the command line's convert)."""
+from __future__ import annotations
+
+import builtins
+import os
+
+import pytest
+
+from dicomfast._parallel import default_workers, map_chunks
+
+
+def _pids(chunk):
+    return os.getpid(), len(chunk)
+
+
+def _fail_on_13(chunk):
+    if 13 in chunk:
+        raise KeyError(13)
+    return sum(chunk)
+
+
+def test_in_process_ordered_chunks():
+    assert list(map_chunks(sum, range(10), workers=1, chunksize=3)) == [3, 12, 21, 9]
+    assert list(map_chunks(sum, [], workers=4)) == []
+    # one chunk in all: no pool is started
+    assert list(map_chunks(_pids, range(5), workers=2, chunksize=5)) == [(os.getpid(), 5)]
+
+
+def test_a_process_pool_keeps_order_and_bounds_the_pending_chunks():
+    def items():
+        for i in range(200):
+            yield i
+
+    results = list(map_chunks(_pids, items(), workers=2, chunksize=7, max_pending=3))
+    assert [n for _, n in results] == [7] * 28 + [4]
+    assert {pid for pid, _ in results} - {os.getpid()}  # ran in other processes
+    unordered = list(map_chunks(sum, range(200), workers=2, chunksize=7, ordered=False))
+    assert sorted(unordered) == sorted(sum(range(i, min(i + 7, 200))) for i in range(0, 200, 7))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_exception_in_func_is_raised_here(workers):
+    with pytest.raises(KeyError):
+        list(map_chunks(_fail_on_13, range(100), workers=workers, chunksize=5))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        list(map_chunks(sum, range(3), chunksize=0))
+    with pytest.raises(ValueError):
+        list(map_chunks(sum, range(3), workers=0))
+    assert default_workers() >= 1
+
+
+def test_progress_without_tqdm_is_no_bar_and_no_error(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError("no tqdm here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    assert list(map_chunks(sum, range(10), workers=1, chunksize=5, progress=True)) == [10, 35]
+
+
+def test_progress_with_tqdm_counts_items(capsys):
+    pytest.importorskip("tqdm")
+    assert list(map_chunks(sum, range(10), workers=1, chunksize=5, progress="label")) == [10, 35]
+    err = capsys.readouterr().err
+    assert "label" in err and "10/10" in err
+
+
+def test_a_multithreaded_caller_gets_workers_by_forkserver(dicom_tree):
+    """fork is used only from a single-threaded process: with another thread running, the pool
+    starts its workers from a fork server, which must import dicomfast on its own."""
+    import threading
+
+    pa = pytest.importorskip("pyarrow")
+    import dicomfast
+    from dicomfast import _parallel
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert _parallel._pool_context().get_start_method() != "fork"
+        root, _ = dicom_tree
+        pooled = dicomfast.index(root, workers=2, chunksize=8)
+    finally:
+        stop.set()
+        thread.join()
+    assert isinstance(pooled, pa.Table)
+    assert pooled.equals(dicomfast.index(root, workers=1))
