@@ -18,16 +18,19 @@ import numpy as np
 
 from . import _transform
 from .dataset import Dataset
-from .errors import InvalidPixelAttributeError, InvalidValueError, PixelDataError
+from .errors import InvalidPixelAttributeError, InvalidValueError, PixelDataError, PixelDataLengthError
 from .pixels import pixel_array, pixel_info
 from .reader import dcmread
 from .transforms import apply_modality_lut, window as _window
 
-__all__ = ["functional_item", "fill", "stored_dtype", "check_window", "output_dtype"]
+__all__ = ["functional_item", "fill", "stored_dtype", "check_window", "output_dtype", "check_claimed_size",
+           "allocate"]
 
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
 _WINDOW_DTYPES = frozenset(np.dtype(t) for t in (np.uint8, np.uint16, np.float16, np.float32, np.float64))
+# Transfer syntaxes whose pixel data is stored in the file as it is (not compressed, not deflated).
+_UNCOMPRESSED_ON_DISK = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"))
 # int16/uint16 + an integer intercept is exact in float32 below this (24-bit significand).
 _EXACT_F32 = float(1 << 23)
 
@@ -66,6 +69,53 @@ def stored_dtype(ds: Any) -> np.dtype:
         return np.dtype(np.uint8)
     signed = ds.get("PixelRepresentation") == 1
     return np.dtype(("i" if signed else "u") + str(bits // 8))
+
+
+def check_claimed_size(ds: Any, file_size: int) -> None:
+    """Refuse a header whose Rows x Columns x Samples x Frames x Bits Allocated cannot fit in a
+    file of ``file_size`` bytes (uncompressed transfer syntaxes only), before any array is sized
+    from it: a damaged or hostile header must not make us allocate gigabytes. Headers read with
+    ``stop_before_pixels`` carry no pixel data length, so the file's size is the bound."""
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax not in _UNCOMPRESSED_ON_DISK:
+        return
+    numbers = [ds.get(k) for k in ("Rows", "Columns", "SamplesPerPixel", "NumberOfFrames", "BitsAllocated")]
+    if not all(isinstance(v, int) or v is None for v in numbers):
+        return  # pixel_info reports a bad value when the pixel data is read
+    rows, columns, samples, frames, bits = (v or 1 for v in numbers)
+    need = -(-rows * columns * samples * frames * bits // 8)
+    if need > file_size:
+        raise PixelDataLengthError(
+            f"the header claims {frames} frame(s) of {rows} x {columns} x {samples} x {bits} bits "
+            f"({need} bytes of pixel data), more than the whole file ({file_size} bytes)")
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # not POSIX
+        return None
+
+
+def allocate(shape: tuple, dtype: Any, what: str) -> np.ndarray:
+    """``np.empty(shape, dtype)`` for an array sized from file headers, with a clear
+    :class:`PixelDataError` instead of a ``MemoryError`` (or a machine driven into swap) when it
+    cannot fit in this machine's memory."""
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize
+    for n in shape:
+        nbytes *= int(n)
+    memory = _physical_memory()
+    if memory is not None and nbytes > memory:
+        raise PixelDataError(
+            f"{what} of shape {tuple(shape)} ({dtype}) needs {nbytes / 2**30:.1f} GiB, more than this "
+            f"machine's memory ({memory / 2**30:.1f} GiB)")
+    try:
+        return np.empty(shape, dtype)
+    except MemoryError:
+        raise PixelDataError(
+            f"{what} of shape {tuple(shape)} ({dtype}) needs {nbytes / 2**30:.1f} GiB: not enough memory") from None
 
 
 def check_window(window: Any) -> Any:

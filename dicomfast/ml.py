@@ -67,11 +67,11 @@ def read_image(src: Any, *, frame: int | None = None, rescale: bool = True, wind
     info = pixel_info(ds)
     out_dtype = _frames.output_dtype(dtype, rescale, window, info.dtype)
     if frame is not None:
-        out = np.empty((info.rows, info.columns), out_dtype)
+        out = _frames.allocate((info.rows, info.columns), out_dtype, "the image")
         _frames.fill(ds, out[None], frames=[frame], rescale=rescale, window=window)
         return out
     shape = (info.rows, info.columns) if info.number_of_frames == 1 else (info.number_of_frames, info.rows, info.columns)
-    out = np.empty(shape, out_dtype)
+    out = _frames.allocate(shape, out_dtype, "the image")
     _frames.fill(ds, out, rescale=rescale, window=window)
     return out
 
@@ -196,7 +196,12 @@ def read_batch(
             raise ValueError("read_batch needs at least one path, or an out array")
         first = items[0]
         try:
-            header = first if isinstance(first, Dataset) else dcmread(first, stop_before_pixels=True)
+            if isinstance(first, Dataset):
+                header = first
+                pixel_info(header)  # its claimed size against its data, before out is sized from it
+            else:
+                header = dcmread(first, stop_before_pixels=True)
+                _frames.check_claimed_size(header, os.path.getsize(first))
             rows, cols = int(header.Rows), int(header.Columns)
             nframes = header.get("NumberOfFrames")
             stored = _frames.stored_dtype(header)
@@ -204,7 +209,7 @@ def read_batch(
             raise _wrap(exc, first, 0) from exc
         nframes = nframes if isinstance(nframes, int) and nframes > 1 and frame is None else 1
         shape = (len(items), rows, cols) if nframes == 1 else (len(items), nframes, rows, cols)
-        out = np.empty(shape, _frames.output_dtype(dtype, rescale, window, stored))
+        out = _frames.allocate(shape, _frames.output_dtype(dtype, rescale, window, stored), "the batch")
     else:
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")

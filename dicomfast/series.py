@@ -37,6 +37,7 @@ from .errors import (
     SeriesError,
     SliceSpacingError,
 )
+from .pixels import pixel_info
 from .reader import dcmread
 
 __all__ = ["load_series", "Volume"]
@@ -53,6 +54,7 @@ TILT_TOLERANCE = 0.01
 PIXEL_SPACING_TOLERANCE = 1e-3
 
 _MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
@@ -445,6 +447,11 @@ def load_series(
     # 1. headers
     def header(i: int, item: Any):
         if isinstance(item, Dataset):
+            if any(k in item for k in _PIXEL_KEYWORDS):
+                try:  # the claimed size against the data held, before the volume is allocated
+                    pixel_info(item)
+                except DicomError as exc:
+                    raise _wrap(exc, None, i) from exc
             return item
         try:
             ds = dcmread(item, stop_before_pixels=True)
@@ -456,6 +463,10 @@ def load_series(
             raise _wrap(exc, item, i) from exc
         if from_directory and (ds.get("Rows") is None or ds.get("MediaStorageSOPClassUID") == _MEDIA_STORAGE_DIRECTORY):
             return None  # not an image (a DICOMDIR, a report, ...)
+        try:
+            _frames.check_claimed_size(ds, os.path.getsize(item))
+        except (DicomError, OSError) as exc:
+            raise _wrap(exc, item, i) from exc
         return ds
 
     headers = _threads.run(header, items, workers)
@@ -492,7 +503,7 @@ def load_series(
         stored = np.result_type(*{_frames.stored_dtype(ds) for ds in headers})
     out_dtype = _frames.output_dtype(dtype, rescale, None, stored)
     first = ordered[0]
-    array = np.empty((len(ordered), first.rows, first.columns), out_dtype)
+    array = _frames.allocate((len(ordered), first.rows, first.columns), out_dtype, "the volume")
     slots: dict[int, list[tuple[int, int | None]]] = {}
     for slot, s in enumerate(ordered):
         slots.setdefault(s.item, []).append((slot, s.frame))

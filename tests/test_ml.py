@@ -199,3 +199,20 @@ def test_enhanced_frame_windows():
         hu = ds.pixel_array[f] * float(pvt.RescaleSlope) + float(pvt.RescaleIntercept)
         expect = _windowed_u8(hu, float(voi.WindowCenter), float(voi.WindowWidth))
         assert np.max(np.abs(batch[0, f] - expect)) <= 1 and np.mean(batch[0, f] == expect) > 0.99
+
+
+def test_huge_claims_fail_before_allocating(tmp_path):
+    from test_series import _claim
+
+    paths = make_series(tmp_path, n=2, seed=5).paths
+    _claim(paths[0], frames=10000)
+    with pytest.raises(errors.FileReadError, match="more than the whole file") as info:
+        dicomfast.read_batch(paths)
+    assert isinstance(info.value.__cause__, errors.PixelDataLengthError)
+    with pytest.raises(errors.FileReadError, match="fewer than"):  # the full read checks the data
+        dicomfast.DicomDataset(paths)[0]
+    _claim(paths[0], frames=10000, encapsulated=True)  # 156 TiB of float32: no machine has that
+    with pytest.raises(errors.PixelDataError, match="more than this machine's memory"):
+        dicomfast.read_batch(paths)
+    with pytest.raises(errors.FileReadError, match="more than this machine's memory"):
+        dicomfast.DicomDataset(paths)[0]

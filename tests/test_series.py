@@ -352,3 +352,40 @@ def test_modality_lut_sequence(tmp_path):
     vol = dicomfast.load_series(spec.paths)
     np.testing.assert_array_equal(vol.array, ref.hu.astype(np.float32))
     assert ref.hu.max() > 4095  # the LUT, not the stored values
+
+
+def _claim(path, rows=65535, cols=65535, frames=None, encapsulated=False):
+    """Rewrite a file's header to claim a huge image while its pixel data stays tiny."""
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import RLELossless
+
+    ds = pydicom.dcmread(path)
+    ds.Rows, ds.Columns = rows, cols
+    if frames is not None:
+        ds.NumberOfFrames = frames
+    if encapsulated:
+        ds.file_meta.TransferSyntaxUID = RLELossless
+        ds.PixelData = encapsulate([b"\0" * 64])
+        ds["PixelData"].VR = "OB"
+        ds["PixelData"].is_undefined_length = True
+    ds.save_as(path)
+
+
+def test_huge_claims_fail_before_allocating(tmp_path, monkeypatch):
+    from dicomfast import _frames
+
+    spec = make_series(tmp_path / "native", n=3)
+    _claim(spec.paths[1])
+    with pytest.raises(errors.FileReadError, match="more than the whole file") as info:
+        dicomfast.load_series(spec.paths)
+    assert info.value.path == str(spec.paths[1]) and isinstance(info.value.__cause__, errors.PixelDataLengthError)
+    with pytest.raises(errors.FileReadError, match="dataset 1: .*fewer than"):  # a Dataset given
+        dicomfast.load_series([dicomfast.dcmread(p) for p in spec.paths])
+
+    # compressed data cannot be checked against the file: the memory bound catches it
+    enc = make_series(tmp_path / "rle", n=3, seed=4)
+    for p in enc.paths:
+        _claim(p, encapsulated=True)
+    monkeypatch.setattr(_frames, "_physical_memory", lambda: 1 << 30)
+    with pytest.raises(errors.PixelDataError, match="more than this machine's memory"):
+        dicomfast.load_series(enc.paths)
