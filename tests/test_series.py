@@ -389,3 +389,40 @@ def test_huge_claims_fail_before_allocating(tmp_path, monkeypatch):
     monkeypatch.setattr(_frames, "_physical_memory", lambda: 1 << 30)
     with pytest.raises(errors.PixelDataError, match="more than this machine's memory"):
         dicomfast.load_series(enc.paths)
+
+
+def test_a_dataset_shared_between_threads(tmp_path):
+    """load_series reads an enhanced file's frames on threads sharing one Dataset: its lazily
+    decoded values must come out as one object whichever thread decodes them first."""
+    import sys
+    import threading
+
+    path = enhanced_series(tmp_path / "e.dcm", n=24).paths[0]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to expose a race
+    try:
+        _share(path, threading)
+    finally:
+        sys.setswitchinterval(interval)
+    ref = reference_volume([path])
+    vol = dicomfast.load_series(path, workers=8)
+    np.testing.assert_array_equal(vol.array, ref.hu.astype(np.float32))
+
+
+def _share(path, threading):
+    for _ in range(20):
+        ds = dicomfast.dcmread(path)
+        barrier = threading.Barrier(6)
+        seen = []
+
+        def read():
+            barrier.wait()
+            seen.append(ds.get("PerFrameFunctionalGroupsSequence"))
+
+        threads = [threading.Thread(target=read) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len({id(s) for s in seen}) == 1
+        assert seen[0] is ds.PerFrameFunctionalGroupsSequence
