@@ -192,7 +192,18 @@ def _rescale_into(src: np.ndarray, dst: np.ndarray, slope: float, intercept: flo
     _transform.rescale(flat, tmp, slope, intercept)
     if dst.dtype.kind in "iu":
         np.rint(tmp, out=tmp)
+        _check_fits(tmp, dst.dtype)
     np.copyto(dst, tmp.reshape(dst.shape), casting="unsafe")
+
+
+def _check_fits(values: np.ndarray, dtype: np.dtype) -> None:
+    """An integer output must hold every value: a silent wrap-around would corrupt the image."""
+    if dtype.kind not in "iu" or values.size == 0 or np.can_cast(values.dtype, dtype, "safe"):
+        return
+    info = np.iinfo(dtype)
+    lo, hi = values.min(), values.max()
+    if lo < info.min or hi > info.max:
+        raise ValueError(f"values from {lo:g} to {hi:g} do not fit {dtype}: ask for a wider dtype")
 
 
 def read_dataset(src: Any) -> Dataset:
@@ -251,6 +262,7 @@ def _fill_one(ds: Any, arr: np.ndarray, out: np.ndarray, frame: int, enhanced: b
         slope, intercept = 1.0, 0.0
     if window is None:
         if not rescale or (slope == 1.0 and intercept == 0.0):
+            _check_fits(arr, out.dtype)
             np.copyto(out, arr, casting="unsafe")
         else:
             _rescale_into(arr, out, slope, intercept)

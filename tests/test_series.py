@@ -426,3 +426,17 @@ def _share(path, threading):
             t.join()
         assert len({id(s) for s in seen}) == 1
         assert seen[0] is ds.PerFrameFunctionalGroupsSequence
+
+
+def test_integer_dtypes_round_and_must_fit(tmp_path):
+    spec = make_series(tmp_path, n=4, signed=False)  # slopes 0.5 and 1.25: HU with fractions
+    ref = reference_volume(spec.paths)
+    assert np.any(ref.hu != np.rint(ref.hu))
+    vol = dicomfast.load_series(spec.paths, dtype=np.int16)
+    assert vol.array.dtype == np.int16
+    np.testing.assert_array_equal(vol.array, np.rint(ref.hu))
+    for kw in (dict(dtype=np.uint8), dict(rescale=False, dtype=np.int8)):  # no silent wrap-around
+        with pytest.raises(errors.FileReadError, match="do not fit"):
+            dicomfast.load_series(spec.paths, **kw)
+        with pytest.raises(errors.FileReadError, match="do not fit"):
+            dicomfast.read_batch(spec.paths, **kw)
