@@ -440,3 +440,15 @@ def test_integer_dtypes_round_and_must_fit(tmp_path):
             dicomfast.load_series(spec.paths, **kw)
         with pytest.raises(errors.FileReadError, match="do not fit"):
             dicomfast.read_batch(spec.paths, **kw)
+
+
+def test_float32_equals_pydicom_for_inexact_slopes(tmp_path):
+    """Slopes and intercepts that binary floats cannot hold (0.1, -1000.3): a float32 computation
+    would differ from pydicom's float64 result in the last bits; ours is that result rounded once."""
+    rescale = {"RescaleSlope": "0.1", "RescaleIntercept": "-1000.3"}
+    spec = make_series(tmp_path, n=3, overrides={k: dict(rescale) for k in range(3)})
+    ref = reference_volume(spec.paths)
+    naive = (ref.stored.astype(np.float32) * np.float32(0.1) + np.float32(-1000.3))
+    assert np.any(naive != ref.hu.astype(np.float32)), "the case must tell the two apart"
+    np.testing.assert_array_equal(dicomfast.load_series(spec.paths).array, ref.hu.astype(np.float32))
+    np.testing.assert_array_equal(dicomfast.read_batch(ref.paths), ref.hu.astype(np.float32))
