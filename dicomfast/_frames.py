@@ -24,7 +24,7 @@ from .reader import dcmread
 from .transforms import apply_modality_lut, window as _window
 
 __all__ = ["functional_item", "fill", "stored_dtype", "check_window", "output_dtype", "check_claimed_size",
-           "allocate"]
+           "allocate", "cast"]
 
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
@@ -194,6 +194,16 @@ def _rescale_into(src: np.ndarray, dst: np.ndarray, slope: float, intercept: flo
         np.rint(tmp, out=tmp)
         _check_fits(tmp, dst.dtype)
     np.copyto(dst, tmp.reshape(dst.shape), casting="unsafe")
+
+
+def cast(values: np.ndarray, dtype: Any) -> np.ndarray:
+    """``values`` as ``dtype``: floats rounded to nearest for an integer dtype, and a
+    ``ValueError`` for a value that the dtype cannot hold (never a silent wrap-around)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and values.dtype.kind == "f":
+        values = np.rint(values)
+    _check_fits(values, dtype)
+    return values.astype(dtype, copy=False)
 
 
 def _check_fits(values: np.ndarray, dtype: np.dtype) -> None:

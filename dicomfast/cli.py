@@ -469,7 +469,9 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
 
             arr = apply_modality_lut(arr, ds)
         if options.dtype is not None:
-            arr = arr.astype(options.dtype)
+            from ._frames import cast
+
+            arr = cast(arr, options.dtype)  # rounded to nearest, and no silent wrap-around
         _save(stem + ".npy", lambda f: np.save(f, arr, allow_pickle=False), options.overwrite)
         return Outcome(item.path, "ok", outputs=1)
 
@@ -726,7 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "or the SOP Instance UID")
     p.add_argument("--hu", action="store_true",
                    help="npy: apply the modality LUT / rescale (Hounsfield units for CT), as float64")
-    p.add_argument("--dtype", type=_dtype, default=None, help="npy: cast the array to this dtype")
+    p.add_argument("--dtype", type=_dtype, default=None, help="npy: cast the array to this dtype (rounded; values must fit)")
     p.add_argument("--window", nargs=2, type=float, metavar=("CENTER", "WIDTH"),
                    help="png: this window (in modality units, e.g. HU) instead of the file's")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: fail the file)")

@@ -231,7 +231,15 @@ def test_convert_npy_equals_pydicom(capsys, tree, tmp_path, workers):
     assert np.array_equal(got, expected_hu) and got.min() < 0
     code, _, _ = run(capsys, "convert", tree / "a/CT_small.dcm", "--to", "npy", "--hu", "--dtype", "float32",
                      "-o", hu, "--overwrite")
-    assert code == 0 and np.load(hu / "CT_small.npy").dtype == np.float32
+    got = np.load(hu / "CT_small.npy")
+    assert code == 0 and got.dtype == np.float32 and np.array_equal(got, expected_hu.astype(np.float32))
+    code, _, _ = run(capsys, "convert", tree / "a/CT_small.dcm", "--to", "npy", "--hu", "--dtype", "int16",
+                     "-o", hu, "--overwrite")
+    got = np.load(hu / "CT_small.npy")
+    assert code == 0 and got.dtype == np.int16 and np.array_equal(got, np.rint(expected_hu))
+    code, _, err = run(capsys, "convert", tree / "a/CT_small.dcm", "--to", "npy", "--hu", "--dtype", "int8",
+                       "-o", hu, "--overwrite")  # HU from -1000s to 1000s: no silent wrap-around
+    assert code == cli.EXIT_FAILED and "do not fit int8" in err
 
 
 def test_convert_png_windows(capsys, tmp_path):
