@@ -728,7 +728,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or the SOP Instance UID")
     p.add_argument("--hu", action="store_true",
                    help="npy: apply the modality LUT / rescale (Hounsfield units for CT), as float64")
-    p.add_argument("--dtype", type=_dtype, default=None, help="npy: cast the array to this dtype (rounded; values must fit)")
+    p.add_argument("--dtype", type=_dtype, default=None,
+                   help="npy: cast the array to this dtype (rounded to nearest; the values must fit)")
     p.add_argument("--window", nargs=2, type=float, metavar=("CENTER", "WIDTH"),
                    help="png: this window (in modality units, e.g. HU) instead of the file's")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: fail the file)")
