@@ -408,3 +408,23 @@ def test_output_inside_the_input_is_not_walked(capsys, tmp_path):
         code, _, err = run(capsys, "convert", tmp_path, "--to", "png", "-o", tmp_path / "png", "--overwrite")
         assert code == 0 and err.startswith("convert: 1 file in"), err
     assert [p.name for p in (tmp_path / "png").iterdir()] == ["MR_small.png"]
+
+
+def test_convert_odd_names_and_frames_beyond_number_of_frames(capsys, tmp_path):
+    # a path with spaces, non-ASCII letters and shell characters; data holding two whole frames
+    # without Number of Frames (pixel_array returns both); MONOCHROME1 without a window: min/max, inverted
+    frames = np.arange(2 * 8 * 6, dtype=np.uint16).reshape(2, 8, 6) * 3
+    src = write_image(tmp_path / "in dir/Ünïcode #1 (copy).DCM", frames[0], PhotometricInterpretation="MONOCHROME1")
+    ds = pydicom.dcmread(src)
+    ds.PixelData = frames.tobytes()
+    ds.save_as(src)
+    out = tmp_path / "out put"
+    code, _, err = run(capsys, "convert", tmp_path / "in dir", "--to", "png", "-o", out)
+    assert code == 0, err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["Ünïcode #1 (copy)_f0001.png", "Ünïcode #1 (copy)_f0002.png"]
+    for k in range(2):
+        assert_display_equal(out / names[k], 255 - min_max(frames[k].astype(float)))
+    code, _, err = run(capsys, "convert", src, "--to", "npy", "-o", out)
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(out / "Ünïcode #1 (copy).npy"), dicomfast.pixel_array(str(src)))
