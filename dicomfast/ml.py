@@ -23,7 +23,7 @@ from .dataset import Dataset
 from .errors import DicomError, FileReadError
 from .pixels import pixel_info
 from .reader import dcmread
-from .series import table_columns, table_paths
+from .series import readable_rows, table_columns, table_paths
 
 __all__ = ["DicomDataset", "read_batch"]
 
@@ -127,9 +127,8 @@ class DicomDataset:
                 raise TypeError("labels given as a column name need an index table as the source")
             if labels not in cols:
                 raise ValueError(f"the table has no column {labels!r}")
-            errors = cols.get("error")
-            self.labels = [v for k, v in enumerate(cols[labels])
-                           if errors is None or errors[k] is None or errors[k] == "" or errors[k] != errors[k]]
+            values = cols[labels]
+            self.labels = [values[k] for k in readable_rows(cols.get("error"), len(values))]
         else:
             self.labels = list(labels)
             if len(self.labels) != len(self.paths):

@@ -160,6 +160,12 @@ def table_columns(table: Any, names: Sequence[str]) -> dict | None:
     return None
 
 
+def readable_rows(errors: list | None, n: int) -> list[int]:
+    """The rows of an index table (``n`` rows, ``errors`` its ``error`` column or None) that
+    have no error: those load_series and DicomDataset read."""
+    return list(range(n)) if errors is None else [i for i in range(n) if _missing(errors[i])]
+
+
 def table_paths(table: Any, series_uid: str | None = None) -> tuple[list[str], list] | None:
     """(paths, series UIDs or None) of an index table's readable rows (those without an
     ``error``), filtered by ``series_uid`` when the table has a ``series_instance_uid`` column."""
@@ -171,7 +177,7 @@ def table_paths(table: Any, series_uid: str | None = None) -> tuple[list[str], l
     paths = cols["path"]
     uids = cols.get("series_instance_uid")
     errors = cols.get("error")
-    keep = [i for i in range(len(paths)) if errors is None or _missing(errors[i])]
+    keep = readable_rows(errors, len(paths))
     if uids is not None and series_uid is not None:
         keep = [i for i in keep if uids[i] == series_uid]
     return [os.fspath(paths[i]) for i in keep], (None if uids is None else [uids[i] for i in keep])
