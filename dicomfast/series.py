@@ -53,7 +53,6 @@ TILT_TOLERANCE = 0.01
 #: Pixel Spacing values of two slices may differ by this fraction.
 PIXEL_SPACING_TOLERANCE = 1e-3
 
-_MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -467,7 +466,7 @@ def load_series(
             raise _wrap(exc, item, i) from exc
         except (DicomError, OSError) as exc:
             raise _wrap(exc, item, i) from exc
-        if from_directory and (ds.get("Rows") is None or ds.get("MediaStorageSOPClassUID") == _MEDIA_STORAGE_DIRECTORY):
+        if from_directory and ds.get("Rows") is None:
             return None  # not an image (a DICOMDIR, a report, ...)
         try:
             _frames.check_claimed_size(ds, os.path.getsize(item))

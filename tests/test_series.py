@@ -452,3 +452,14 @@ def test_float32_equals_pydicom_for_inexact_slopes(tmp_path):
     assert np.any(naive != ref.hu.astype(np.float32)), "the case must tell the two apart"
     np.testing.assert_array_equal(dicomfast.load_series(spec.paths).array, ref.hu.astype(np.float32))
     np.testing.assert_array_equal(dicomfast.read_batch(ref.paths), ref.hu.astype(np.float32))
+
+
+def test_directory_with_a_dicomdir_and_a_report(tmp_path):
+    from pydicom.data import get_testdata_file
+
+    spec = make_series(tmp_path, n=3)
+    shutil.copy(get_testdata_file("DICOMDIR"), tmp_path / "DICOMDIR")  # DICOM, but not an image
+    shutil.copy(get_testdata_file("rtplan.dcm"), tmp_path / "plan.dcm")
+    vol = dicomfast.load_series(tmp_path)
+    np.testing.assert_array_equal(vol.array, reference_volume(spec.paths).hu.astype(np.float32))
+    assert sorted(vol.paths) == sorted(map(str, spec.paths))
