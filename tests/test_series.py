@@ -463,3 +463,25 @@ def test_directory_with_a_dicomdir_and_a_report(tmp_path):
     vol = dicomfast.load_series(tmp_path)
     np.testing.assert_array_equal(vol.array, reference_volume(spec.paths).hu.astype(np.float32))
     assert sorted(vol.paths) == sorted(map(str, spec.paths))
+
+
+def test_enhanced_per_frame_groups_win_over_shared(tmp_path):
+    """A macro in both the Per-Frame and the Shared Functional Groups: the frame's own item wins
+    (PS3.3 C.7.6.16); the shared one only fills in for frames without it."""
+    path = enhanced_series(tmp_path / "e.dcm", n=5, orientation=oblique(30, 10)).paths[0]
+    ds = pydicom.dcmread(path)
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    decoy = pydicom.Dataset()
+    decoy.RescaleSlope, decoy.RescaleIntercept, decoy.RescaleType = "3", "5000", "HU"
+    shared.PixelValueTransformationSequence = pydicom.Sequence([decoy])
+    far = pydicom.Dataset()
+    far.ImagePositionPatient = ["999", "999", "999"]
+    shared.PlanePositionSequence = pydicom.Sequence([far])
+    del ds.PerFrameFunctionalGroupsSequence[3].PixelValueTransformationSequence  # this frame: the shared one
+    ds.save_as(path)
+    ref = reference_volume([path])
+    vol = dicomfast.load_series(path)
+    np.testing.assert_array_equal(vol.array, ref.hu.astype(np.float32))
+    _check_geometry(vol, ref)
+    k = vol.frames.index(3)
+    np.testing.assert_array_equal(vol.array[k], (ref.stored[k] * 3.0 + 5000).astype(np.float32))
