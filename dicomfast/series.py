@@ -306,6 +306,13 @@ def _slices_of(ds: Any, item: int, where: str) -> list[_Slice]:
             item, None, _vector(ds.get("ImagePositionPatient"), 3, "Image Position (Patient)", where),
             row, col, tuple(_vector(ds.get("PixelSpacing"), 2, "Pixel Spacing", where)), rows, columns,
             _first_number(ds.get("SpacingBetweenSlices"), ds.get("SliceThickness")))]
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    if nframes > 1 and len(per_frame) != nframes:
+        # PS3.3 C.7.6.16: one item per frame. Also bounds the loop below by what the file holds,
+        # not by a Number of Frames that a compressed file's header may inflate at will.
+        raise MissingGeometryError(
+            f"{where}: Number of Frames is {nframes} but the Per-Frame Functional Groups Sequence has "
+            f"{len(per_frame)} item(s): no position for every frame")
     out = []
     for k in range(nframes):
         here = f"{where} frame {k}"

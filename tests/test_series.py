@@ -485,3 +485,17 @@ def test_enhanced_per_frame_groups_win_over_shared(tmp_path):
     _check_geometry(vol, ref)
     k = vol.frames.index(3)
     np.testing.assert_array_equal(vol.array[k], (ref.stored[k] * 3.0 + 5000).astype(np.float32))
+
+
+def test_enhanced_frames_without_their_groups(tmp_path):
+    """Number of Frames must match the Per-Frame Functional Groups: a compressed file's header
+    claiming two billion frames fails at once rather than looping over them."""
+    path = enhanced_series(tmp_path / "e.dcm", n=4).paths[0]
+    ds = pydicom.dcmread(path)
+    del ds.PerFrameFunctionalGroupsSequence[2]
+    ds.save_as(path)
+    with pytest.raises(errors.MissingGeometryError, match="Number of Frames is 4 but .* 3 item"):
+        dicomfast.load_series(path)
+    _claim(path, rows=16, cols=12, frames=2**31 - 1, encapsulated=True)
+    with pytest.raises(errors.MissingGeometryError, match="2147483647"):
+        dicomfast.load_series(path)
