@@ -165,13 +165,16 @@ class Summary:
 
 
 def _write_error_log(path: str, summary: Summary) -> None:
-    """Every failure, one per line: path, error type and message, tab-separated."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("path\terror\tmessage\n")
+    """Every failure, one per line: path, error type and message, tab-separated. A field holding
+    a tab, a newline or a quote (a file name may) is quoted, as csv readers expect."""
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        writer.writerow(("path", "error", "message"))
         for kind, outcomes in sorted(summary.failed.items()):
             for o in sorted(outcomes):
-                message = o.message.replace("\t", " ").replace("\n", " ")
-                f.write(f"{o.path}\t{kind}\t{message}\n")
+                writer.writerow((o.path, kind, o.message.replace("\t", " ").replace("\n", " ")))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -428,3 +428,17 @@ def test_convert_odd_names_and_frames_beyond_number_of_frames(capsys, tmp_path):
     code, _, err = run(capsys, "convert", src, "--to", "npy", "-o", out)
     assert code == 0, err
     np.testing.assert_array_equal(np.load(out / "Ünïcode #1 (copy).npy"), dicomfast.pixel_array(str(src)))
+
+
+def test_error_log_keeps_odd_paths_whole(capsys, tmp_path):
+    import csv
+
+    odd = tmp_path / 'tab\there "quoted"\nnewline.dcm'
+    odd.write_bytes(b"\0" * 300)  # named on the command line: a failure, not a skip
+    log = tmp_path / "errors.tsv"
+    code, _, _ = run(capsys, "convert", odd, "--to", "npy", "-o", tmp_path / "out", "--error-log", log)
+    assert code == cli.EXIT_FAILED
+    with open(log, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    assert rows[0] == ["path", "error", "message"] and len(rows) == 2
+    assert rows[1][0] == str(odd) and rows[1][1] == "NotDicomError"
