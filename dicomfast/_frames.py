@@ -157,8 +157,10 @@ def _rescale_of(ds: Any, frame: int, enhanced: bool) -> tuple[float, float]:
         item = functional_item(ds, "PixelValueTransformationSequence", frame)
         if item is not None:
             slope, intercept = item.get("RescaleSlope"), item.get("RescaleIntercept")
+    if slope is None or intercept is None:
+        return 1.0, 0.0  # a rescale needs both, as in pydicom's apply_modality_lut and ours
     try:
-        return (1.0 if slope is None else float(slope)), (0.0 if intercept is None else float(intercept))
+        return float(slope), float(intercept)
     except (TypeError, ValueError):
         raise InvalidValueError(f"Rescale Slope / Intercept {slope!r} / {intercept!r} are not numbers") from None
 

@@ -216,3 +216,17 @@ def test_huge_claims_fail_before_allocating(tmp_path):
         dicomfast.read_batch(paths)
     with pytest.raises(errors.FileReadError, match="more than this machine's memory"):
         dicomfast.DicomDataset(paths)[0]
+
+
+def test_rescale_needs_slope_and_intercept(tmp_path):
+    """A file with Rescale Intercept but no Rescale Slope (malformed): pydicom's
+    apply_modality_lut leaves the values alone, and so do we (and likewise the other way round)."""
+    paths = make_series(tmp_path, n=2, seed=6).paths
+    for path, keyword in zip(paths, ("RescaleSlope", "RescaleIntercept")):
+        ds = pydicom.dcmread(path)
+        delattr(ds, keyword)
+        ds.save_as(path)
+    out = dicomfast.read_batch(paths)
+    for i, path in enumerate(paths):
+        np.testing.assert_array_equal(out[i], _hu(path).astype(np.float32))
+        np.testing.assert_array_equal(out[i], pydicom.dcmread(path).pixel_array)
