@@ -84,6 +84,8 @@ def check_claimed_size(ds: Any, file_size: int) -> None:
     if not all(isinstance(v, int) or v is None for v in numbers):
         return  # pixel_info reports a bad value when the pixel data is read
     rows, columns, samples, frames, bits = (v or 1 for v in numbers)
+    if samples == 3 and str(ds.get("PhotometricInterpretation") or "").strip() == "YBR_FULL_422":
+        samples = 2  # stored subsampled: two values per pixel
     need = -(-rows * columns * samples * frames * bits // 8)
     if need > file_size:
         raise PixelDataLengthError(
