@@ -499,3 +499,23 @@ def test_enhanced_frames_without_their_groups(tmp_path):
     _claim(path, rows=16, cols=12, frames=2**31 - 1, encapsulated=True)
     with pytest.raises(errors.MissingGeometryError, match="2147483647"):
         dicomfast.load_series(path)
+
+
+def test_claimed_size_check_accepts_every_valid_corpus_file():
+    """The pre-allocation bound must never refuse a good file: every corpus file whose pixel data
+    pixel_info accepts passes check_claimed_size from its header and file size alone."""
+    import os
+
+    from corpus import corpus_files
+    from dicomfast import _frames
+    from dicomfast.pixels import pixel_info
+
+    checked = 0
+    for path in corpus_files():
+        try:
+            pixel_info(dicomfast.dcmread(path))
+        except (errors.DicomError, OSError):
+            continue
+        _frames.check_claimed_size(dicomfast.dcmread(path, stop_before_pixels=True), os.path.getsize(path))
+        checked += 1
+    assert checked > 50
