@@ -225,8 +225,10 @@ cdef class DatasetBase:
                 code = <unsigned int>(<Py_UCS4>vr[0]) | (<unsigned int>(<Py_UCS4>vr[1]) << 8)
                 value = decode_value(self._tape.data + e.offset, e.length, code,
                                      e.flags & F_BIG, encodings)
-        self._cache[key] = value
-        return value
+        # Decoding can run Python code (a sequence's items, a codec), so another thread sharing
+        # this dataset may have cached the same value meanwhile: keep the first, so that every
+        # caller gets one object (one Sequence whose items cache their own values).
+        return self._cache.setdefault(key, value)
 
     cdef object c_keyword_value(self, uint32_t tag, object key, str name):
         """``ds.Keyword``: the value, or AttributeError when the element is absent. ``key`` is

@@ -18,16 +18,19 @@ import numpy as np
 
 from . import _transform
 from .dataset import Dataset
-from .errors import InvalidPixelAttributeError, InvalidValueError, PixelDataError
+from .errors import InvalidPixelAttributeError, InvalidValueError, PixelDataError, PixelDataLengthError
 from .pixels import pixel_array, pixel_info
 from .reader import dcmread
 from .transforms import apply_modality_lut, window as _window
 
-__all__ = ["functional_item", "fill", "stored_dtype", "check_window", "output_dtype"]
+__all__ = ["functional_item", "fill", "stored_dtype", "check_window", "output_dtype", "check_claimed_size",
+           "allocate", "cast"]
 
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
 _WINDOW_DTYPES = frozenset(np.dtype(t) for t in (np.uint8, np.uint16, np.float16, np.float32, np.float64))
+# Transfer syntaxes whose pixel data is stored in the file as it is (not compressed, not deflated).
+_UNCOMPRESSED_ON_DISK = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"))
 # int16/uint16 + an integer intercept is exact in float32 below this (24-bit significand).
 _EXACT_F32 = float(1 << 23)
 
@@ -66,6 +69,55 @@ def stored_dtype(ds: Any) -> np.dtype:
         return np.dtype(np.uint8)
     signed = ds.get("PixelRepresentation") == 1
     return np.dtype(("i" if signed else "u") + str(bits // 8))
+
+
+def check_claimed_size(ds: Any, file_size: int) -> None:
+    """Refuse a header whose Rows x Columns x Samples x Frames x Bits Allocated cannot fit in a
+    file of ``file_size`` bytes (uncompressed transfer syntaxes only), before any array is sized
+    from it: a damaged or hostile header must not make us allocate gigabytes. Headers read with
+    ``stop_before_pixels`` carry no pixel data length, so the file's size is the bound."""
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax not in _UNCOMPRESSED_ON_DISK:
+        return
+    numbers = [ds.get(k) for k in ("Rows", "Columns", "SamplesPerPixel", "NumberOfFrames", "BitsAllocated")]
+    if not all(isinstance(v, int) or v is None for v in numbers):
+        return  # pixel_info reports a bad value when the pixel data is read
+    rows, columns, samples, frames, bits = (v or 1 for v in numbers)
+    if samples == 3 and str(ds.get("PhotometricInterpretation") or "").strip() == "YBR_FULL_422":
+        samples = 2  # stored subsampled: two values per pixel
+    need = -(-rows * columns * samples * frames * bits // 8)
+    if need > file_size:
+        raise PixelDataLengthError(
+            f"the header claims {frames} frame(s) of {rows} x {columns} x {samples} x {bits} bits "
+            f"({need} bytes of pixel data), more than the whole file ({file_size} bytes)")
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # not POSIX
+        return None
+
+
+def allocate(shape: tuple, dtype: Any, what: str) -> np.ndarray:
+    """``np.empty(shape, dtype)`` for an array sized from file headers, with a clear
+    :class:`PixelDataError` instead of a ``MemoryError`` (or a machine driven into swap) when it
+    cannot fit in this machine's memory."""
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize
+    for n in shape:
+        nbytes *= int(n)
+    memory = _physical_memory()
+    if memory is not None and nbytes > memory:
+        raise PixelDataError(
+            f"{what} of shape {tuple(shape)} ({dtype}) needs {nbytes / 2**30:.1f} GiB, more than this "
+            f"machine's memory ({memory / 2**30:.1f} GiB)")
+    try:
+        return np.empty(shape, dtype)
+    except MemoryError:
+        raise PixelDataError(
+            f"{what} of shape {tuple(shape)} ({dtype}) needs {nbytes / 2**30:.1f} GiB: not enough memory") from None
 
 
 def check_window(window: Any) -> Any:
@@ -107,8 +159,10 @@ def _rescale_of(ds: Any, frame: int, enhanced: bool) -> tuple[float, float]:
         item = functional_item(ds, "PixelValueTransformationSequence", frame)
         if item is not None:
             slope, intercept = item.get("RescaleSlope"), item.get("RescaleIntercept")
+    if slope is None or intercept is None:
+        return 1.0, 0.0  # a rescale needs both, as in pydicom's apply_modality_lut and ours
     try:
-        return (1.0 if slope is None else float(slope)), (0.0 if intercept is None else float(intercept))
+        return float(slope), float(intercept)
     except (TypeError, ValueError):
         raise InvalidValueError(f"Rescale Slope / Intercept {slope!r} / {intercept!r} are not numbers") from None
 
@@ -142,7 +196,28 @@ def _rescale_into(src: np.ndarray, dst: np.ndarray, slope: float, intercept: flo
     _transform.rescale(flat, tmp, slope, intercept)
     if dst.dtype.kind in "iu":
         np.rint(tmp, out=tmp)
+        _check_fits(tmp, dst.dtype)
     np.copyto(dst, tmp.reshape(dst.shape), casting="unsafe")
+
+
+def cast(values: np.ndarray, dtype: Any) -> np.ndarray:
+    """``values`` as ``dtype``: floats rounded to nearest for an integer dtype, and a
+    ``ValueError`` for a value that the dtype cannot hold (never a silent wrap-around)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and values.dtype.kind == "f":
+        values = np.rint(values)
+    _check_fits(values, dtype)
+    return values.astype(dtype, copy=False)
+
+
+def _check_fits(values: np.ndarray, dtype: np.dtype) -> None:
+    """An integer output must hold every value: a silent wrap-around would corrupt the image."""
+    if dtype.kind not in "iu" or values.size == 0 or np.can_cast(values.dtype, dtype, "safe"):
+        return
+    info = np.iinfo(dtype)
+    lo, hi = values.min(), values.max()
+    if lo < info.min or hi > info.max:
+        raise ValueError(f"values from {lo:g} to {hi:g} do not fit {dtype}: ask for a wider dtype")
 
 
 def read_dataset(src: Any) -> Dataset:
@@ -201,6 +276,7 @@ def _fill_one(ds: Any, arr: np.ndarray, out: np.ndarray, frame: int, enhanced: b
         slope, intercept = 1.0, 0.0
     if window is None:
         if not rescale or (slope == 1.0 and intercept == 0.0):
+            _check_fits(arr, out.dtype)
             np.copyto(out, arr, casting="unsafe")
         else:
             _rescale_into(arr, out, slope, intercept)

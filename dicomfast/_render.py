@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ._frames import is_enhanced
 from .errors import InvalidValueError, PixelDataError
 from .pixels import apply_color_lut, pixel_array
 from .transforms import apply_modality_lut, apply_voi_lut, frame_parameters, window
@@ -40,8 +41,9 @@ def display_frames(ds: Any, arr: np.ndarray | None = None, *,
     if arr is None:
         arr = pixel_array(ds)
     photometric = str(ds.get("PhotometricInterpretation") or "").strip().upper()
-    nframes = int(ds.get("NumberOfFrames") or 1)
-    frames = arr if nframes > 1 else arr[np.newaxis]
+    # by the array's shape, not Number of Frames: pixel_array also returns whole frames beyond it
+    one_sample = photometric in _MONOCHROME or photometric == "PALETTE COLOR"
+    frames = arr if arr.ndim == (3 if one_sample else 4) else arr[np.newaxis]
     if photometric in _MONOCHROME:
         if frames.ndim != 3:
             raise PixelDataError(f"a {photometric} image has one sample per pixel, not shape {arr.shape}")
@@ -68,10 +70,6 @@ def _to_8bit(values: np.ndarray, bits: int) -> np.ndarray:
     return ((wide * 255 + top // 2) // top).astype(np.uint8)
 
 
-def _is_enhanced(ds: Any) -> bool:
-    return bool(ds.get("PerFrameFunctionalGroupsSequence") or ds.get("SharedFunctionalGroupsSequence"))
-
-
 def _grey(ds: Any, frames: np.ndarray, user_window: tuple[float, float] | None) -> np.ndarray:
     # The rescale is folded into the window's one pass where it is a plain slope and intercept;
     # a Modality LUT, or an enhanced image's per-frame rescale, is applied first.
@@ -79,7 +77,7 @@ def _grey(ds: Any, frames: np.ndarray, user_window: tuple[float, float] | None) 
     intercept = ds.get("RescaleIntercept")
     if slope is not None and intercept is not None and not ds.get("ModalityLUTSequence"):
         values, slope, intercept = frames, float(slope), float(intercept)
-    elif ds.get("ModalityLUTSequence") or _is_enhanced(ds):
+    elif ds.get("ModalityLUTSequence") or is_enhanced(ds):
         values, slope, intercept = apply_modality_lut(frames, ds), 1.0, 0.0
     else:
         values, slope, intercept = frames, 1.0, 0.0
@@ -93,7 +91,7 @@ def _grey(ds: Any, frames: np.ndarray, user_window: tuple[float, float] | None) 
         center, width = _first(center), _first(width)
         function = str(ds.get("VOILUTFunction") or "LINEAR").strip().upper()
         return window(values, center, width, slope=slope, intercept=intercept, function=function)
-    if _is_enhanced(ds):
+    if is_enhanced(ds):
         try:
             params = frame_parameters(ds)
         except InvalidValueError:  # some frame has no window: fall through to min/max

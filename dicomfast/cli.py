@@ -165,13 +165,16 @@ class Summary:
 
 
 def _write_error_log(path: str, summary: Summary) -> None:
-    """Every failure, one per line: path, error type and message, tab-separated."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("path\terror\tmessage\n")
+    """Every failure, one per line: path, error type and message, tab-separated. A field holding
+    a tab, a newline or a quote (a file name may) is quoted, as csv readers expect."""
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        writer.writerow(("path", "error", "message"))
         for kind, outcomes in sorted(summary.failed.items()):
             for o in sorted(outcomes):
-                message = o.message.replace("\t", " ").replace("\n", " ")
-                f.write(f"{o.path}\t{kind}\t{message}\n")
+                writer.writerow((o.path, kind, o.message.replace("\t", " ").replace("\n", " ")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -469,7 +472,9 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
 
             arr = apply_modality_lut(arr, ds)
         if options.dtype is not None:
-            arr = arr.astype(options.dtype)
+            from ._frames import cast
+
+            arr = cast(arr, options.dtype)  # rounded to nearest, and no silent wrap-around
         _save(stem + ".npy", lambda f: np.save(f, arr, allow_pickle=False), options.overwrite)
         return Outcome(item.path, "ok", outputs=1)
 
@@ -726,7 +731,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or the SOP Instance UID")
     p.add_argument("--hu", action="store_true",
                    help="npy: apply the modality LUT / rescale (Hounsfield units for CT), as float64")
-    p.add_argument("--dtype", type=_dtype, default=None, help="npy: cast the array to this dtype")
+    p.add_argument("--dtype", type=_dtype, default=None,
+                   help="npy: cast the array to this dtype (rounded to nearest; the values must fit)")
     p.add_argument("--window", nargs=2, type=float, metavar=("CENTER", "WIDTH"),
                    help="png: this window (in modality units, e.g. HU) instead of the file's")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: fail the file)")

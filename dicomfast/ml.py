@@ -23,7 +23,7 @@ from .dataset import Dataset
 from .errors import DicomError, FileReadError
 from .pixels import pixel_info
 from .reader import dcmread
-from .series import table_columns, table_paths
+from .series import readable_rows, table_columns, table_paths
 
 __all__ = ["DicomDataset", "read_batch"]
 
@@ -67,11 +67,11 @@ def read_image(src: Any, *, frame: int | None = None, rescale: bool = True, wind
     info = pixel_info(ds)
     out_dtype = _frames.output_dtype(dtype, rescale, window, info.dtype)
     if frame is not None:
-        out = np.empty((info.rows, info.columns), out_dtype)
+        out = _frames.allocate((info.rows, info.columns), out_dtype, "the image")
         _frames.fill(ds, out[None], frames=[frame], rescale=rescale, window=window)
         return out
     shape = (info.rows, info.columns) if info.number_of_frames == 1 else (info.number_of_frames, info.rows, info.columns)
-    out = np.empty(shape, out_dtype)
+    out = _frames.allocate(shape, out_dtype, "the image")
     _frames.fill(ds, out, rescale=rescale, window=window)
     return out
 
@@ -127,9 +127,8 @@ class DicomDataset:
                 raise TypeError("labels given as a column name need an index table as the source")
             if labels not in cols:
                 raise ValueError(f"the table has no column {labels!r}")
-            errors = cols.get("error")
-            self.labels = [v for k, v in enumerate(cols[labels])
-                           if errors is None or errors[k] is None or errors[k] == "" or errors[k] != errors[k]]
+            values = cols[labels]
+            self.labels = [values[k] for k in readable_rows(cols.get("error"), len(values))]
         else:
             self.labels = list(labels)
             if len(self.labels) != len(self.paths):
@@ -196,7 +195,12 @@ def read_batch(
             raise ValueError("read_batch needs at least one path, or an out array")
         first = items[0]
         try:
-            header = first if isinstance(first, Dataset) else dcmread(first, stop_before_pixels=True)
+            if isinstance(first, Dataset):
+                header = first
+                pixel_info(header)  # its claimed size against its data, before out is sized from it
+            else:
+                header = dcmread(first, stop_before_pixels=True)
+                _frames.check_claimed_size(header, os.path.getsize(first))
             rows, cols = int(header.Rows), int(header.Columns)
             nframes = header.get("NumberOfFrames")
             stored = _frames.stored_dtype(header)
@@ -204,7 +208,7 @@ def read_batch(
             raise _wrap(exc, first, 0) from exc
         nframes = nframes if isinstance(nframes, int) and nframes > 1 and frame is None else 1
         shape = (len(items), rows, cols) if nframes == 1 else (len(items), nframes, rows, cols)
-        out = np.empty(shape, _frames.output_dtype(dtype, rescale, window, stored))
+        out = _frames.allocate(shape, _frames.output_dtype(dtype, rescale, window, stored), "the batch")
     else:
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")

@@ -37,6 +37,7 @@ from .errors import (
     SeriesError,
     SliceSpacingError,
 )
+from .pixels import pixel_info
 from .reader import dcmread
 
 __all__ = ["load_series", "Volume"]
@@ -52,7 +53,7 @@ TILT_TOLERANCE = 0.01
 #: Pixel Spacing values of two slices may differ by this fraction.
 PIXEL_SPACING_TOLERANCE = 1e-3
 
-_MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
@@ -158,6 +159,12 @@ def table_columns(table: Any, names: Sequence[str]) -> dict | None:
     return None
 
 
+def readable_rows(errors: list | None, n: int) -> list[int]:
+    """The rows of an index table (``n`` rows, ``errors`` its ``error`` column or None) that
+    have no error: those load_series and DicomDataset read."""
+    return list(range(n)) if errors is None else [i for i in range(n) if _missing(errors[i])]
+
+
 def table_paths(table: Any, series_uid: str | None = None) -> tuple[list[str], list] | None:
     """(paths, series UIDs or None) of an index table's readable rows (those without an
     ``error``), filtered by ``series_uid`` when the table has a ``series_instance_uid`` column."""
@@ -169,7 +176,7 @@ def table_paths(table: Any, series_uid: str | None = None) -> tuple[list[str], l
     paths = cols["path"]
     uids = cols.get("series_instance_uid")
     errors = cols.get("error")
-    keep = [i for i in range(len(paths)) if errors is None or _missing(errors[i])]
+    keep = readable_rows(errors, len(paths))
     if uids is not None and series_uid is not None:
         keep = [i for i in keep if uids[i] == series_uid]
     return [os.fspath(paths[i]) for i in keep], (None if uids is None else [uids[i] for i in keep])
@@ -299,6 +306,13 @@ def _slices_of(ds: Any, item: int, where: str) -> list[_Slice]:
             item, None, _vector(ds.get("ImagePositionPatient"), 3, "Image Position (Patient)", where),
             row, col, tuple(_vector(ds.get("PixelSpacing"), 2, "Pixel Spacing", where)), rows, columns,
             _first_number(ds.get("SpacingBetweenSlices"), ds.get("SliceThickness")))]
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    if nframes > 1 and len(per_frame) != nframes:
+        # PS3.3 C.7.6.16: one item per frame. Also bounds the loop below by what the file holds,
+        # not by a Number of Frames that a compressed file's header may inflate at will.
+        raise MissingGeometryError(
+            f"{where}: Number of Frames is {nframes} but the Per-Frame Functional Groups Sequence has "
+            f"{len(per_frame)} item(s): no position for every frame")
     out = []
     for k in range(nframes):
         here = f"{where} frame {k}"
@@ -445,6 +459,11 @@ def load_series(
     # 1. headers
     def header(i: int, item: Any):
         if isinstance(item, Dataset):
+            if any(k in item for k in _PIXEL_KEYWORDS):
+                try:  # the claimed size against the data held, before the volume is allocated
+                    pixel_info(item)
+                except DicomError as exc:
+                    raise _wrap(exc, None, i) from exc
             return item
         try:
             ds = dcmread(item, stop_before_pixels=True)
@@ -454,8 +473,12 @@ def load_series(
             raise _wrap(exc, item, i) from exc
         except (DicomError, OSError) as exc:
             raise _wrap(exc, item, i) from exc
-        if from_directory and (ds.get("Rows") is None or ds.get("MediaStorageSOPClassUID") == _MEDIA_STORAGE_DIRECTORY):
+        if from_directory and ds.get("Rows") is None:
             return None  # not an image (a DICOMDIR, a report, ...)
+        try:
+            _frames.check_claimed_size(ds, os.path.getsize(item))
+        except (DicomError, OSError) as exc:
+            raise _wrap(exc, item, i) from exc
         return ds
 
     headers = _threads.run(header, items, workers)
@@ -492,7 +515,7 @@ def load_series(
         stored = np.result_type(*{_frames.stored_dtype(ds) for ds in headers})
     out_dtype = _frames.output_dtype(dtype, rescale, None, stored)
     first = ordered[0]
-    array = np.empty((len(ordered), first.rows, first.columns), out_dtype)
+    array = _frames.allocate((len(ordered), first.rows, first.columns), out_dtype, "the volume")
     slots: dict[int, list[tuple[int, int | None]]] = {}
     for slot, s in enumerate(ordered):
         slots.setdefault(s.item, []).append((slot, s.frame))

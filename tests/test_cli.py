@@ -231,7 +231,15 @@ def test_convert_npy_equals_pydicom(capsys, tree, tmp_path, workers):
     assert np.array_equal(got, expected_hu) and got.min() < 0
     code, _, _ = run(capsys, "convert", tree / "a/CT_small.dcm", "--to", "npy", "--hu", "--dtype", "float32",
                      "-o", hu, "--overwrite")
-    assert code == 0 and np.load(hu / "CT_small.npy").dtype == np.float32
+    got = np.load(hu / "CT_small.npy")
+    assert code == 0 and got.dtype == np.float32 and np.array_equal(got, expected_hu.astype(np.float32))
+    code, _, _ = run(capsys, "convert", tree / "a/CT_small.dcm", "--to", "npy", "--hu", "--dtype", "int16",
+                     "-o", hu, "--overwrite")
+    got = np.load(hu / "CT_small.npy")
+    assert code == 0 and got.dtype == np.int16 and np.array_equal(got, np.rint(expected_hu))
+    code, _, err = run(capsys, "convert", tree / "a/CT_small.dcm", "--to", "npy", "--hu", "--dtype", "int8",
+                       "-o", hu, "--overwrite")  # HU from -1000s to 1000s: no silent wrap-around
+    assert code == cli.EXIT_FAILED and "do not fit int8" in err
 
 
 def test_convert_png_windows(capsys, tmp_path):
@@ -400,3 +408,37 @@ def test_output_inside_the_input_is_not_walked(capsys, tmp_path):
         code, _, err = run(capsys, "convert", tmp_path, "--to", "png", "-o", tmp_path / "png", "--overwrite")
         assert code == 0 and err.startswith("convert: 1 file in"), err
     assert [p.name for p in (tmp_path / "png").iterdir()] == ["MR_small.png"]
+
+
+def test_convert_odd_names_and_frames_beyond_number_of_frames(capsys, tmp_path):
+    # a path with spaces, non-ASCII letters and shell characters; data holding two whole frames
+    # without Number of Frames (pixel_array returns both); MONOCHROME1 without a window: min/max, inverted
+    frames = np.arange(2 * 8 * 6, dtype=np.uint16).reshape(2, 8, 6) * 3
+    src = write_image(tmp_path / "in dir/Ünïcode #1 (copy).DCM", frames[0], PhotometricInterpretation="MONOCHROME1")
+    ds = pydicom.dcmread(src)
+    ds.PixelData = frames.tobytes()
+    ds.save_as(src)
+    out = tmp_path / "out put"
+    code, _, err = run(capsys, "convert", tmp_path / "in dir", "--to", "png", "-o", out)
+    assert code == 0, err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["Ünïcode #1 (copy)_f0001.png", "Ünïcode #1 (copy)_f0002.png"]
+    for k in range(2):
+        assert_display_equal(out / names[k], 255 - min_max(frames[k].astype(float)))
+    code, _, err = run(capsys, "convert", src, "--to", "npy", "-o", out)
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(out / "Ünïcode #1 (copy).npy"), dicomfast.pixel_array(str(src)))
+
+
+def test_error_log_keeps_odd_paths_whole(capsys, tmp_path):
+    import csv
+
+    odd = tmp_path / 'tab\there "quoted"\nnewline.dcm'
+    odd.write_bytes(b"\0" * 300)  # named on the command line: a failure, not a skip
+    log = tmp_path / "errors.tsv"
+    code, _, _ = run(capsys, "convert", odd, "--to", "npy", "-o", tmp_path / "out", "--error-log", log)
+    assert code == cli.EXIT_FAILED
+    with open(log, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    assert rows[0] == ["path", "error", "message"] and len(rows) == 2
+    assert rows[1][0] == str(odd) and rows[1][1] == "NotDicomError"

@@ -199,3 +199,34 @@ def test_enhanced_frame_windows():
         hu = ds.pixel_array[f] * float(pvt.RescaleSlope) + float(pvt.RescaleIntercept)
         expect = _windowed_u8(hu, float(voi.WindowCenter), float(voi.WindowWidth))
         assert np.max(np.abs(batch[0, f] - expect)) <= 1 and np.mean(batch[0, f] == expect) > 0.99
+
+
+def test_huge_claims_fail_before_allocating(tmp_path):
+    from test_series import _claim
+
+    paths = make_series(tmp_path, n=2, seed=5).paths
+    _claim(paths[0], frames=10000)
+    with pytest.raises(errors.FileReadError, match="more than the whole file") as info:
+        dicomfast.read_batch(paths)
+    assert isinstance(info.value.__cause__, errors.PixelDataLengthError)
+    with pytest.raises(errors.FileReadError, match="fewer than"):  # the full read checks the data
+        dicomfast.DicomDataset(paths)[0]
+    _claim(paths[0], frames=10000, encapsulated=True)  # 156 TiB of float32: no machine has that
+    with pytest.raises(errors.PixelDataError, match="more than this machine's memory"):
+        dicomfast.read_batch(paths)
+    with pytest.raises(errors.FileReadError, match="more than this machine's memory"):
+        dicomfast.DicomDataset(paths)[0]
+
+
+def test_rescale_needs_slope_and_intercept(tmp_path):
+    """A file with Rescale Intercept but no Rescale Slope (malformed): pydicom's
+    apply_modality_lut leaves the values alone, and so do we (and likewise the other way round)."""
+    paths = make_series(tmp_path, n=2, seed=6).paths
+    for path, keyword in zip(paths, ("RescaleSlope", "RescaleIntercept")):
+        ds = pydicom.dcmread(path)
+        delattr(ds, keyword)
+        ds.save_as(path)
+    out = dicomfast.read_batch(paths)
+    for i, path in enumerate(paths):
+        np.testing.assert_array_equal(out[i], _hu(path).astype(np.float32))
+        np.testing.assert_array_equal(out[i], pydicom.dcmread(path).pixel_array)

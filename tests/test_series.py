@@ -352,3 +352,170 @@ def test_modality_lut_sequence(tmp_path):
     vol = dicomfast.load_series(spec.paths)
     np.testing.assert_array_equal(vol.array, ref.hu.astype(np.float32))
     assert ref.hu.max() > 4095  # the LUT, not the stored values
+
+
+def _claim(path, rows=65535, cols=65535, frames=None, encapsulated=False):
+    """Rewrite a file's header to claim a huge image while its pixel data stays tiny."""
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import RLELossless
+
+    ds = pydicom.dcmread(path)
+    ds.Rows, ds.Columns = rows, cols
+    if frames is not None:
+        ds.NumberOfFrames = frames
+    if encapsulated:
+        ds.file_meta.TransferSyntaxUID = RLELossless
+        ds.PixelData = encapsulate([b"\0" * 64])
+        ds["PixelData"].VR = "OB"
+        ds["PixelData"].is_undefined_length = True
+    ds.save_as(path)
+
+
+def test_huge_claims_fail_before_allocating(tmp_path, monkeypatch):
+    from dicomfast import _frames
+
+    spec = make_series(tmp_path / "native", n=3)
+    _claim(spec.paths[1])
+    with pytest.raises(errors.FileReadError, match="more than the whole file") as info:
+        dicomfast.load_series(spec.paths)
+    assert info.value.path == str(spec.paths[1]) and isinstance(info.value.__cause__, errors.PixelDataLengthError)
+    with pytest.raises(errors.FileReadError, match="dataset 1: .*fewer than"):  # a Dataset given
+        dicomfast.load_series([dicomfast.dcmread(p) for p in spec.paths])
+
+    # compressed data cannot be checked against the file: the memory bound catches it
+    enc = make_series(tmp_path / "rle", n=3, seed=4)
+    for p in enc.paths:
+        _claim(p, encapsulated=True)
+    monkeypatch.setattr(_frames, "_physical_memory", lambda: 1 << 30)
+    with pytest.raises(errors.PixelDataError, match="more than this machine's memory"):
+        dicomfast.load_series(enc.paths)
+
+
+def test_a_dataset_shared_between_threads(tmp_path):
+    """load_series reads an enhanced file's frames on threads sharing one Dataset: its lazily
+    decoded values must come out as one object whichever thread decodes them first."""
+    import sys
+    import threading
+
+    path = enhanced_series(tmp_path / "e.dcm", n=24).paths[0]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to expose a race
+    try:
+        _share(path, threading)
+    finally:
+        sys.setswitchinterval(interval)
+    ref = reference_volume([path])
+    vol = dicomfast.load_series(path, workers=8)
+    np.testing.assert_array_equal(vol.array, ref.hu.astype(np.float32))
+
+
+def _share(path, threading):
+    for _ in range(20):
+        ds = dicomfast.dcmread(path)
+        barrier = threading.Barrier(6)
+        seen = []
+
+        def read():
+            barrier.wait()
+            seen.append(ds.get("PerFrameFunctionalGroupsSequence"))
+
+        threads = [threading.Thread(target=read) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len({id(s) for s in seen}) == 1
+        assert seen[0] is ds.PerFrameFunctionalGroupsSequence
+
+
+def test_integer_dtypes_round_and_must_fit(tmp_path):
+    spec = make_series(tmp_path, n=4, signed=False)  # slopes 0.5 and 1.25: HU with fractions
+    ref = reference_volume(spec.paths)
+    assert np.any(ref.hu != np.rint(ref.hu))
+    vol = dicomfast.load_series(spec.paths, dtype=np.int16)
+    assert vol.array.dtype == np.int16
+    np.testing.assert_array_equal(vol.array, np.rint(ref.hu))
+    for kw in (dict(dtype=np.uint8), dict(rescale=False, dtype=np.int8)):  # no silent wrap-around
+        with pytest.raises(errors.FileReadError, match="do not fit"):
+            dicomfast.load_series(spec.paths, **kw)
+        with pytest.raises(errors.FileReadError, match="do not fit"):
+            dicomfast.read_batch(spec.paths, **kw)
+
+
+def test_float32_equals_pydicom_for_inexact_slopes(tmp_path):
+    """Slopes and intercepts that binary floats cannot hold (0.1, -1000.3): a float32 computation
+    would differ from pydicom's float64 result in the last bits; ours is that result rounded once."""
+    rescale = {"RescaleSlope": "0.1", "RescaleIntercept": "-1000.3"}
+    spec = make_series(tmp_path, n=3, overrides={k: dict(rescale) for k in range(3)})
+    ref = reference_volume(spec.paths)
+    naive = (ref.stored.astype(np.float32) * np.float32(0.1) + np.float32(-1000.3))
+    assert np.any(naive != ref.hu.astype(np.float32)), "the case must tell the two apart"
+    np.testing.assert_array_equal(dicomfast.load_series(spec.paths).array, ref.hu.astype(np.float32))
+    np.testing.assert_array_equal(dicomfast.read_batch(ref.paths), ref.hu.astype(np.float32))
+
+
+def test_directory_with_a_dicomdir_and_a_report(tmp_path):
+    from pydicom.data import get_testdata_file
+
+    spec = make_series(tmp_path, n=3)
+    shutil.copy(get_testdata_file("DICOMDIR"), tmp_path / "DICOMDIR")  # DICOM, but not an image
+    shutil.copy(get_testdata_file("rtplan.dcm"), tmp_path / "plan.dcm")
+    vol = dicomfast.load_series(tmp_path)
+    np.testing.assert_array_equal(vol.array, reference_volume(spec.paths).hu.astype(np.float32))
+    assert sorted(vol.paths) == sorted(map(str, spec.paths))
+
+
+def test_enhanced_per_frame_groups_win_over_shared(tmp_path):
+    """A macro in both the Per-Frame and the Shared Functional Groups: the frame's own item wins
+    (PS3.3 C.7.6.16); the shared one only fills in for frames without it."""
+    path = enhanced_series(tmp_path / "e.dcm", n=5, orientation=oblique(30, 10)).paths[0]
+    ds = pydicom.dcmread(path)
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    decoy = pydicom.Dataset()
+    decoy.RescaleSlope, decoy.RescaleIntercept, decoy.RescaleType = "3", "5000", "HU"
+    shared.PixelValueTransformationSequence = pydicom.Sequence([decoy])
+    far = pydicom.Dataset()
+    far.ImagePositionPatient = ["999", "999", "999"]
+    shared.PlanePositionSequence = pydicom.Sequence([far])
+    del ds.PerFrameFunctionalGroupsSequence[3].PixelValueTransformationSequence  # this frame: the shared one
+    ds.save_as(path)
+    ref = reference_volume([path])
+    vol = dicomfast.load_series(path)
+    np.testing.assert_array_equal(vol.array, ref.hu.astype(np.float32))
+    _check_geometry(vol, ref)
+    k = vol.frames.index(3)
+    np.testing.assert_array_equal(vol.array[k], (ref.stored[k] * 3.0 + 5000).astype(np.float32))
+
+
+def test_enhanced_frames_without_their_groups(tmp_path):
+    """Number of Frames must match the Per-Frame Functional Groups: a compressed file's header
+    claiming two billion frames fails at once rather than looping over them."""
+    path = enhanced_series(tmp_path / "e.dcm", n=4).paths[0]
+    ds = pydicom.dcmread(path)
+    del ds.PerFrameFunctionalGroupsSequence[2]
+    ds.save_as(path)
+    with pytest.raises(errors.MissingGeometryError, match="Number of Frames is 4 but .* 3 item"):
+        dicomfast.load_series(path)
+    _claim(path, rows=16, cols=12, frames=2**31 - 1, encapsulated=True)
+    with pytest.raises(errors.MissingGeometryError, match="2147483647"):
+        dicomfast.load_series(path)
+
+
+def test_claimed_size_check_accepts_every_valid_corpus_file():
+    """The pre-allocation bound must never refuse a good file: every corpus file whose pixel data
+    pixel_info accepts passes check_claimed_size from its header and file size alone."""
+    import os
+
+    from corpus import corpus_files
+    from dicomfast import _frames
+    from dicomfast.pixels import pixel_info
+
+    checked = 0
+    for path in corpus_files():
+        try:
+            pixel_info(dicomfast.dcmread(path))
+        except (errors.DicomError, OSError):
+            continue
+        _frames.check_claimed_size(dicomfast.dcmread(path, stop_before_pixels=True), os.path.getsize(path))
+        checked += 1
+    assert checked > 50
