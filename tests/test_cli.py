@@ -123,7 +123,13 @@ def test_version_and_usage_errors(capsys):
     assert code == 0 and out.strip() == f"dicomfast {dicomfast.__version__}"
     assert run(capsys, )[0] == cli.EXIT_USAGE
     assert run(capsys, "frobnicate")[0] == cli.EXIT_USAGE
-    assert run(capsys, "convert", "x", "--to", "nifti", "-o", "y")[0] == cli.EXIT_USAGE
+    assert run(capsys, "convert", "x", "--to", "tiff", "-o", "y")[0] == cli.EXIT_USAGE
+    assert run(capsys, "convert", "x", "--to", "nifti", "-o", "y", "--hu")[0] == cli.EXIT_USAGE
+    assert run(capsys, "convert", "x", "--to", "nifti", "-o", "y", "--window", "40", "400")[0] == cli.EXIT_USAGE
+    assert run(capsys, "tree")[0] == cli.EXIT_USAGE  # neither paths nor --index
+    assert run(capsys, "tree", "x", "--index", "x.parquet")[0] == cli.EXIT_USAGE
+    assert run(capsys, "index", "x")[0] == cli.EXIT_USAGE  # no -o
+    assert run(capsys, "index", "x", "-o", "y", "--chunksize", "0")[0] == cli.EXIT_USAGE
     assert run(capsys, "convert", "x", "--to", "npy")[0] == cli.EXIT_USAGE  # no -o
     assert run(capsys, "convert", "x", "--to", "png", "-o", "y", "--window", "40", "0")[0] == cli.EXIT_USAGE
     assert run(capsys, "convert", "x", "--to", "png", "-o", "y", "--hu")[0] == cli.EXIT_USAGE
@@ -338,13 +344,15 @@ def _crash_on(bad: frozenset, item: cli.Item) -> cli.Outcome:
     return cli.Outcome(item.path, "ok", outputs=1)
 
 
-def test_a_crashing_worker_fails_only_its_file():
+def test_a_crashing_worker_fails_only_its_file(capsys):
+    """cli._run_files goes through map_chunks with on_crash: a file that kills its worker is a
+    WorkerCrashed failure and every other file is converted once."""
     items = [cli.Item(f"f{i}", "root") for i in range(12)]
-    func = functools.partial(_crash_on, frozenset({"f5", "f9"}))
-    outcomes = list(cli._map_chunks(func, items, workers=2, chunk_size=3))
-    assert sorted(o.path for o in outcomes) == sorted(i.path for i in items)  # each exactly once
-    failed = sorted((o.path, o.kind) for o in outcomes if o.status == "failed")
-    assert failed == [("f5", "WorkerCrashed"), ("f9", "WorkerCrashed")]
+    args = cli.build_parser().parse_args(["convert", "x", "--to", "npy", "-o", "y", "-j", "2", "--chunksize", "3", "-q"])
+    summary = cli._run_files(functools.partial(_crash_on, frozenset({"f5", "f9"})), items, args, "convert")
+    assert summary.counts == {"ok": 10, "failed": 2}
+    assert sorted(o.path for o in summary.failed["WorkerCrashed"]) == ["f5", "f9"]
+    assert summary.outputs == 10
 
 
 def test_progress_line_without_tqdm():
