@@ -292,12 +292,23 @@ def _run_files(func: Callable[[Any], Outcome], items: list[Any], args: argparse.
 def _scheduler(args: argparse.Namespace) -> str | None:
     """``--dask ADDRESS``, after checking that dask.distributed imports."""
     address = getattr(args, "dask", None)
-    if address:
+    if address and address not in _REACHED:
         try:
-            import distributed  # noqa: F401
+            from distributed import Client
         except ImportError:
             raise _MissingDependency("--dask needs dask.distributed: pip install 'dicomfast[dask]'") from None
+        try:  # a clear message now, not a traceback from inside the run
+            with Client(address, timeout=DASK_CONNECT_TIMEOUT):
+                pass
+        except (OSError, ValueError) as exc:
+            raise _MissingDependency(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        _REACHED.add(address)
     return address
+
+
+#: Seconds to wait for ``--dask ADDRESS`` to answer.
+DASK_CONNECT_TIMEOUT = 10
+_REACHED: set[str] = set()
 
 
 # ---------------------------------------------------------------------------------------------

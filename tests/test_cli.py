@@ -589,3 +589,12 @@ def test_index_and_convert_on_dask(capsys, dicom_tree, dask_cluster, tmp_path):
     code, _, err = run(capsys, "convert", root, "--to", "nifti", "-o", tmp_path / "nii", "--dask", address, "-q")
     assert code == cli.EXIT_FAILED and "SeriesError" not in err
     assert len(list((tmp_path / "nii").rglob("*.nii.gz"))) == 8
+
+
+def test_dask_scheduler_that_does_not_answer(capsys, monkeypatch, tmp_path):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(cli, "DASK_CONNECT_TIMEOUT", 0.5)
+    code, _, err = run(capsys, "index", data_file("CT_small.dcm"), "-o", tmp_path / "a.parquet",
+                       "--dask", "tcp://127.0.0.1:9")
+    assert code == cli.EXIT_MISSING and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
+    assert not (tmp_path / "a.parquet").exists()
