@@ -9,7 +9,10 @@ line's ``convert``). Whatever runs the work, it
   and not by the number of items,
 * yields ``func(chunk)`` results in the order of the chunks (``ordered=False``: as they finish),
 * advances a tqdm bar by the number of items per finished chunk when ``progress`` is true and tqdm
-  imports (without tqdm: no bar, no error).
+  imports (without tqdm: no bar, no error),
+* with ``on_crash``, survives a worker process that dies (a crash in a decoder, the OOM killer):
+  the chunks that were in flight are run again one item at a time, each alone in a fresh pool so
+  that the culprit is known, and an item that kills a worker again gives ``on_crash([item])``.
 
 ``func`` and its results cross process boundaries: ``func`` must be picklable (a module-level
 function, or a ``functools.partial`` of one) and should return something cheap to pickle (an Arrow
@@ -23,6 +26,8 @@ import itertools
 import multiprocessing
 import os
 import sys
+from concurrent.futures import CancelledError
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 __all__ = ["map_chunks", "default_workers"]
@@ -52,6 +57,7 @@ def map_chunks(
     max_pending: int | None = None,
     ordered: bool = True,
     total: int | None = None,
+    on_crash: Callable[[list[T]], R] | None = None,
 ) -> Iterator[R]:
     """Yield ``func(chunk)`` for consecutive chunks (lists of up to ``chunksize`` items) of ``items``.
 
@@ -67,6 +73,12 @@ def map_chunks(
     yielded. ``progress`` true shows a tqdm bar counting items (a string is its label); ``total`` is its
     end (default ``len(items)`` when ``items`` has a length). An exception raised by ``func`` is raised
     here, after the pending chunks are cancelled: a ``func`` that must not stop the run catches its own.
+
+    A worker process that dies raises ``BrokenProcessPool`` here, unless ``on_crash`` is given: then
+    each chunk that was in flight and lost is run again item by item (so its result comes back as one
+    result per item, ``func([item])``, in order), each item alone in a new pool, and an item that
+    kills its worker again is reported as ``on_crash([item])`` (called in this process) instead.
+    On Dask, the scheduler itself retries the tasks of a lost worker (``allowed-failures``).
     """
     if chunksize < 1:
         raise ValueError(f"chunksize must be at least 1, not {chunksize}")
@@ -89,7 +101,7 @@ def map_chunks(
             if n == 1 or second is None:  # a pool would cost more than it saves
                 results = ((len(chunk), func(chunk)) for chunk in chunks)
             else:
-                results = _in_pool(func, chunks, n, max_pending or 2 * n, ordered)
+                results = _in_pool(func, chunks, n, max_pending or 2 * n, ordered, on_crash)
         for count, result in results:
             if progress:
                 # made at the first result, after the pool has forked: a bar runs a monitor thread
@@ -139,30 +151,84 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _in_pool(func, chunks, workers, max_pending, ordered):
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+class _Pool:
+    """A process pool that can be replaced by a new one when a worker dies."""
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-        pending: collections.deque = collections.deque()
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.executor = self._new()
+
+    def _new(self) -> Any:
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=_pool_context())
+
+    def renew(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor = self._new()
+
+
+def _in_pool(func, chunks, workers, max_pending, ordered, on_crash):
+    """(item count, result) per chunk. A pending entry is ``[count, future, chunk, results]``;
+    ``results`` is a list of (count, result) once a crash recovery has run its chunk again."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pool = _Pool(workers)
+    pending: collections.deque = collections.deque()
+    try:
+        for chunk in itertools.chain(chunks, [None]):
+            if chunk is not None:
+                pending.append([len(chunk), pool.executor.submit(func, chunk), chunk, None])
+                if len(pending) < max_pending:
+                    continue
+            # full (or no more chunks): hand back what is done, in order or as it finishes
+            while pending and (chunk is None or len(pending) >= max_pending):
+                if ordered:
+                    ready = [pending[0]]
+                else:
+                    waiting = [e[1] for e in pending if e[3] is None]
+                    if waiting:
+                        wait(waiting, return_when=FIRST_COMPLETED)
+                    ready = [e for e in pending if e[3] is not None or e[1].done()]
+                for entry in ready:
+                    if entry[3] is None:
+                        try:
+                            entry[3] = [(entry[0], entry[1].result())]
+                        except BrokenProcessPool:
+                            if on_crash is None:
+                                raise
+                            _recover(pool, func, pending, on_crash)
+                    pending.remove(entry)
+                    yield from entry[3]
+    finally:
+        for entry in pending:
+            entry[1].cancel()
+        pool.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _recover(pool, func, pending, on_crash) -> None:
+    """After a worker died: keep what finished, run every lost chunk again one item at a time."""
+    lost = []
+    for entry in pending:
+        if entry[3] is not None:
+            continue
+        future = entry[1]
         try:
-            for chunk in itertools.chain(chunks, [None]):
-                if chunk is not None:
-                    pending.append((len(chunk), pool.submit(func, chunk)))
-                    if len(pending) < max_pending:
-                        continue
-                # full (or no more chunks): hand back what is done, in order or as it finishes
-                while pending and (chunk is None or len(pending) >= max_pending):
-                    if ordered:
-                        count, future = pending.popleft()
-                        yield count, future.result()
-                    else:
-                        done, _ = wait([f for _, f in pending], return_when=FIRST_COMPLETED)
-                        for entry in [e for e in pending if e[1] in done]:
-                            pending.remove(entry)
-                            yield entry[0], entry[1].result()
-        finally:
-            for _, future in pending:
-                future.cancel()
+            # a chunk still running in a surviving worker finishes; the pool breaks only its own
+            entry[3] = [(entry[0], future.result())]
+        except (BrokenProcessPool, CancelledError):
+            lost.append(entry)
+    pool.renew()
+    for entry in lost:
+        results = []
+        for item in entry[2]:
+            # alone in flight: if the pool breaks now, this item is the one that broke it
+            try:
+                results.append((1, pool.executor.submit(func, [item]).result()))
+            except BrokenProcessPool:
+                results.append((1, on_crash([item])))
+                pool.renew()
+        entry[3] = results
 
 
 def _on_dask(func, chunks, scheduler, max_pending, ordered):

@@ -1,7 +1,9 @@
 """The ``dicomfast`` command: what a person types.
 
     dicomfast dump FILE...                      a dcmdump-style listing
-    dicomfast convert PATH... --to npy|png -o OUTDIR
+    dicomfast index PATH... -o out.parquet      one row per file (dicomfast.index), as Parquet
+    dicomfast tree PATH...                      patients, studies and series, with counts
+    dicomfast convert PATH... --to npy|png|nifti -o OUTDIR
     dicomfast bench                             the benchmark table (from a source checkout)
     dicomfast --version
 
@@ -17,14 +19,14 @@ the exit code, so that it can be called (and tested) in-process. Exit codes:
 130   interrupted (Ctrl-C)
 ====  ==========================================================================================
 
-The file-level machinery (recursive discovery, a process pool, a progress bar, errors collected
-per file and summarised at the end) is shared by the commands that work on many files. See
-docs/cli.md.
+The file-level machinery (recursive discovery, a process pool or a Dask cluster, a progress bar,
+errors collected per file and summarised at the end) is shared by the commands that work on many
+files: the walk is :func:`dicomfast.indexing.iter_files` and the executor
+:func:`dicomfast._parallel.map_chunks`, as for :func:`dicomfast.index`. See docs/cli.md.
 """
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import functools
 import json
 import os
@@ -33,7 +35,9 @@ import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence, TextIO
+from typing import Any, Callable, Iterable, NamedTuple, Sequence, TextIO
+
+from ._parallel import default_workers, map_chunks
 
 __all__ = ["main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_NOTHING", "EXIT_MISSING", "EXIT_INTERRUPTED"]
 
@@ -46,6 +50,8 @@ EXIT_INTERRUPTED = 130
 
 #: Installs what ``convert --to png`` and the progress bar use.
 CLI_EXTRA = "pip install 'dicomfast[cli]'"
+#: Installs what ``index``, ``tree`` and ``convert --to nifti`` use.
+INDEX_EXTRA = "pip install 'dicomfast[index]'"
 #: File name suffixes that are dropped from input names when output names are made from them.
 _DICOM_SUFFIXES = (".dcm", ".dicom", ".dic", ".ima")
 #: How many failed paths the summary shows per error type.
@@ -82,23 +88,20 @@ class Outcome(NamedTuple):
 def discover(paths: Iterable[str], *, exclude: str | None = None) -> list[Item]:
     """The files named, and every regular file under the directories named, recursively.
 
-    Names starting with a dot (``.DS_Store``, ``.git``) are left out of the walk, and so is the
-    directory ``exclude`` (the output directory, when it is inside an input); symbolic links to
-    directories are not followed. Within a directory, files come in sorted order. A path that
-    does not exist is kept as an item, so that it fails and is reported like any other file.
+    The walk is :func:`dicomfast.indexing.iter_files` (sorted, depth first, symbolic links to
+    directories not followed, absolute paths) with names starting with a dot (``.DS_Store``,
+    ``.git``) left out and the directory ``exclude`` (the output directory, when it is inside an
+    input) not entered. A path that does not exist is kept as an item, so that it fails and is
+    reported like any other file.
     """
-    skip = os.path.realpath(exclude) if exclude else None
+    from .indexing import iter_files
+
     items: list[Item] = []
     for arg in paths:
         if not os.path.isdir(arg):
             items.append(Item(arg, None))
             continue
-        for dirpath, dirnames, filenames in os.walk(arg):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                                 and os.path.realpath(os.path.join(dirpath, d)) != skip)
-            for name in sorted(filenames):
-                if not name.startswith("."):
-                    items.append(Item(os.path.join(dirpath, name), arg))
+        items.extend(Item(path, arg) for path in iter_files(arg, hidden=False, exclude=exclude))
     return items
 
 
@@ -115,10 +118,11 @@ def _failure(item: Item, exc: BaseException) -> Outcome:
 
 
 class Summary:
-    """Outcomes counted as they come in, and the report printed at the end."""
+    """Outcomes counted as they come in, and the report printed at the end. ``unit`` is what an
+    outcome is about: a file, or (``convert --to nifti``) a series."""
 
-    def __init__(self, verb: str):
-        self.verb = verb
+    def __init__(self, verb: str, unit: str = "file", units: str = "files"):
+        self.verb, self.unit, self.units = verb, unit, units
         self.counts: Counter[str] = Counter()
         self.outputs = 0
         self.skipped: Counter[str] = Counter()
@@ -144,11 +148,12 @@ class Summary:
             return EXIT_NOTHING
         return EXIT_OK
 
-    def report(self, outputs_label: str = "files written") -> str:
+    def report(self, outputs_label: str | None = "files written") -> str:
         total = sum(self.counts.values())
         seconds = time.perf_counter() - self.started
-        head = (f"{self.verb}: {total} file{'s' if total != 1 else ''} in {seconds:.1f} s: "
-                f"{self.counts['ok']} ok ({self.outputs} {outputs_label}), "
+        rate = f" ({total / seconds:.0f} {self.units}/s)" if seconds > 0 and total > 1 else ""
+        head = (f"{self.verb}: {total} {self.unit if total == 1 else self.units} in {seconds:.1f} s{rate}: "
+                f"{self.counts['ok']} ok{f' ({self.outputs} {outputs_label})' if outputs_label else ''}, "
                 f"{self.counts['skipped']} skipped, {self.n_failed} failed")
         lines = [head]
         if self.skipped:
@@ -178,82 +183,26 @@ def _write_error_log(path: str, summary: Summary) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# running a function over files: in-process or in a process pool
-
-
-def default_workers() -> int:
-    """The CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+# running a function over files: dicomfast._parallel.map_chunks (this process, a pool, or Dask)
 
 
 def _run_chunk(func: Callable[[Any], Outcome], chunk: Sequence[Any]) -> list[Outcome]:
     return [func(item) for item in chunk]
 
 
-def _map_chunks(func: Callable[[Any], Outcome], items: Sequence[Any], workers: int,
-                chunk_size: int | None = None) -> Iterator[Outcome]:
-    """``func(item)`` for every item, yielded as chunks complete (not in order).
+def _crashed(chunk: Sequence[Any]) -> list[Outcome]:
+    """map_chunks' ``on_crash``: an item that killed a worker process twice."""
+    return [Outcome(getattr(item, "path", str(item)), "failed", kind="WorkerCrashed",
+                    message="the worker process died reading this file") for item in chunk]
 
-    ``func`` must be picklable (a module-level function or a ``functools.partial`` of one) and
-    must return an :class:`Outcome` for every item, errors included. ``workers`` 1 runs in this
-    process. Otherwise a process pool runs chunks of items, with at most two chunks per worker in
-    flight so that memory stays bounded. A worker that dies (a crash in a decoder, the OOM killer)
-    breaks the pool: the chunks that were in flight are retried in a new pool one item at a time,
-    each alone in flight, and an item that kills a worker again is reported as ``WorkerCrashed``.
 
-    This is the seam for the shared executor (process pool or Dask) that will replace it.
-    """
-    if workers <= 1 or len(items) <= 1:
-        for item in items:
-            yield func(item)
-        return
-    if chunk_size is None:
-        chunk_size = max(1, min(64, len(items) // (workers * 8)))
-    # (chunk, is a retry); pop() from the end takes the chunks in order
-    queue = [(list(items[i:i + chunk_size]), False) for i in range(0, len(items), chunk_size)][::-1]
-    while queue:
-        pool = cf.ProcessPoolExecutor(max_workers=workers)
-        in_flight: dict[cf.Future, tuple[list[Any], bool]] = {}
-        broken: list[tuple[list[Any], bool]] = []
-        try:
-            while queue or in_flight:
-                # A retry runs alone, so that if it breaks the pool again it is the one to blame.
-                while queue and len(in_flight) < (1 if queue[-1][1] else 2 * workers):
-                    chunk, retry = queue.pop()
-                    in_flight[pool.submit(_run_chunk, func, chunk)] = (chunk, retry)
-                done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
-                for future in done:
-                    chunk, retry = in_flight.pop(future)
-                    try:
-                        results = future.result()
-                    except cf.process.BrokenProcessPool:
-                        broken.append((chunk, retry))
-                        continue
-                    yield from results
-                if broken:
-                    break
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if broken:
-            # The rest of what was in flight either finished before the pool broke (its results
-            # stand) or went down with it (retried, like the chunk that broke it).
-            for future, (chunk, retry) in in_flight.items():
-                try:
-                    results = future.result()
-                except (cf.process.BrokenProcessPool, cf.CancelledError):
-                    broken.append((chunk, retry))
-                else:
-                    yield from results
-            for chunk, retry in broken:
-                if retry:
-                    (item,) = chunk
-                    path = getattr(item, "path", str(item))
-                    yield Outcome(path, "failed", kind="WorkerCrashed",
-                                  message="the worker process died reading this file")
-                else:
-                    queue.extend(([item], True) for item in reversed(chunk))
+def _chunksize(args: argparse.Namespace, n_items: int) -> int:
+    """``--chunksize``, else about eight chunks per worker, at most 64 items: small chunks balance
+    the load of files that differ in size, and a crash retries only its own chunk's items."""
+    if getattr(args, "chunksize", None):
+        return args.chunksize
+    workers = args.workers or default_workers()
+    return max(1, min(64, n_items // (workers * 8)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,8 +215,9 @@ class Progress:
     every method a no-op."""
 
     def __init__(self, total: int, desc: str, enabled: bool, *, stream: TextIO | None = None,
-                 interval: float = 1.0, use_tqdm: bool = True):
+                 interval: float = 1.0, use_tqdm: bool = True, unit: str = "file", units: str = "files"):
         self.total, self.desc, self.enabled = total, desc, enabled
+        self.unit, self.units = unit, units
         self.stream = stream if stream is not None else sys.stderr
         self.interval = interval
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -280,7 +230,7 @@ class Progress:
             except ImportError:
                 pass
             else:
-                self._bar = tqdm(total=total, desc=desc, unit="file", file=self.stream, dynamic_ncols=True)
+                self._bar = tqdm(total=total, desc=desc, unit=unit, file=self.stream, dynamic_ncols=True)
 
     def update(self, outcome: Outcome) -> None:
         if not self.enabled:
@@ -300,7 +250,8 @@ class Progress:
     def _line(self, now: float) -> None:
         rate = self.done / max(now - self._started, 1e-9)
         percent = 100.0 * self.done / self.total if self.total else 100.0
-        line = f"{self.desc}: {self.done}/{self.total} files ({percent:.0f}%), {self.failed} failed, {rate:.1f} files/s"
+        line = (f"{self.desc}: {self.done}/{self.total} {self.units} ({percent:.0f}%), {self.failed} failed, "
+                f"{rate:.1f} {self.units}/s")
         self.stream.write(f"\r{line}" if self._tty else f"{line}\n")
         self.stream.flush()
 
@@ -322,17 +273,45 @@ def _progress_enabled(args: argparse.Namespace) -> bool:
     return sys.stderr.isatty()
 
 
-def _run_files(func: Callable[[Item], Outcome], items: list[Item], args: argparse.Namespace,
-               verb: str) -> Summary:
-    summary = Summary(verb)
-    progress = Progress(len(items), verb, _progress_enabled(args))
+def _run_files(func: Callable[[Any], Outcome], items: list[Any], args: argparse.Namespace,
+               verb: str, *, summary: Summary | None = None, chunksize: int | None = None) -> Summary:
+    """``func(item)`` for every item through :func:`map_chunks`, on ``--workers`` processes or the
+    ``--dask`` cluster; outcomes come back as chunks finish. A worker that dies fails only the item
+    that killed it (``WorkerCrashed``)."""
+    summary = summary if summary is not None else Summary(verb)
+    progress = Progress(len(items), verb, _progress_enabled(args), unit=summary.unit, units=summary.units)
     try:
-        for outcome in _map_chunks(func, items, args.workers or default_workers()):
-            summary.add(outcome)
-            progress.update(outcome)
+        for outcomes in map_chunks(functools.partial(_run_chunk, func), items, workers=args.workers,
+                                   scheduler=_scheduler(args), chunksize=chunksize or _chunksize(args, len(items)),
+                                   ordered=False, on_crash=_crashed):
+            for outcome in outcomes:
+                summary.add(outcome)
+                progress.update(outcome)
     finally:
         progress.close()
     return summary
+
+
+def _scheduler(args: argparse.Namespace) -> str | None:
+    """``--dask ADDRESS``, after checking that dask.distributed imports."""
+    address = getattr(args, "dask", None)
+    if address and address not in _REACHED:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise _MissingDependency("--dask needs dask.distributed: pip install 'dicomfast[dask]'") from None
+        try:  # a clear message now, not a traceback from inside the run
+            with Client(address, timeout=DASK_CONNECT_TIMEOUT):
+                pass
+        except (OSError, ValueError) as exc:
+            raise _MissingDependency(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        _REACHED.add(address)
+    return address
+
+
+#: Seconds to wait for ``--dask ADDRESS`` to answer.
+DASK_CONNECT_TIMEOUT = 10
+_REACHED: set[str] = set()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -494,6 +473,8 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
+    if args.to == "nifti":
+        return _cmd_convert_nifti(args)
     if args.to == "png":
         try:
             import PIL.Image  # noqa: F401
@@ -517,6 +498,284 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if code == EXIT_NOTHING:
         print("dicomfast convert: nothing converted: no DICOM file with pixel data found", file=sys.stderr)
     return code
+
+
+# ---------------------------------------------------------------------------------------------
+# index, tree: dicomfast.index on the command line
+
+
+def _need_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise _MissingDependency(f"this command needs pyarrow: {INDEX_EXTRA}") from None
+
+
+def _walk_args(paths: Sequence[str], exclude: Sequence[str] = ()) -> Iterable[str]:
+    """The files to index, lazily: :func:`~dicomfast.indexing.iter_files` without hidden names,
+    and without the command's own outputs (``exclude``: files or a directory)."""
+    from .indexing import iter_files
+
+    skip = {os.path.realpath(p) for p in exclude}
+    skip_dirs = [p for p in exclude if os.path.isdir(p)]
+    for path in iter_files(paths, hidden=False, exclude=skip_dirs[0] if skip_dirs else None):
+        if not skip or os.path.realpath(path) not in skip:
+            yield path
+
+
+def _index(args: argparse.Namespace, tags: Sequence[Any] = (), *, out: str | None = None,
+           exclude: Sequence[str] = ()) -> Any:
+    """``dicomfast.index`` with the command's options: the table (or None with ``out``)."""
+    import warnings
+
+    from .indexing import DEFAULT_CHUNKSIZE, index
+
+    def show(message: Any, *_: Any, **__: Any) -> None:  # one line, without the source line
+        print(f"dicomfast {args.command}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        return index(_walk_args(args.paths, exclude), tags, workers=args.workers, scheduler=_scheduler(args),
+                     previous=getattr(args, "previous", None), out=out,
+                     progress="index" if _progress_enabled(args) else False,
+                     chunksize=args.chunksize or DEFAULT_CHUNKSIZE)
+
+
+def index_summary(table: Any, named: Iterable[str], verb: str = "index") -> Summary:
+    """A :class:`Summary` of an index table (``path``, ``error_type``, ``error`` are enough): a row
+    without error is ok; ``NotDicomError`` for a file found in a directory walk is skipped (not
+    DICOM), for a file in ``named`` (given on the command line) it is a failure, as for convert."""
+    import pyarrow.compute as pc
+
+    named = {os.path.abspath(p) for p in named}
+    summary = Summary(verb)
+    errors = table.filter(pc.is_valid(table["error_type"])).select(["path", "error_type", "error"])
+    summary.counts["ok"] = table.num_rows - errors.num_rows
+    for row in errors.to_pylist():
+        path, kind, message = row["path"], row["error_type"], row["error"] or ""
+        if message.startswith(f"{path}: "):  # the summary shows the path already
+            message = message[len(path) + 2:]
+        if kind == "NotDicomError" and path not in named:
+            summary.add(Outcome(path, "skipped", kind="not DICOM", message=message))
+        else:
+            summary.add(Outcome(path, "failed", kind=kind, message=message))
+    return summary
+
+
+def _finish(args: argparse.Namespace, summary: Summary, outputs_label: str) -> int:
+    """Exit code; the error log and the summary on stderr (with -q: only when not all went well)."""
+    code = summary.exit_code()
+    if getattr(args, "error_log", None):
+        _write_error_log(args.error_log, summary)
+    if not args.quiet or code != EXIT_OK:
+        print(summary.report(outputs_label), file=sys.stderr)
+    return code
+
+
+def _named_files(paths: Sequence[str]) -> list[str]:
+    return [p for p in paths if not os.path.isdir(p)]
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    _need_pyarrow()
+    import pyarrow.parquet as pq
+
+    out = os.path.abspath(args.output)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    # written next to its destination and renamed at the end: an interrupted run leaves no
+    # half-written file, and --previous may name the file being replaced
+    tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.{os.getpid()}.tmp")
+    started = time.perf_counter()
+    try:
+        _index(args, args.tags or (), out=tmp, exclude=[out, tmp])
+        table = pq.read_table(tmp, columns=["path", "error_type", "error"])
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    found = index_summary(table, _named_files(args.paths))
+    found.started = started
+    if not table.num_rows:
+        print(f"dicomfast index: no files found in {', '.join(args.paths)} (an empty table was written)",
+              file=sys.stderr)
+        return EXIT_NOTHING
+    code = _finish(args, found, None)
+    if not args.quiet:
+        print(f"wrote {table.num_rows} rows to {args.output}", file=sys.stderr)
+    if code == EXIT_NOTHING:
+        print("dicomfast index: no DICOM file found", file=sys.stderr)
+    return code
+
+
+def _duration_lines(table: Any) -> list[str]:
+    """One line per series: when it began and ended, and how long it took; then a total per patient."""
+    from .hierarchy import series_table
+
+    series = series_table(table).to_pylist()
+    lines = ["", "acquisition times per series (start, end, duration):"]
+    totals: dict = {}
+    for one in series:
+        end = f"{one['end']:%H:%M:%S}" if one["start"] is None or one["end"].date() == one["start"].date() \
+            else f"{one['end']:%Y-%m-%d %H:%M:%S}"
+        when = (f"{one['start']:%Y-%m-%d %H:%M:%S}  {end}  {_hms(one['duration_seconds'])}"
+                if one["start"] is not None else "(no acquisition or content times)")
+        number = f"#{one['series_number']}" if one["series_number"] is not None else "#?"
+        lines.append(f"  {one['patient_id'] or '(no Patient ID)'}  {number} {one['modality'] or '??'}  "
+                     f"{one['series_description'] or ''}  {when}".replace("    ", "  "))
+        if one["duration_seconds"] is not None:
+            n, seconds = totals.get(one["patient_id"], (0, 0.0))
+            totals[one["patient_id"]] = (n + 1, seconds + one["duration_seconds"])
+    lines.append("total scan time per patient:")
+    for patient, (n, seconds) in sorted(totals.items(), key=lambda kv: str(kv[0])):
+        lines.append(f"  {patient or '(no Patient ID)'}  {n} series  {_hms(seconds)}")
+    return lines
+
+
+def _hms(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def _cmd_tree(args: argparse.Namespace) -> int:
+    _need_pyarrow()
+    started = time.perf_counter()
+    from .hierarchy import format_tree
+
+    if args.index:
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(args.index)
+        except (OSError, ValueError) as exc:  # missing, or not Parquet (ArrowInvalid is a ValueError)
+            print(f"dicomfast tree: {args.index}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        named: list[str] = []
+    else:
+        table = _index(args)
+        named = _named_files(args.paths)
+    summary = index_summary(table, named, "tree")
+    summary.started = started
+    if not table.num_rows:
+        print("dicomfast tree: no files found", file=sys.stderr)
+        return EXIT_NOTHING
+    text = format_tree(table, uids=args.uids)
+    if args.durations:
+        text += "\n".join(_duration_lines(table)) + "\n"
+    sys.stdout.write(text)
+    return _finish(args, summary, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# convert --to nifti: one file per series, found by UID (never by folder)
+
+
+class SeriesJob(NamedTuple):
+    """One series to convert (picklable): its UID, its files, and its output path."""
+
+    path: str  # what the summary shows: the output name, relative to the output directory
+    series_uid: str
+    files: tuple[str, ...]
+    out: str
+
+
+def _name_part(value: Any, default: str, limit: int = 64) -> str:
+    """A path component: ``0-9A-Za-z._-`` kept, runs of anything else as one ``_``."""
+    text = re.sub(r"_+", "_", _UNSAFE.sub("_", str(value).strip())).strip("._") if value not in (None, "") else ""
+    return text[:limit] or default
+
+
+def series_output_names(series: list[dict], naming: str = "path") -> list[str]:
+    """The output path (relative, without ``.nii.gz``) of each series row (``patient_id``,
+    ``study_instance_uid``, ``series_instance_uid``, ``series_number``, ``series_description``,
+    ``modality``).
+
+    ``path`` (the default): ``PatientID/StudyInstanceUID/SeriesNumber_SeriesDescription``, sanitised
+    (see :func:`_name_part`; no Patient ID: ``NO_PATIENT_ID``; no description: the modality); two
+    series that would get the same name both get ``_SeriesInstanceUID`` appended. ``uid``: the Series
+    Instance UID, in one flat directory.
+    """
+    if naming == "uid":
+        return [_name_part(s["series_instance_uid"], "NO_SERIES_UID", 128) for s in series]
+    names = []
+    for s in series:
+        number = s["series_number"] if s["series_number"] is not None else "NA"
+        label = _name_part(s["series_description"] or s["modality"], "series")
+        names.append(os.path.join(_name_part(s["patient_id"], "NO_PATIENT_ID"),
+                                  _name_part(s["study_instance_uid"], "NO_STUDY_UID", 128), f"{number}_{label}"))
+    counts = Counter(names)
+    return [f"{name}_{_name_part(s['series_instance_uid'], 'x', 128)}" if counts[name] > 1 else name
+            for name, s in zip(names, series)]
+
+
+def convert_series(options: ConvertOptions, job: SeriesJob) -> Outcome:
+    """Read one series with :func:`dicomfast.load_series` and write it as NIfTI (in a worker
+    process); never raises for a bad series: a SeriesError (a gap, mixed sizes...) is its outcome."""
+    try:
+        from .series import load_series
+
+        if not options.overwrite and os.path.exists(job.out):
+            raise FileExistsError(f"{job.out} exists (pass --overwrite to replace it)")
+        volume = load_series(list(job.files), series_uid=job.series_uid, dtype=options.dtype, workers=1)
+        os.makedirs(os.path.dirname(job.out), exist_ok=True)
+        # nibabel compresses by the name's suffix: the temporary file keeps it
+        tmp = os.path.join(os.path.dirname(job.out), f".{os.getpid()}.{os.path.basename(job.out)}")
+        try:
+            volume.to_nifti(tmp)
+            os.replace(tmp, job.out)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except Exception as exc:  # reported per series, summarised at the end
+        return Outcome(job.path, "failed", kind=type(exc).__name__, message=str(exc) or repr(exc))
+    return Outcome(job.path, "ok", outputs=1)
+
+
+def _cmd_convert_nifti(args: argparse.Namespace) -> int:
+    _need_pyarrow()
+    try:
+        import nibabel  # noqa: F401
+    except ImportError:
+        raise _MissingDependency("--to nifti needs nibabel: pip install 'dicomfast[nifti]'") from None
+    import pyarrow.compute as pc
+
+    from .hierarchy import series_table
+
+    # 1. the index: which files belong to which series, by UID (Rows: which files are images)
+    started = time.perf_counter()
+    table = _index(args, ["Rows"], exclude=[args.output])
+    files = index_summary(table, _named_files(args.paths), "index")
+    files.started = started
+    if not args.quiet or files.n_failed:
+        print(files.report(None), file=sys.stderr)
+    images = table.filter(pc.and_kleene(pc.is_null(table["error"]), pc.is_valid(table["Rows"])))
+    images = images.filter(pc.is_valid(images["series_instance_uid"]))
+    if not images.num_rows:
+        print("dicomfast convert: nothing converted: no DICOM image with a Series Instance UID found",
+              file=sys.stderr)
+        return EXIT_FAILED if files.n_failed else EXIT_NOTHING
+
+    # 2. one job per series
+    series = series_table(images).to_pylist()
+    paths_of: dict[str, list[str]] = defaultdict(list)
+    for path, uid in zip(images["path"].to_pylist(), images["series_instance_uid"].to_pylist()):
+        paths_of[uid].append(path)
+    names = series_output_names(series, args.name)
+    jobs = [SeriesJob(name + ".nii.gz", s["series_instance_uid"], tuple(paths_of[s["series_instance_uid"]]),
+                      os.path.join(args.output, name + ".nii.gz")) for s, name in zip(series, names)]
+    options = ConvertOptions(to="nifti", out_dir=args.output, name=args.name, dtype=args.dtype,
+                             overwrite=args.overwrite)
+    summary = _run_files(functools.partial(convert_series, options), jobs, args, "convert",
+                         summary=Summary("convert", "series", "series"), chunksize=1)
+    code = summary.exit_code()
+    if args.error_log:
+        _write_error_log(args.error_log, files)
+        with open(args.error_log, "a", encoding="utf-8") as f:
+            for kind, outcomes in sorted(summary.failed.items()):
+                for o in sorted(outcomes):
+                    f.write(f"{o.path}\t{kind}\t{o.message.replace(chr(9), ' ').replace(chr(10), ' ')}\n")
+    if not args.quiet or code != EXIT_OK:
+        print(summary.report("files written"), file=sys.stderr)
+    return EXIT_FAILED if files.n_failed and code == EXIT_OK else code
 
 
 # ---------------------------------------------------------------------------------------------
@@ -674,7 +933,7 @@ def _dtype(text: str) -> str:
     return dt.name
 
 
-def _files_options(parser: argparse.ArgumentParser) -> None:
+def _files_options(parser: argparse.ArgumentParser, *, force: bool = True) -> None:
     """The options of every command that works on many files."""
     group = parser.add_argument_group("running")
     group.add_argument("-j", "--workers", type=_positive_int, default=None, metavar="N",
@@ -686,9 +945,16 @@ def _files_options(parser: argparse.ArgumentParser) -> None:
                        help="show a progress bar on stderr (default: when stderr is a terminal)")
     group.add_argument("--error-log", metavar="TSV",
                        help="also write every failure (path, error, message) to this file")
-    group.add_argument("--force", action="store_true",
-                       help="read files without the DICM prefix too (non-DICOM files then fail instead "
-                            "of being skipped)")
+    group.add_argument("--dask", metavar="ADDRESS",
+                       help="run on this Dask cluster (a scheduler address, e.g. tcp://host:8786) instead "
+                            "of local processes; the paths must mean the same on its workers")
+    group.add_argument("--chunksize", type=_positive_int, default=None, metavar="N",
+                       help="files per task (default: index 256; convert about 8 tasks per worker, at "
+                            "most 64); on Dask use thousands")
+    if force:
+        group.add_argument("--force", action="store_true",
+                           help="read files without the DICM prefix too (non-DICOM files then fail instead "
+                                "of being skipped)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -696,8 +962,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="dicomfast",
-        description="Fast DICOM tools: dump headers, convert pixel data, run the benchmarks.",
-        epilog="Exit codes: 0 ok, 1 some files failed, 2 usage error, 3 nothing to do (no DICOM found), "
+        description="Fast DICOM tools: dump headers, index archives, show their patients, studies and "
+                    "series, convert pixel data, run the benchmarks.",
+        epilog="Exit codes: 0 ok, 1 some files (or series) failed, 2 usage error, 3 nothing to do (no DICOM found), "
                "4 a needed optional package or resource is missing. See docs/cli.md.",
     )
     parser.add_argument("--version", action="version", version=f"dicomfast {__version__}")
@@ -718,21 +985,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_dump)
 
     p = commands.add_parser(
-        "convert", help="write the pixel data of DICOM files as .npy arrays or .png images",
-        description="Write the pixel data of every DICOM file found (directories are walked recursively) "
-                    "as a NumPy .npy array or as 8-bit PNG images, one per frame.")
+        "index", help="index DICOM files into a Parquet table, one row per file",
+        description="Read the header of every file found (directories are walked recursively) into a "
+                    "Parquet table with one row per file, as dicomfast.index does: path, size, UIDs, "
+                    "dates and times, the --tags asked for, and the error of files that cannot be read.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files or directories")
-    p.add_argument("--to", required=True, choices=("npy", "png"),
+    p.add_argument("-o", "--output", required=True, metavar="PARQUET", help="the Parquet file to write")
+    p.add_argument("-t", "--tags", nargs="+", action="extend", type=_parse_tag, metavar="TAG",
+                   help="more columns: keywords or gggg,eeee tags")
+    p.add_argument("--previous", metavar="PARQUET",
+                   help="an earlier index (same --tags): files unchanged since are not read again "
+                        "(may be the -o file itself)")
+    _files_options(p, force=False)
+    p.set_defaults(run=_cmd_index)
+
+    p = commands.add_parser(
+        "tree", help="the patients, studies and series of DICOM files, with counts",
+        description="Index the files (or read an index written by 'dicomfast index') and print the "
+                    "patient -> study -> series hierarchy, grouped by UID, never by folder.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="DICOM files or directories")
+    p.add_argument("--index", metavar="PARQUET", help="read this index instead of the files")
+    p.add_argument("--uids", action="store_true", help="show the Study and Series Instance UIDs")
+    p.add_argument("--durations", action="store_true",
+                   help="also list each series' start, end and duration, and the total per patient")
+    _files_options(p, force=False)
+    p.set_defaults(run=_cmd_tree)
+
+    p = commands.add_parser(
+        "convert", help="write the pixel data of DICOM files as .npy arrays, .png images or NIfTI series",
+        description="Write the pixel data of every DICOM file found (directories are walked recursively) "
+                    "as a NumPy .npy array or as 8-bit PNG images, one per frame; or (--to nifti) "
+                    "each series found by its UID as one NIfTI volume.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files or directories")
+    p.add_argument("--to", required=True, choices=("npy", "png", "nifti"),
                    help="npy: the pixel array as pydicom gives it (all frames in one array); "
-                        "png: windowed 8-bit images, one per frame")
+                        "png: windowed 8-bit images, one per frame; nifti: one .nii.gz per series "
+                        "(dicomfast.load_series: sorted along the normal, rescaled)")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="where the outputs go")
     p.add_argument("--name", choices=("path", "uid"), default="path",
                    help="output names: the input's path relative to its directory argument (default), "
-                        "or the SOP Instance UID")
+                        "or the SOP Instance UID; nifti: PatientID/StudyInstanceUID/Number_Description "
+                        "(default) or the Series Instance UID")
     p.add_argument("--hu", action="store_true",
                    help="npy: apply the modality LUT / rescale (Hounsfield units for CT), as float64")
     p.add_argument("--dtype", type=_dtype, default=None,
-                   help="npy: cast the array to this dtype (rounded to nearest; the values must fit)")
+                   help="npy: cast the array to this dtype (rounded to nearest; the values must fit); "
+                        "nifti: the volume's dtype (default float32)")
     p.add_argument("--window", nargs=2, type=float, metavar=("CENTER", "WIDTH"),
                    help="png: this window (in modality units, e.g. HU) instead of the file's")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: fail the file)")
@@ -764,8 +1062,14 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.command == "convert":
         if args.to == "png" and (args.hu or args.dtype):
             parser.error("--hu and --dtype are for --to npy")
-        if args.to == "npy" and args.window:
+        if args.to != "png" and args.window:
             parser.error("--window is for --to png")
+        if args.to == "nifti" and args.hu:
+            parser.error("--hu is for --to npy (nifti volumes are always rescaled)")
+        if args.to == "nifti" and args.force:
+            parser.error("--force is for --to npy and png")
+    if args.command == "tree" and bool(args.index) == bool(args.paths):
+        parser.error("give PATHs to index, or --index PARQUET (not both)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -388,6 +388,17 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+def _crashed_chunk(paths: list[str], specs: tuple) -> Any:
+    """The rows of files that killed the worker process reading them (a crash in a decoder, the OOM
+    killer), twice: only the path and the error (``map_chunks``'s ``on_crash``)."""
+    pa = _pyarrow()
+    schema = _schema(specs)
+    cells = {"path": paths, "error": ["the worker process died reading this file"] * len(paths),
+             "error_type": ["WorkerCrashed"] * len(paths)}
+    arrays = [pa.array(cells.get(field.name, [None] * len(paths)), type=field.type) for field in schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
 def _array_cell_by_cell(pa: Any, column: list, arrow_type: Any) -> Any:
     """The column with null for any cell Arrow rejects (a safety net: conversions should prevent it)."""
     cells = []
@@ -403,24 +414,29 @@ def _array_cell_by_cell(pa: Any, column: list, arrow_type: Any) -> Any:
 # -- walking ---------------------------------------------------------------------------------------
 
 
-def iter_files(paths: Any, *, recursive: bool = True) -> Iterator[str]:
+def iter_files(paths: Any, *, recursive: bool = True, hidden: bool = True,
+               exclude: Any = None) -> Iterator[str]:
     """The files of ``paths`` (a directory, a file, or an iterable of them) as absolute paths.
 
     Directories are walked in sorted order, depth first, without following symbolic links to
     directories (so a link loop cannot hang a walk); a directory that cannot be listed is skipped. A
     path that is not a directory is yielded as it is, whether or not it exists: its row says.
+    ``hidden=False`` leaves out the files and directories of a walk whose names start with a dot
+    (``.DS_Store``, ``.git``); ``exclude`` is a directory the walk does not enter (the command
+    line's output directory, when it is inside an input).
     """
     if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]
+    skip = os.path.realpath(os.fspath(exclude)) if exclude is not None else None
     for path in paths:
         path = os.path.abspath(os.fsdecode(os.fspath(path)))
         if os.path.isdir(path):
-            yield from _walk(path, recursive)
+            yield from _walk(path, recursive, hidden, skip)
         else:
             yield path
 
 
-def _walk(top: str, recursive: bool) -> Iterator[str]:
+def _walk(top: str, recursive: bool, hidden: bool = True, skip: str | None = None) -> Iterator[str]:
     try:
         with os.scandir(top) as it:
             entries = sorted(it, key=lambda e: e.name)
@@ -428,17 +444,20 @@ def _walk(top: str, recursive: bool) -> Iterator[str]:
         return
     subdirs = []
     for entry in entries:
+        if not hidden and entry.name.startswith("."):
+            continue
         try:
             is_dir = entry.is_dir(follow_symlinks=False)
         except OSError:
             is_dir = False
         if is_dir:
-            subdirs.append(entry.path)
+            if skip is None or os.path.realpath(entry.path) != skip:
+                subdirs.append(entry.path)
         else:
             yield entry.path
     if recursive:
         for sub in subdirs:
-            yield from _walk(sub, recursive)
+            yield from _walk(sub, recursive, hidden, skip)
 
 
 # -- incremental -----------------------------------------------------------------------------------
@@ -530,6 +549,7 @@ def index(
         scheduler=scheduler,
         progress="index" if progress is True else progress,
         chunksize=chunksize,
+        on_crash=functools.partial(_crashed_chunk, specs=specs),
     )
 
     def reused():

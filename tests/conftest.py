@@ -65,3 +65,14 @@ def dicom_tree(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("tree")
     return root, tree.make_tree(root)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A local ``dask.distributed`` cluster of two worker processes (as a cluster of machines would
+    have: tasks and results are pickled), started once per test module that runs on Dask and shut
+    down after it (a live cluster's threads would make later process pools start by forkserver)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, worker_dashboard_address=None) as cluster:
+        yield cluster

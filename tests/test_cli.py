@@ -123,7 +123,13 @@ def test_version_and_usage_errors(capsys):
     assert code == 0 and out.strip() == f"dicomfast {dicomfast.__version__}"
     assert run(capsys, )[0] == cli.EXIT_USAGE
     assert run(capsys, "frobnicate")[0] == cli.EXIT_USAGE
-    assert run(capsys, "convert", "x", "--to", "nifti", "-o", "y")[0] == cli.EXIT_USAGE
+    assert run(capsys, "convert", "x", "--to", "tiff", "-o", "y")[0] == cli.EXIT_USAGE
+    assert run(capsys, "convert", "x", "--to", "nifti", "-o", "y", "--hu")[0] == cli.EXIT_USAGE
+    assert run(capsys, "convert", "x", "--to", "nifti", "-o", "y", "--window", "40", "400")[0] == cli.EXIT_USAGE
+    assert run(capsys, "tree")[0] == cli.EXIT_USAGE  # neither paths nor --index
+    assert run(capsys, "tree", "x", "--index", "x.parquet")[0] == cli.EXIT_USAGE
+    assert run(capsys, "index", "x")[0] == cli.EXIT_USAGE  # no -o
+    assert run(capsys, "index", "x", "-o", "y", "--chunksize", "0")[0] == cli.EXIT_USAGE
     assert run(capsys, "convert", "x", "--to", "npy")[0] == cli.EXIT_USAGE  # no -o
     assert run(capsys, "convert", "x", "--to", "png", "-o", "y", "--window", "40", "0")[0] == cli.EXIT_USAGE
     assert run(capsys, "convert", "x", "--to", "png", "-o", "y", "--hu")[0] == cli.EXIT_USAGE
@@ -346,13 +352,15 @@ def _crash_on(bad: frozenset, item: cli.Item) -> cli.Outcome:
     return cli.Outcome(item.path, "ok", outputs=1)
 
 
-def test_a_crashing_worker_fails_only_its_file():
+def test_a_crashing_worker_fails_only_its_file(capsys):
+    """cli._run_files goes through map_chunks with on_crash: a file that kills its worker is a
+    WorkerCrashed failure and every other file is converted once."""
     items = [cli.Item(f"f{i}", "root") for i in range(12)]
-    func = functools.partial(_crash_on, frozenset({"f5", "f9"}))
-    outcomes = list(cli._map_chunks(func, items, workers=2, chunk_size=3))
-    assert sorted(o.path for o in outcomes) == sorted(i.path for i in items)  # each exactly once
-    failed = sorted((o.path, o.kind) for o in outcomes if o.status == "failed")
-    assert failed == [("f5", "WorkerCrashed"), ("f9", "WorkerCrashed")]
+    args = cli.build_parser().parse_args(["convert", "x", "--to", "npy", "-o", "y", "-j", "2", "--chunksize", "3", "-q"])
+    summary = cli._run_files(functools.partial(_crash_on, frozenset({"f5", "f9"})), items, args, "convert")
+    assert summary.counts == {"ok": 10, "failed": 2}
+    assert sorted(o.path for o in summary.failed["WorkerCrashed"]) == ["f5", "f9"]
+    assert summary.outputs == 10
 
 
 def test_progress_line_without_tqdm():
@@ -442,3 +450,193 @@ def test_error_log_keeps_odd_paths_whole(capsys, tmp_path):
         rows = list(csv.reader(f, delimiter="\t"))
     assert rows[0] == ["path", "error", "message"] and len(rows) == 2
     assert rows[1][0] == str(odd) and rows[1][1] == "NotDicomError"
+
+
+# -- index, tree, convert --to nifti, --dask: on the collection tests' archive (tests/tree.py) -------
+
+TAGS = ["SliceThickness", "ImagePositionPatient", "ImageType"]
+
+
+def _pydicom_headers(root: Path, info: dict) -> dict[str, pydicom.Dataset]:
+    """pydicom's reading of every file of the archive except the broken ones, by absolute path."""
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and str(p.relative_to(root)) not in info["broken"])
+    return {str(path): pydicom.dcmread(path, stop_before_pixels=True) for path in paths}
+
+
+def test_index_writes_dicomfast_index_table(capsys, dicom_tree, tmp_path):
+    import pyarrow.parquet as pq
+
+    root, info = dicom_tree
+    out, log = tmp_path / "idx" / "index.parquet", tmp_path / "errors.tsv"
+    code, _, err = run(capsys, "index", root, "-o", out, "-t", *TAGS, "-j", "2", "--chunksize", "5",
+                       "--error-log", log)
+    table = pq.read_table(out).sort_by("path")
+    assert table.equals(dicomfast.index(root, TAGS, workers=1))
+    assert not [p for p in out.parent.iterdir() if p.name != "index.parquet"]  # no temporary left
+
+    # the rows against pydicom, for a few columns
+    refs = _pydicom_headers(root, info)
+    good = table.filter(table["error"].is_null()).to_pylist()
+    assert sorted(r["path"] for r in good) == sorted(refs)
+    for row in good:
+        ref = refs[row["path"]]
+        assert row["sop_instance_uid"] == ref.SOPInstanceUID
+        assert row["series_instance_uid"] == ref.SeriesInstanceUID and row["patient_id"] == ref.PatientID
+        assert row["transfer_syntax"] == ref.file_meta.TransferSyntaxUID
+        assert row["series_number"] == ref.SeriesNumber and row["SliceThickness"] == float(ref.SliceThickness)
+        assert row["ImagePositionPatient"] == pytest.approx([float(v) for v in ref.ImagePositionPatient])
+        assert row["ImageType"] == list(ref.ImageType)
+        assert row["study_date"].strftime("%Y%m%d") == ref.StudyDate
+
+    # the broken files: the truncated one failed (exit 1), the non-DICOM ones skipped
+    kinds = info["broken"]
+    assert code == cli.EXIT_FAILED
+    n_skipped = sum(k in ("not_dicom", "empty", "text", "no_preamble") for k in kinds.values())
+    head = err.splitlines()[0]
+    assert head.startswith(f"index: {table.num_rows} files in ") and "files/s" in head
+    assert f"{len(good)} ok, {n_skipped} skipped, 1 failed" in head
+    assert f"skipped: {n_skipped} not DICOM" in err and "TruncatedError: 1" in err
+    truncated = next(rel for rel, kind in kinds.items() if kind == "truncated")
+    assert str(root / truncated) in err and f"wrote {table.num_rows} rows to" in err
+    assert [line.split("\t")[:2] for line in log.read_text().splitlines()[1:]] == \
+        [[str(root / truncated), "TruncatedError"]]
+
+    # again, from the previous index (the same file, replaced): the same table
+    code, _, err = run(capsys, "index", root, "-o", out, "-t", *TAGS, "--previous", out, "-j", "1", "-q")
+    assert code == cli.EXIT_FAILED and pq.read_table(out).sort_by("path").equals(table)
+    assert "TruncatedError: 1" in err and "wrote" not in err  # -q: only the summary of what went wrong
+
+
+def test_index_exit_codes(capsys, tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(capsys, "index", tmp_path / "empty", "-o", tmp_path / "a.parquet")
+    assert code == cli.EXIT_NOTHING and "no files found" in err
+    (tmp_path / "text/.hidden").mkdir(parents=True)
+    (tmp_path / "text/a.txt").write_text("hello")
+    shutil.copy(data_file("CT_small.dcm"), tmp_path / "text/.hidden/CT_small.dcm")  # not walked
+    code, _, err = run(capsys, "index", tmp_path / "text", "-o", tmp_path / "b.parquet")
+    assert code == cli.EXIT_NOTHING and "no DICOM file found" in err
+    code, _, err = run(capsys, "index", data_file("CT_small.dcm"), tmp_path / "text/a.txt", "-o", tmp_path / "c.parquet")
+    assert code == cli.EXIT_FAILED and "NotDicomError: 1" in err  # named, not found in a walk: a failure
+    code, _, _ = run(capsys, "index", data_file("CT_small.dcm"), "-o", tmp_path / "d.parquet", "-q")
+    assert code == cli.EXIT_OK
+
+
+def test_tree_counts_match_pydicom(capsys, dicom_tree, tmp_path):
+    root, info = dicom_tree
+    refs = _pydicom_headers(root, info)
+    patients: dict = {}
+    for ds in refs.values():
+        p = patients.setdefault(ds.PatientID, {"name": str(ds.PatientName), "studies": set(), "series": {}})
+        p["studies"].add(ds.StudyInstanceUID)
+        p["series"].setdefault(ds.SeriesInstanceUID, set()).add(ds.SOPInstanceUID)
+
+    code, out, err = run(capsys, "tree", root, "-j", "2", "--uids", "--durations")
+    assert code == cli.EXIT_FAILED and "TruncatedError: 1" in err  # the truncated file
+    lines = out.splitlines()
+    for pid, p in patients.items():
+        n_instances = sum(len(s) for s in p["series"].values())
+        studies = f"{len(p['studies'])} stud{'y' if len(p['studies']) == 1 else 'ies'}"
+        assert f"{pid}  {p['name']}  ({studies}, {len(p['series'])} series, {n_instances} instances)" in lines
+        for uid, sops in p["series"].items():
+            assert sum(uid in line and f"({len(sops)} instances, " in line for line in lines) == 1, uid
+        assert sum(line.startswith(f"  {pid}  #") for line in lines) == len(p["series"])  # --durations
+        assert f"  {pid}  {len(p['series'])} series  " in out
+    assert lines.index("acquisition times per series (start, end, duration):") > lines.index(
+        f"{len(info['broken'])} files could not be read (NotDicomError {len(info['broken']) - 1}, TruncatedError 1)")
+
+    # the same tree from an index written by `dicomfast index`
+    index = tmp_path / "index.parquet"
+    run(capsys, "index", root, "-o", index, "-q")
+    code, again, _ = run(capsys, "tree", "--index", index, "--uids", "--durations", "-q")
+    assert code == cli.EXIT_FAILED and again == out
+    code, _, err = run(capsys, "tree", "--index", tmp_path / "missing.parquet")
+    assert code == cli.EXIT_FAILED and "missing.parquet" in err
+
+
+def test_convert_to_nifti(capsys, dicom_tree, tmp_path):
+    nib = pytest.importorskip("nibabel")
+    root, info = dicom_tree
+    out = tmp_path / "nifti"
+    code, _, err = run(capsys, "convert", root, "--to", "nifti", "-o", out, "-j", "2")
+    assert code == cli.EXIT_FAILED and "TruncatedError: 1" in err  # the truncated file; every series ok
+    n = len(info["series"])
+    assert f"convert: {n} series in " in err and f"{n} ok ({n} files written), 0 skipped, 0 failed" in err
+    written = sorted(p.relative_to(out) for p in out.rglob("*.nii.gz"))
+    assert len(written) == n and not [p for p in out.rglob("*") if p.is_file() and p.name.startswith(".")]
+    for uid, series in info["series"].items():
+        ref = pydicom.dcmread(root / series["files"][0], stop_before_pixels=True)
+        label = re.sub(r"[^0-9A-Za-z._-]+", "_", ref.SeriesDescription)
+        name = Path(ref.PatientID) / ref.StudyInstanceUID / f"{ref.SeriesNumber}_{label}.nii.gz"
+        assert name in written, name
+        img = nib.load(out / name)
+        vol = dicomfast.load_series([root / f for f in series["files"]])
+        assert np.array_equal(np.asarray(img.dataobj), vol.array.transpose(2, 1, 0))
+        assert np.allclose(img.affine, vol.affine_ras, atol=1e-5)
+        assert nib.aff2axcodes(img.affine) == nib.aff2axcodes(vol.affine_ras)
+
+    # names by Series Instance UID; a series with a gap fails with its SeriesError, the others go on
+    broken = tmp_path / "gap"
+    first = next(s for s in info["series"].values() if s["n_instances"] >= 5)
+    other = next(s for s in info["series"].values() if s is not first)
+    for rel in first["files"][:2] + first["files"][3:] + other["files"]:
+        (broken / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / rel, broken / rel)
+    log = tmp_path / "errors.tsv"
+    code, _, err = run(capsys, "convert", broken, "--to", "nifti", "-o", tmp_path / "uid", "--name", "uid",
+                       "-j", "1", "--error-log", log)
+    assert code == cli.EXIT_FAILED
+    assert "2 series" in err and "1 ok (1 files written), 0 skipped, 1 failed" in err and "SliceSpacingError: 1" in err
+    other_uid = next(u for u, s in info["series"].items() if s is other)
+    assert [p.name for p in (tmp_path / "uid").iterdir()] == [f"{other_uid}.nii.gz"]
+    assert "SliceSpacingError" in log.read_text()
+    # a rerun refuses to overwrite, unless asked
+    code, _, err = run(capsys, "convert", broken, "--to", "nifti", "-o", tmp_path / "uid", "--name", "uid", "-j", "1")
+    assert code == cli.EXIT_FAILED and "FileExistsError: 1" in err
+
+
+def test_series_output_names_are_safe_and_unique():
+    rows = [dict(patient_id="P/1", study_instance_uid="1.2", series_instance_uid=f"1.2.{i}", series_number=3,
+                 series_description="T1 / post-contrast", modality="MR") for i in (1, 2)]
+    rows.append(dict(patient_id=None, study_instance_uid="1.3", series_instance_uid="1.3.1", series_number=None,
+                     series_description=None, modality="CT"))
+    names = cli.series_output_names(rows)
+    assert names == [os.path.join("P_1", "1.2", "3_T1_post-contrast_1.2.1"),
+                     os.path.join("P_1", "1.2", "3_T1_post-contrast_1.2.2"),
+                     os.path.join("NO_PATIENT_ID", "1.3", "NA_CT")]
+    assert cli.series_output_names(rows, "uid") == ["1.2.1", "1.2.2", "1.3.1"]
+
+
+def test_index_and_convert_on_dask(capsys, dicom_tree, dask_cluster, tmp_path):
+    import pyarrow.parquet as pq
+
+    root, _ = dicom_tree
+    address = dask_cluster.scheduler_address
+    code, _, _ = run(capsys, "index", root, "-o", tmp_path / "local.parquet", "-t", *TAGS, "-j", "1")
+    code_dask, _, err = run(capsys, "index", root, "-o", tmp_path / "dask.parquet", "-t", *TAGS,
+                            "--dask", address, "--chunksize", "7")
+    assert code == code_dask == cli.EXIT_FAILED and "TruncatedError: 1" in err
+    local = pq.read_table(tmp_path / "local.parquet").sort_by("path")
+    assert pq.read_table(tmp_path / "dask.parquet").sort_by("path").equals(local)
+
+    code, _, _ = run(capsys, "convert", root, "--to", "npy", "-o", tmp_path / "npy_local", "-j", "1", "-q")
+    code_dask, _, _ = run(capsys, "convert", root, "--to", "npy", "-o", tmp_path / "npy_dask", "--dask", address, "-q")
+    assert code == code_dask == cli.EXIT_FAILED
+    files = sorted(p.relative_to(tmp_path / "npy_local") for p in (tmp_path / "npy_local").rglob("*.npy"))
+    assert len(files) == local.filter(local["error"].is_null()).num_rows
+    assert sorted(p.relative_to(tmp_path / "npy_dask") for p in (tmp_path / "npy_dask").rglob("*.npy")) == files
+    for rel in files:
+        assert np.array_equal(np.load(tmp_path / "npy_dask" / rel), np.load(tmp_path / "npy_local" / rel))
+
+    code, _, err = run(capsys, "convert", root, "--to", "nifti", "-o", tmp_path / "nii", "--dask", address, "-q")
+    assert code == cli.EXIT_FAILED and "SeriesError" not in err
+    assert len(list((tmp_path / "nii").rglob("*.nii.gz"))) == 8
+
+
+def test_dask_scheduler_that_does_not_answer(capsys, monkeypatch, tmp_path):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(cli, "DASK_CONNECT_TIMEOUT", 0.5)
+    code, _, err = run(capsys, "index", data_file("CT_small.dcm"), "-o", tmp_path / "a.parquet",
+                       "--dask", "tcp://127.0.0.1:9")
+    assert code == cli.EXIT_MISSING and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
+    assert not (tmp_path / "a.parquet").exists()

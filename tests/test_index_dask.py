@@ -9,12 +9,9 @@ distributed = pytest.importorskip("distributed")
 import dicomfast  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    # two worker processes, as a cluster of machines would have: tasks and results are pickled
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, worker_dashboard_address=None) as cluster:
-        yield cluster
+@pytest.fixture
+def cluster(dask_cluster):
+    return dask_cluster  # conftest.py (tests/test_cli.py uses it too)
 
 
 TAGS = ["ImagePositionPatient", "SliceThickness", "ImageType", "Rows", "PatientBirthDate"]

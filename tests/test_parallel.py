@@ -92,3 +92,43 @@ def test_a_multithreaded_caller_gets_workers_by_forkserver(dicom_tree):
         thread.join()
     assert isinstance(pooled, pa.Table)
     assert pooled.equals(dicomfast.index(root, workers=1))
+
+
+def _crash_on_7(chunk):
+    if 7 in chunk:
+        os._exit(3)  # a segfault in a decoder, as the pool sees it
+    return list(chunk)
+
+
+def _crashed(chunk):
+    return [-1 - item for item in chunk]  # negative: "this item killed its worker"
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_a_dead_worker_costs_only_its_item_with_on_crash(ordered):
+    results = list(map_chunks(_crash_on_7, range(20), workers=2, chunksize=4, ordered=ordered,
+                              on_crash=_crashed))
+    flat = [x for r in results for x in r]
+    assert sorted(flat) == [-8] + [i for i in range(20) if i != 7]  # every item once, 7 as on_crash says
+    # the chunks that were lost (7's, and any in flight with it) come back one result per item
+    assert [4] in results and [-8] in results
+    if ordered:
+        assert [x if x >= 0 else -1 - x for x in flat] == list(range(20))
+
+
+def test_a_dead_worker_without_on_crash_is_an_error():
+    from concurrent.futures.process import BrokenProcessPool
+
+    with pytest.raises(BrokenProcessPool):
+        list(map_chunks(_crash_on_7, range(20), workers=2, chunksize=4))
+
+
+def test_index_reports_a_file_that_kills_its_worker():
+    pa = pytest.importorskip("pyarrow")
+    from dicomfast import indexing
+
+    specs = indexing._columns(["Rows"])
+    batch = indexing._crashed_chunk(["/a", "/b"], specs)
+    assert batch.schema == indexing._schema(specs)
+    rows = pa.Table.from_batches([batch]).to_pylist()
+    assert [(r["path"], r["error_type"]) for r in rows] == [("/a", "WorkerCrashed"), ("/b", "WorkerCrashed")]
