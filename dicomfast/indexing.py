@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+import stat
 import warnings
 from typing import Any, Iterable, Iterator
 
@@ -350,6 +351,11 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
         try:
             st = os.stat(path)
             size, mtime = st.st_size, st.st_mtime_ns // 1000
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(f"{path} is a directory")
+            if not stat.S_ISREG(st.st_mode):
+                # reading a FIFO would block forever and a device may never end: not read
+                raise OSError(f"{path} is not a regular file (a FIFO, socket or device)")
             ds = _read_file(path, wanted)
             meta = ds.file_meta
             if meta is not None:

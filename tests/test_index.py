@@ -338,3 +338,16 @@ def test_importing_dicomfast_does_not_import_pyarrow():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_a_row_not_a_hang(dicom_tree, tmp_path):
+    # a FIFO among the files: opening it for reading would block until a writer comes
+    root, info = dicom_tree
+    shutil.copy(os.path.join(root, sorted(info["files"])[0]), tmp_path / "a.dcm")
+    os.mkfifo(tmp_path / "b.fifo")
+    rows = {row["path"]: row for row in dicomfast.index(tmp_path, workers=1).to_pylist()}
+    assert rows[str(tmp_path / "a.dcm")]["error"] is None
+    fifo = rows[str(tmp_path / "b.fifo")]
+    assert fifo["error_type"] == "OSError" and "not a regular file" in fifo["error"]
+    assert fifo["sop_instance_uid"] is None
