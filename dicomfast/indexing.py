@@ -413,8 +413,9 @@ def iter_files(paths: Any, *, recursive: bool = True) -> Iterator[str]:
     """The files of ``paths`` (a directory, a file, or an iterable of them) as absolute paths.
 
     Directories are walked in sorted order, depth first, without following symbolic links to
-    directories (so a link loop cannot hang a walk); a directory that cannot be listed is skipped. A
-    path that is not a directory is yielded as it is, whether or not it exists: its row says.
+    directories (so a link loop cannot hang a walk; such a link is not a file either, and is left out).
+    A directory that cannot be listed is skipped with a warning naming it. A path that is not a
+    directory is yielded as it is, whether or not it exists: its row says.
     """
     if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]
@@ -427,24 +428,29 @@ def iter_files(paths: Any, *, recursive: bool = True) -> Iterator[str]:
 
 
 def _walk(top: str, recursive: bool) -> Iterator[str]:
-    try:
-        with os.scandir(top) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError:
-        return
-    subdirs = []
-    for entry in entries:
+    # a stack, not recursion: a deep tree cannot exhaust the interpreter's recursion limit
+    pending = [top]
+    while pending:
+        folder = pending.pop()
         try:
-            is_dir = entry.is_dir(follow_symlinks=False)
-        except OSError:
-            is_dir = False
-        if is_dir:
-            subdirs.append(entry.path)
-        else:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:  # permission denied, or removed since it was listed
+            warnings.warn(f"{folder} is not indexed: it cannot be listed ({exc})", stacklevel=2)
+            continue
+        subdirs = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirs.append(entry.path)
+                    continue
+                if entry.is_symlink() and entry.is_dir():
+                    continue  # a link to a directory: not followed, and not a file
+            except OSError:
+                pass  # the row of the path will say what is wrong with it
             yield entry.path
-    if recursive:
-        for sub in subdirs:
-            yield from _walk(sub, recursive)
+        if recursive:
+            pending.extend(reversed(subdirs))  # the first in sorted order is walked next
 
 
 # -- incremental -----------------------------------------------------------------------------------

@@ -351,3 +351,30 @@ def test_a_fifo_is_a_row_not_a_hang(dicom_tree, tmp_path):
     fifo = rows[str(tmp_path / "b.fifo")]
     assert fifo["error_type"] == "OSError" and "not a regular file" in fifo["error"]
     assert fifo["sop_instance_uid"] is None
+
+
+def test_the_walk_skips_links_to_directories_and_warns_of_unlistable_ones(dicom_tree, tmp_path, monkeypatch):
+    root, info = dicom_tree
+    first = sorted(info["files"])[0]
+    (tmp_path / "a" / "deep").mkdir(parents=True)
+    (tmp_path / "b").mkdir()
+    shutil.copy(os.path.join(root, first), tmp_path / "a" / "deep" / "x.dcm")
+    shutil.copy(os.path.join(root, first), tmp_path / "a" / "y.dcm")
+    shutil.copy(os.path.join(root, first), tmp_path / "b" / "z.dcm")
+    os.symlink(tmp_path / "a", tmp_path / "a" / "deep" / "loop")  # a loop back up
+    os.symlink(tmp_path / "b" / "z.dcm", tmp_path / "a" / "link.dcm")  # a link to a file is a file
+    walked = list(indexing.iter_files(tmp_path))
+    assert walked == [str(tmp_path / p) for p in ("a/link.dcm", "a/y.dcm", "a/deep/x.dcm", "b/z.dcm")]
+
+    real_scandir = os.scandir
+
+    def denied(path):  # the tests run as root, where chmod 000 does not deny anything
+        if os.fspath(path) == str(tmp_path / "b"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(indexing.os, "scandir", denied)
+    with pytest.warns(UserWarning, match=r"/b is not indexed: it cannot be listed .*Permission denied"):
+        table = dicomfast.index(tmp_path, workers=1)
+    assert table.column("path").to_pylist() == sorted(walked[:3])
+    assert table["error"].null_count == 3
