@@ -329,6 +329,25 @@ def _read_file(path: str, wanted: tuple) -> Any:
     return dcmread(path, specific_tags=wanted)
 
 
+def _path_text(path: str) -> str:
+    """``path`` as Arrow can hold it (UTF-8): the bytes of a name that is not UTF-8, which Python
+    carries as surrogate escapes, are written ``\\xNN``."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _utf8(message: str) -> str:
+    """A message, with any surrogate escapes (from a path) written ``\\xNN`` as in :func:`_path_text`."""
+    try:
+        message.encode("utf-8")
+        return message
+    except UnicodeEncodeError:
+        return message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _index_chunk(paths: list[str], specs: tuple) -> Any:
     """Read the headers of ``paths``: one Arrow record batch with the rows, in order.
 
@@ -372,10 +391,14 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
                     # DicomError is a ValueError: a value that does not decode is a null cell
                     problems = (problems or []) + [f"{name}: {exc}"]
         except Exception as exc:  # noqa: BLE001 - a file never stops the run; its row says why
-            error, error_type = str(exc) or repr(exc), type(exc).__name__
+            # a message may hold the path: make it UTF-8 the same way as the path column
+            error, error_type = _utf8(str(exc) or repr(exc)), type(exc).__name__
             values = [None] * n_dataset
             syntax = problems = None
-        path_col.append(path)
+        text = _path_text(path)
+        if text is not path:
+            problems = ["path: not UTF-8, its undecodable bytes are written \\xNN", *(problems or ())]
+        path_col.append(text)
         size_col.append(size)
         mtime_col.append(mtime)
         syntax_col.append(syntax)
@@ -559,7 +582,7 @@ def index(
 def _changed(files: Iterable[str], known: dict, reused_rows: list[int]) -> Iterator[str]:
     """The files to read; the rows of the unchanged ones go to ``reused_rows``."""
     for path in files:
-        was = known.get(path)
+        was = known.get(_path_text(path))
         if was is not None:
             try:
                 st = os.stat(path)

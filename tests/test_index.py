@@ -378,3 +378,24 @@ def test_the_walk_skips_links_to_directories_and_warns_of_unlistable_ones(dicom_
         table = dicomfast.index(tmp_path, workers=1)
     assert table.column("path").to_pylist() == sorted(walked[:3])
     assert table["error"].null_count == 3
+
+
+@pytest.mark.skipif(os.fsencode("\udce9") != b"\xe9", reason="the file system encoding is not UTF-8")
+def test_a_file_name_that_is_not_utf8(dicom_tree, tmp_path, monkeypatch):
+    # Latin-1 "café": os.scandir gives it as a surrogate escape, which Arrow strings cannot hold
+    root, info = dicom_tree
+    first = sorted(info["files"])[0]
+    latin1 = os.path.join(os.fsencode(tmp_path), b"caf\xe9.dcm")
+    shutil.copy(os.path.join(root, first), latin1)
+    os.mkfifo(os.path.join(os.fsencode(tmp_path), b"fifo\xff"))  # an error row whose message names the path
+    table = dicomfast.index(tmp_path, workers=1)
+    rows = {row["path"]: row for row in table.to_pylist()}
+    assert set(rows) == {str(tmp_path / "caf\\xe9.dcm"), str(tmp_path / "fifo\\xff")}
+    row = rows[str(tmp_path / "caf\\xe9.dcm")]
+    assert row["error"] is None and row["sop_instance_uid"] == info["files"][first]["sop_uid"]
+    assert "path: not UTF-8" in row["warnings"]
+    assert "fifo\\xff" in rows[str(tmp_path / "fifo\\xff")]["error"]
+    # incremental: the row of the unchanged file is found by its written path, and reused
+    reads = _counting(monkeypatch)
+    again = dicomfast.index(tmp_path, workers=1, previous=table)
+    assert reads == [] and again.equals(table)  # the FIFO's row is an error: stat'ed, never read
