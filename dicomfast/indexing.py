@@ -176,50 +176,55 @@ def index_schema(tags: Iterable[Any] = ()) -> Any:
 # -- values ----------------------------------------------------------------------------------------
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` takes other scripts' digits and superscripts too)."""
+    return text.isascii() and text.isdigit()
+
+
 def _parse_date(text: str) -> int:
     """Days since 1970-01-01 of a DA: ``YYYYMMDD``, or ACR-NEMA's ``YYYY.MM.DD``."""
     text = text.strip()
     if len(text) == 10 and text[4] == "." and text[7] == ".":
         text = text[:4] + text[5:7] + text[8:]
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not _digits(text):
         raise ValueError(f"{text!r} is not a DA (YYYYMMDD)")
     return datetime.date(int(text[:4]), int(text[4:6]), int(text[6:])).toordinal() - _EPOCH
+
+
+def _clock(text: str, hours: int, minutes: int, seconds: int, fraction: str) -> int:
+    """Microseconds since midnight; a leap second (60) counts as 59, as pydicom reads it."""
+    if seconds == 60:
+        seconds = 59
+    if hours > 23 or minutes > 59 or seconds > 59:
+        raise ValueError(f"{text!r} is not a valid time of day")
+    return ((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + int(fraction.ljust(6, "0") or 0)
 
 
 def _parse_time(text: str) -> int:
     """Microseconds since midnight of a TM: ``HH[MM[SS[.F{1,6}]]]`` (colons, as old files write, allowed)."""
     text = text.strip().replace(":", "")
     whole, dot, fraction = text.partition(".")
-    if (len(whole) not in (2, 4, 6) or not whole.isdigit() or (dot and len(whole) != 6)
-            or len(fraction) > 6 or (fraction and not fraction.isdigit())):
+    if (len(whole) not in (2, 4, 6) or not _digits(whole) or (dot and len(whole) != 6)
+            or len(fraction) > 6 or (fraction and not _digits(fraction))):
         raise ValueError(f"{text!r} is not a TM (HHMMSS.FFFFFF)")
-    hours = int(whole[:2])
-    minutes = int(whole[2:4] or 0)
-    seconds = int(whole[4:6] or 0)
-    if seconds == 60:  # a leap second: the last microsecond of the minute is as close as time64 gets
-        seconds = 59
-    if hours > 23 or minutes > 59 or seconds > 59:
-        raise ValueError(f"{text!r} is not a TM (HHMMSS.FFFFFF)")
-    return ((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + int(fraction.ljust(6, "0") or 0)
+    return _clock(text, int(whole[:2]), int(whole[2:4] or 0), int(whole[4:6] or 0), fraction)
 
 
 def _parse_datetime(text: str) -> int:
     """Microseconds since 1970 of a DT, ``YYYY[MM[DD[HH[MM[SS[.F{1,6}]]]]]][&ZZXX]``, as written (offset dropped)."""
     text = text.strip()
-    for sign in "+-":
-        where = text.find(sign, 4)
-        if where > 0:
-            text = text[:where]
-    whole, _, fraction = text.partition(".")
-    if len(whole) not in (4, 6, 8, 10, 12, 14) or not whole.isdigit() or (fraction and (len(whole) != 14 or not fraction.isdigit() or len(fraction) > 6)):
+    where = max(text.find("+", 4), text.find("-", 4))
+    if where > 0:  # the UTC offset: a sign and four digits, last
+        offset, text = text[where:], text[:where]
+        if len(offset) != 5 or not _digits(offset[1:]):
+            raise ValueError(f"{text + offset!r} is not a DT (its UTC offset is not &HHMM)")
+    whole, dot, fraction = text.partition(".")
+    if (len(whole) not in (4, 6, 8, 10, 12, 14) or not _digits(whole)
+            or (dot and (len(whole) != 14 or len(fraction) > 6 or (fraction and not _digits(fraction))))):
         raise ValueError(f"{text!r} is not a DT (YYYYMMDDHHMMSS.FFFFFF)")
     day = datetime.date(int(whole[:4]), int(whole[4:6] or 1), int(whole[6:8] or 1)).toordinal() - _EPOCH
-    hours, minutes, seconds = int(whole[8:10] or 0), int(whole[10:12] or 0), int(whole[12:14] or 0)
-    if seconds == 60:
-        seconds = 59
-    if hours > 23 or minutes > 59 or seconds > 59:
-        raise ValueError(f"{text!r} is not a DT (YYYYMMDDHHMMSS.FFFFFF)")
-    return day * _US_PER_DAY + ((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + int(fraction.ljust(6, "0") or 0)
+    clock = _clock(text, int(whole[8:10] or 0), int(whole[10:12] or 0), int(whole[12:14] or 0), fraction)
+    return day * _US_PER_DAY + clock
 
 
 def _to_int(value: Any) -> int:

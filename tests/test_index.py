@@ -193,7 +193,8 @@ def test_dates_parse_as_pydicom(text):
         datetime.date.fromordinal(DA(text).toordinal())
 
 
-@pytest.mark.parametrize("text", ["12", "1230", "123045", "123045.1", "123045.123456", "000000", "235959.999999"])
+@pytest.mark.parametrize("text", ["12", "1230", "123045", "123045.1", "123045.123456", "000000", "235959.999999",
+                                  "235960", "123045."])
 def test_times_parse_as_pydicom(text):
     theirs = TM(text)
     expected = ((theirs.hour * 60 + theirs.minute) * 60 + theirs.second) * 1_000_000 + theirs.microsecond
@@ -206,7 +207,8 @@ def test_times_with_colons_as_old_files_write_them():
 
 
 @pytest.mark.parametrize("text", ["2024", "202401", "20240105", "2024010512", "202401051230", "20240105123045",
-                                  "20240105123045.5", "20240105123045.123456+0100", "20240105123045-0500"])
+                                  "20240105123045.5", "20240105123045.123456+0100", "20240105123045-0500",
+                                  "20240105123045.", "2024+0100"])
 def test_datetimes_parse_as_pydicom(text):
     theirs = DT(text).replace(tzinfo=None)
     expected = theirs - datetime.datetime(1970, 1, 1)
@@ -218,6 +220,11 @@ def test_datetimes_parse_as_pydicom(text):
     (indexing._parse_time, "2460"), (indexing._parse_time, "1"), (indexing._parse_time, "12.5"),
     (indexing._parse_time, "123045.1234567"), (indexing._parse_datetime, "20240105123"),
     (indexing._parse_datetime, "2024.5"),
+    # an ISO date, a sign without an offset, a short offset: not a DT's "&HHMM"
+    (indexing._parse_datetime, "2024-01-05"), (indexing._parse_datetime, "2024010512-"),
+    (indexing._parse_datetime, "20240105123045.5+01"), (indexing._parse_datetime, "20240105+01:00"),
+    (indexing._parse_date, "2024"),
+    (indexing._parse_date, "２０２４０１０５"), (indexing._parse_time, "１２"),  # full-width digits
 ])
 def test_bad_dates_and_times_are_value_errors(parse, text):
     with pytest.raises(ValueError):
