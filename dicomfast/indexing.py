@@ -530,7 +530,7 @@ def index(
     """Index DICOM files into a ``pyarrow.Table``, one row per file (``.to_pandas()`` for a DataFrame).
 
     ``paths`` is a directory (walked, recursively unless ``recursive=False``), a file, or an iterable of
-    them; rows hold absolute paths. ``tags`` (keywords, tags, ``(group, element)`` pairs) add typed
+    them; rows hold absolute paths. ``tags`` (keywords, ints, ``(group, element)`` pairs, ``"(0018,0050)"``) add typed
     columns after the fixed ones (:data:`FILE_COLUMNS`, :data:`DATASET_COLUMNS`), named by keyword
     (``"GGGGEEEE"`` for a private or unknown tag); the types are :func:`column_type`'s.
 

@@ -118,8 +118,9 @@ def test_column_types_come_from_the_dictionary(dicom_tree, tmp_path, table):
 
 
 def test_bad_tags_are_argument_errors():
-    with pytest.raises(ValueError, match="not a DICOM keyword"):
-        dicomfast.index_schema(["NoSuchKeyword"])
+    for bad in ("NoSuchKeyword", "(0010,002G)", "0010002", "(00010,0020)"):
+        with pytest.raises(ValueError, match="neither a DICOM keyword nor a tag"):
+            dicomfast.index_schema([bad])
     with pytest.raises(ValueError, match="sequence"):
         dicomfast.index_schema(["ReferencedImageSequence"])
     with pytest.raises(TypeError):
@@ -127,6 +128,11 @@ def test_bad_tags_are_argument_errors():
     # a tag asked for twice is one column
     schema = dicomfast.index_schema([0x00191002, 0x00191002, "Rows", 0x00280010, (0x0028, 0x0010)])
     assert schema.names.count("Rows") == 1 and schema.names.count("00191002") == 1
+    # a tag written as text, as pydicom and the standard's tables write them: the same column
+    for text in ("(0028,0010)", "00280010", "0x00280010", "0028,0010", " (0028, 0010) "):
+        assert dicomfast.index_schema([text]) == dicomfast.index_schema(["Rows"]), text
+    assert dicomfast.index_schema(["(0019,1002)"]) == dicomfast.index_schema([0x00191002])
+    assert dicomfast.index_schema(["00191002"]).names[-4] == "00191002"  # a private column's name gives it back
 
 
 def test_bad_files_are_rows_with_their_error(dicom_tree, table):
