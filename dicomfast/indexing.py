@@ -282,10 +282,13 @@ _CONVERT = {
 }
 
 
+_SIZED = (str, list, tuple, bytes, bytearray, memoryview)
+
+
 def _cell(value: Any, kind: str, multi: bool) -> Any:
     """A value as its column holds it; raises ValueError if it cannot be."""
-    if value is None or value == "" or value == []:
-        return None  # absent and empty look alike in a column: null
+    if value is None or (isinstance(value, _SIZED) and len(value) == 0):
+        return None  # absent and empty look alike in a column: null (an empty OB too, not b"")
     convert = _CONVERT[kind]
     if multi:
         if isinstance(value, list):

@@ -193,6 +193,15 @@ def test_values_that_do_not_convert_are_null_cells_with_a_warning(dicom_tree, tm
     assert "study_date" in row["warnings"] and "2024XX05" in row["warnings"]
 
 
+@pytest.mark.parametrize("kind", ["text", "int", "float", "binary", "date", "time", "datetime"])
+@pytest.mark.parametrize("multi", [False, True])
+@pytest.mark.parametrize("empty", ["", [], b"", memoryview(b""), None])
+def test_empty_values_are_null_cells(kind, multi, empty):
+    assert indexing._cell(empty, kind, multi) is None
+    assert indexing._converter(kind, multi)(empty) is None
+    assert indexing._cell(0, "int", multi) == ([0] if multi else 0)  # zero is a value, not empty
+
+
 @pytest.mark.parametrize("text", ["20240105", "2024.01.05", "19000101", "99991231"])
 def test_dates_parse_as_pydicom(text):
     assert datetime.date(1970, 1, 1) + datetime.timedelta(days=indexing._parse_date(text)) == \
