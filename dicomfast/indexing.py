@@ -607,17 +607,29 @@ def _write_parquet(out: Any, schema: Any, batches: Iterable[Any], reused: Any) -
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    # written beside ``out`` and renamed when complete: a run that fails (or is interrupted) leaves
+    # no valid-looking but partial index, and ``out`` may be the ``previous`` index being updated
+    out = os.fspath(out)
+    partial = f"{out}.partial-{os.getpid()}"
     held: list = []
     rows = 0
-    with pq.ParquetWriter(os.fspath(out), schema, compression="zstd") as writer:
-        for batch in _chain_lazy(batches, reused):
-            held.append(batch)
-            rows += batch.num_rows
-            if rows >= _ROW_GROUP:
+    try:
+        with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+            for batch in _chain_lazy(batches, reused):
+                held.append(batch)
+                rows += batch.num_rows
+                if rows >= _ROW_GROUP:
+                    writer.write_table(pa.Table.from_batches(held, schema=schema), row_group_size=_ROW_GROUP)
+                    held, rows = [], 0
+            if held:
                 writer.write_table(pa.Table.from_batches(held, schema=schema), row_group_size=_ROW_GROUP)
-                held, rows = [], 0
-        if held:
-            writer.write_table(pa.Table.from_batches(held, schema=schema), row_group_size=_ROW_GROUP)
+        os.replace(partial, out)
+    except BaseException:
+        try:
+            os.remove(partial)
+        except OSError:
+            pass
+        raise
 
 
 def _chain_lazy(first: Iterable[Any], then: Any) -> Iterator[Any]:

@@ -346,6 +346,25 @@ def test_parquet_streaming_with_a_previous_index(dicom_tree, tmp_path, table):
     assert pq.read_table(out).sort_by("path").equals(table)
 
 
+def test_parquet_in_place_of_the_previous_one_and_a_failed_run(dicom_tree, tmp_path, table, monkeypatch):
+    root, _ = dicom_tree
+    out = tmp_path / "index.parquet"
+    dicomfast.index(root, TAGS, workers=1, out=out)
+    dicomfast.index(root, TAGS, workers=1, out=out, previous=out)  # the usual update: in place
+    assert pq.read_table(out).sort_by("path").equals(table)
+
+    def failing(func, items, **kwargs):  # a run that dies after its first chunk (a worker lost, ^C)
+        items = list(items)
+        yield func(items[:3])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(indexing, "map_chunks", failing)
+    with pytest.raises(KeyboardInterrupt):
+        dicomfast.index(root, TAGS, workers=1, out=out)
+    assert pq.read_table(out).sort_by("path").equals(table)  # the last complete index, not 3 rows
+    assert os.listdir(tmp_path) == ["index.parquet"]  # and nothing half-written beside it
+
+
 def test_to_pandas(table):
     pytest.importorskip("pandas")
     df = table.to_pandas()
