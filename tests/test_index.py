@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +19,14 @@ pydicom = pytest.importorskip("pydicom")
 
 import dicomfast  # noqa: E402
 from dicomfast import indexing  # noqa: E402
-from pydicom.multival import MultiValue  # noqa: E402
 from pydicom.valuerep import DA, DT, TM  # noqa: E402
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+if str(BENCHMARKS) not in sys.path:
+    sys.path.insert(0, str(BENCHMARKS))
+
+# what a cell must hold, from pydicom's element: one function for this test and the benchmark's pydicom job
+from bench_index import _pydicom_cell  # noqa: E402
 
 # Every kind of column: multi-valued DS and CS, US, DA, DS present in some files only (EchoTime),
 # VM 1-n DS (WindowCenter), OW pixel data (binary), a private tag no file has, a tag by (group, element).
@@ -27,30 +35,6 @@ TAGS = [
     "Rows", "PatientBirthDate", "RescaleSlope", "WindowCenter", "EchoTime", "AccessionNumber",
     "PatientSex", (0x0018, 0x0088), 0x00191002, "PixelData",
 ]
-
-
-def _pydicom_cell(element, kind, multi):
-    """What a cell must hold, from pydicom's element (None when absent or empty)."""
-    if element is None:
-        return None
-    value = element.value
-    if value is None or value == "" or (isinstance(value, (list, MultiValue)) and len(value) == 0):
-        return None
-    convert = {
-        "text": str,
-        "int": int,
-        "float": float,
-        "binary": bytes,
-        "date": lambda v: datetime.date.fromordinal(DA(v).toordinal()),
-        "time": lambda v: TM(v).replace(),  # a datetime.time equal to pydicom's
-        "datetime": lambda v: DT(v).replace(tzinfo=None),
-    }[kind]
-    items = list(value) if isinstance(value, (list, MultiValue)) else [value]
-    if multi:
-        return [convert(v) for v in items]
-    if kind == "text" and len(items) > 1:
-        return "\\".join(str(v) for v in items)
-    return convert(items[0])
 
 
 def _specs():
