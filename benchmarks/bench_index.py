@@ -62,14 +62,15 @@ DEFAULT_MEMORY_SIZES = (10_000, 100_000)
 # --- the pydicom job ----------------------------------------------------------------------------
 
 def _pydicom_cell(element: Any, kind: str, multi: bool) -> Any:
+    """What an index cell must hold, from pydicom's element (also tests/test_index.py's reference)."""
     from pydicom.multival import MultiValue
     from pydicom.valuerep import DA, DT, TM
 
     if element is None:
         return None
     value = element.value
-    if value is None or value == "" or (isinstance(value, (list, MultiValue)) and len(value) == 0):
-        return None
+    if value is None or (isinstance(value, (str, bytes, list, MultiValue)) and len(value) == 0):
+        return None  # absent and empty (an empty OB too) are null
     convert = {
         "text": str, "int": int, "float": float, "binary": bytes,
         "date": lambda v: datetime.date.fromordinal(DA(v).toordinal()),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+import stat
 import warnings
 from typing import Any, Iterable, Iterator
 
@@ -175,50 +176,55 @@ def index_schema(tags: Iterable[Any] = ()) -> Any:
 # -- values ----------------------------------------------------------------------------------------
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` takes other scripts' digits and superscripts too)."""
+    return text.isascii() and text.isdigit()
+
+
 def _parse_date(text: str) -> int:
     """Days since 1970-01-01 of a DA: ``YYYYMMDD``, or ACR-NEMA's ``YYYY.MM.DD``."""
     text = text.strip()
     if len(text) == 10 and text[4] == "." and text[7] == ".":
         text = text[:4] + text[5:7] + text[8:]
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not _digits(text):
         raise ValueError(f"{text!r} is not a DA (YYYYMMDD)")
     return datetime.date(int(text[:4]), int(text[4:6]), int(text[6:])).toordinal() - _EPOCH
+
+
+def _clock(text: str, hours: int, minutes: int, seconds: int, fraction: str) -> int:
+    """Microseconds since midnight; a leap second (60) counts as 59, as pydicom reads it."""
+    if seconds == 60:
+        seconds = 59
+    if hours > 23 or minutes > 59 or seconds > 59:
+        raise ValueError(f"{text!r} is not a valid time of day")
+    return ((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + int(fraction.ljust(6, "0") or 0)
 
 
 def _parse_time(text: str) -> int:
     """Microseconds since midnight of a TM: ``HH[MM[SS[.F{1,6}]]]`` (colons, as old files write, allowed)."""
     text = text.strip().replace(":", "")
     whole, dot, fraction = text.partition(".")
-    if (len(whole) not in (2, 4, 6) or not whole.isdigit() or (dot and len(whole) != 6)
-            or len(fraction) > 6 or (fraction and not fraction.isdigit())):
+    if (len(whole) not in (2, 4, 6) or not _digits(whole) or (dot and len(whole) != 6)
+            or len(fraction) > 6 or (fraction and not _digits(fraction))):
         raise ValueError(f"{text!r} is not a TM (HHMMSS.FFFFFF)")
-    hours = int(whole[:2])
-    minutes = int(whole[2:4] or 0)
-    seconds = int(whole[4:6] or 0)
-    if seconds == 60:  # a leap second: the last microsecond of the minute is as close as time64 gets
-        seconds = 59
-    if hours > 23 or minutes > 59 or seconds > 59:
-        raise ValueError(f"{text!r} is not a TM (HHMMSS.FFFFFF)")
-    return ((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + int(fraction.ljust(6, "0") or 0)
+    return _clock(text, int(whole[:2]), int(whole[2:4] or 0), int(whole[4:6] or 0), fraction)
 
 
 def _parse_datetime(text: str) -> int:
     """Microseconds since 1970 of a DT, ``YYYY[MM[DD[HH[MM[SS[.F{1,6}]]]]]][&ZZXX]``, as written (offset dropped)."""
     text = text.strip()
-    for sign in "+-":
-        where = text.find(sign, 4)
-        if where > 0:
-            text = text[:where]
-    whole, _, fraction = text.partition(".")
-    if len(whole) not in (4, 6, 8, 10, 12, 14) or not whole.isdigit() or (fraction and (len(whole) != 14 or not fraction.isdigit() or len(fraction) > 6)):
+    where = max(text.find("+", 4), text.find("-", 4))
+    if where > 0:  # the UTC offset: a sign and four digits, last
+        offset, text = text[where:], text[:where]
+        if len(offset) != 5 or not _digits(offset[1:]):
+            raise ValueError(f"{text + offset!r} is not a DT (its UTC offset is not &HHMM)")
+    whole, dot, fraction = text.partition(".")
+    if (len(whole) not in (4, 6, 8, 10, 12, 14) or not _digits(whole)
+            or (dot and (len(whole) != 14 or len(fraction) > 6 or (fraction and not _digits(fraction))))):
         raise ValueError(f"{text!r} is not a DT (YYYYMMDDHHMMSS.FFFFFF)")
     day = datetime.date(int(whole[:4]), int(whole[4:6] or 1), int(whole[6:8] or 1)).toordinal() - _EPOCH
-    hours, minutes, seconds = int(whole[8:10] or 0), int(whole[10:12] or 0), int(whole[12:14] or 0)
-    if seconds == 60:
-        seconds = 59
-    if hours > 23 or minutes > 59 or seconds > 59:
-        raise ValueError(f"{text!r} is not a DT (YYYYMMDDHHMMSS.FFFFFF)")
-    return day * _US_PER_DAY + ((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + int(fraction.ljust(6, "0") or 0)
+    clock = _clock(text, int(whole[8:10] or 0), int(whole[10:12] or 0), int(whole[12:14] or 0), fraction)
+    return day * _US_PER_DAY + clock
 
 
 def _to_int(value: Any) -> int:
@@ -276,10 +282,13 @@ _CONVERT = {
 }
 
 
+_SIZED = (str, list, tuple, bytes, bytearray, memoryview)
+
+
 def _cell(value: Any, kind: str, multi: bool) -> Any:
     """A value as its column holds it; raises ValueError if it cannot be."""
-    if value is None or value == "" or value == []:
-        return None  # absent and empty look alike in a column: null
+    if value is None or (isinstance(value, _SIZED) and len(value) == 0):
+        return None  # absent and empty look alike in a column: null (an empty OB too, not b"")
     convert = _CONVERT[kind]
     if multi:
         if isinstance(value, list):
@@ -328,6 +337,25 @@ def _read_file(path: str, wanted: tuple) -> Any:
     return dcmread(path, specific_tags=wanted)
 
 
+def _path_text(path: str) -> str:
+    """``path`` as Arrow can hold it (UTF-8): the bytes of a name that is not UTF-8, which Python
+    carries as surrogate escapes, are written ``\\xNN``."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _utf8(message: str) -> str:
+    """A message, with any surrogate escapes (from a path) written ``\\xNN`` as in :func:`_path_text`."""
+    try:
+        message.encode("utf-8")
+        return message
+    except UnicodeEncodeError:
+        return message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _index_chunk(paths: list[str], specs: tuple) -> Any:
     """Read the headers of ``paths``: one Arrow record batch with the rows, in order.
 
@@ -350,6 +378,11 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
         try:
             st = os.stat(path)
             size, mtime = st.st_size, st.st_mtime_ns // 1000
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(f"{path} is a directory")
+            if not stat.S_ISREG(st.st_mode):
+                # reading a FIFO would block forever and a device may never end: not read
+                raise OSError(f"{path} is not a regular file (a FIFO, socket or device)")
             ds = _read_file(path, wanted)
             meta = ds.file_meta
             if meta is not None:
@@ -366,10 +399,14 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
                     # DicomError is a ValueError: a value that does not decode is a null cell
                     problems = (problems or []) + [f"{name}: {exc}"]
         except Exception as exc:  # noqa: BLE001 - a file never stops the run; its row says why
-            error, error_type = str(exc) or repr(exc), type(exc).__name__
+            # a message may hold the path: make it UTF-8 the same way as the path column
+            error, error_type = _utf8(str(exc) or repr(exc)), type(exc).__name__
             values = [None] * n_dataset
             syntax = problems = None
-        path_col.append(path)
+        text = _path_text(path)
+        if text is not path:
+            problems = ["path: not UTF-8, its undecodable bytes are written \\xNN", *(problems or ())]
+        path_col.append(text)
         size_col.append(size)
         mtime_col.append(mtime)
         syntax_col.append(syntax)
@@ -419,11 +456,12 @@ def iter_files(paths: Any, *, recursive: bool = True, hidden: bool = True,
     """The files of ``paths`` (a directory, a file, or an iterable of them) as absolute paths.
 
     Directories are walked in sorted order, depth first, without following symbolic links to
-    directories (so a link loop cannot hang a walk); a directory that cannot be listed is skipped. A
-    path that is not a directory is yielded as it is, whether or not it exists: its row says.
-    ``hidden=False`` leaves out the files and directories of a walk whose names start with a dot
-    (``.DS_Store``, ``.git``); ``exclude`` is a directory the walk does not enter (the command
-    line's output directory, when it is inside an input).
+    directories (so a link loop cannot hang a walk; such a link is not a file either, and is left out).
+    A directory that cannot be listed is skipped with a warning naming it. A path that is not a
+    directory is yielded as it is, whether or not it exists: its row says. ``hidden=False`` leaves out
+    the files and directories of a walk whose names start with a dot (``.DS_Store``, ``.git``);
+    ``exclude`` is a directory the walk does not enter (the command line's output directory, when it
+    is inside an input).
     """
     if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]
@@ -437,27 +475,32 @@ def iter_files(paths: Any, *, recursive: bool = True, hidden: bool = True,
 
 
 def _walk(top: str, recursive: bool, hidden: bool = True, skip: str | None = None) -> Iterator[str]:
-    try:
-        with os.scandir(top) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError:
-        return
-    subdirs = []
-    for entry in entries:
-        if not hidden and entry.name.startswith("."):
-            continue
+    # a stack, not recursion: a deep tree cannot exhaust the interpreter's recursion limit
+    pending = [top]
+    while pending:
+        folder = pending.pop()
         try:
-            is_dir = entry.is_dir(follow_symlinks=False)
-        except OSError:
-            is_dir = False
-        if is_dir:
-            if skip is None or os.path.realpath(entry.path) != skip:
-                subdirs.append(entry.path)
-        else:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:  # permission denied, or removed since it was listed
+            warnings.warn(f"{folder} is not indexed: it cannot be listed ({exc})", stacklevel=2)
+            continue
+        subdirs = []
+        for entry in entries:
+            if not hidden and entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if skip is None or os.path.realpath(entry.path) != skip:
+                        subdirs.append(entry.path)
+                    continue
+                if entry.is_symlink() and entry.is_dir():
+                    continue  # a link to a directory: not followed, and not a file
+            except OSError:
+                pass  # the row of the path will say what is wrong with it
             yield entry.path
-    if recursive:
-        for sub in subdirs:
-            yield from _walk(sub, recursive, hidden, skip)
+        if recursive:
+            pending.extend(reversed(subdirs))  # the first in sorted order is walked next
 
 
 # -- incremental -----------------------------------------------------------------------------------
@@ -509,7 +552,7 @@ def index(
     """Index DICOM files into a ``pyarrow.Table``, one row per file (``.to_pandas()`` for a DataFrame).
 
     ``paths`` is a directory (walked, recursively unless ``recursive=False``), a file, or an iterable of
-    them; rows hold absolute paths. ``tags`` (keywords, tags, ``(group, element)`` pairs) add typed
+    them; rows hold absolute paths. ``tags`` (keywords, ints, ``(group, element)`` pairs, ``"(0018,0050)"``) add typed
     columns after the fixed ones (:data:`FILE_COLUMNS`, :data:`DATASET_COLUMNS`), named by keyword
     (``"GGGGEEEE"`` for a private or unknown tag); the types are :func:`column_type`'s.
 
@@ -567,7 +610,7 @@ def index(
 def _changed(files: Iterable[str], known: dict, reused_rows: list[int]) -> Iterator[str]:
     """The files to read; the rows of the unchanged ones go to ``reused_rows``."""
     for path in files:
-        was = known.get(path)
+        was = known.get(_path_text(path))
         if was is not None:
             try:
                 st = os.stat(path)
@@ -584,17 +627,29 @@ def _write_parquet(out: Any, schema: Any, batches: Iterable[Any], reused: Any) -
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    # written beside ``out`` and renamed when complete: a run that fails (or is interrupted) leaves
+    # no valid-looking but partial index, and ``out`` may be the ``previous`` index being updated
+    out = os.fspath(out)
+    partial = f"{out}.partial-{os.getpid()}"
     held: list = []
     rows = 0
-    with pq.ParquetWriter(os.fspath(out), schema, compression="zstd") as writer:
-        for batch in _chain_lazy(batches, reused):
-            held.append(batch)
-            rows += batch.num_rows
-            if rows >= _ROW_GROUP:
+    try:
+        with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+            for batch in _chain_lazy(batches, reused):
+                held.append(batch)
+                rows += batch.num_rows
+                if rows >= _ROW_GROUP:
+                    writer.write_table(pa.Table.from_batches(held, schema=schema), row_group_size=_ROW_GROUP)
+                    held, rows = [], 0
+            if held:
                 writer.write_table(pa.Table.from_batches(held, schema=schema), row_group_size=_ROW_GROUP)
-                held, rows = [], 0
-        if held:
-            writer.write_table(pa.Table.from_batches(held, schema=schema), row_group_size=_ROW_GROUP)
+        os.replace(partial, out)
+    except BaseException:
+        try:
+            os.remove(partial)
+        except OSError:
+            pass
+        raise
 
 
 def _chain_lazy(first: Iterable[Any], then: Any) -> Iterator[Any]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +19,14 @@ pydicom = pytest.importorskip("pydicom")
 
 import dicomfast  # noqa: E402
 from dicomfast import indexing  # noqa: E402
-from pydicom.multival import MultiValue  # noqa: E402
 from pydicom.valuerep import DA, DT, TM  # noqa: E402
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+if str(BENCHMARKS) not in sys.path:
+    sys.path.insert(0, str(BENCHMARKS))
+
+# what a cell must hold, from pydicom's element: one function for this test and the benchmark's pydicom job
+from bench_index import _pydicom_cell  # noqa: E402
 
 # Every kind of column: multi-valued DS and CS, US, DA, DS present in some files only (EchoTime),
 # VM 1-n DS (WindowCenter), OW pixel data (binary), a private tag no file has, a tag by (group, element).
@@ -27,30 +35,6 @@ TAGS = [
     "Rows", "PatientBirthDate", "RescaleSlope", "WindowCenter", "EchoTime", "AccessionNumber",
     "PatientSex", (0x0018, 0x0088), 0x00191002, "PixelData",
 ]
-
-
-def _pydicom_cell(element, kind, multi):
-    """What a cell must hold, from pydicom's element (None when absent or empty)."""
-    if element is None:
-        return None
-    value = element.value
-    if value is None or value == "" or (isinstance(value, (list, MultiValue)) and len(value) == 0):
-        return None
-    convert = {
-        "text": str,
-        "int": int,
-        "float": float,
-        "binary": bytes,
-        "date": lambda v: datetime.date.fromordinal(DA(v).toordinal()),
-        "time": lambda v: TM(v).replace(),  # a datetime.time equal to pydicom's
-        "datetime": lambda v: DT(v).replace(tzinfo=None),
-    }[kind]
-    items = list(value) if isinstance(value, (list, MultiValue)) else [value]
-    if multi:
-        return [convert(v) for v in items]
-    if kind == "text" and len(items) > 1:
-        return "\\".join(str(v) for v in items)
-    return convert(items[0])
 
 
 def _specs():
@@ -118,8 +102,9 @@ def test_column_types_come_from_the_dictionary(dicom_tree, tmp_path, table):
 
 
 def test_bad_tags_are_argument_errors():
-    with pytest.raises(ValueError, match="not a DICOM keyword"):
-        dicomfast.index_schema(["NoSuchKeyword"])
+    for bad in ("NoSuchKeyword", "(0010,002G)", "0010002", "(00010,0020)"):
+        with pytest.raises(ValueError, match="neither a DICOM keyword nor a tag"):
+            dicomfast.index_schema([bad])
     with pytest.raises(ValueError, match="sequence"):
         dicomfast.index_schema(["ReferencedImageSequence"])
     with pytest.raises(TypeError):
@@ -127,6 +112,11 @@ def test_bad_tags_are_argument_errors():
     # a tag asked for twice is one column
     schema = dicomfast.index_schema([0x00191002, 0x00191002, "Rows", 0x00280010, (0x0028, 0x0010)])
     assert schema.names.count("Rows") == 1 and schema.names.count("00191002") == 1
+    # a tag written as text, as pydicom and the standard's tables write them: the same column
+    for text in ("(0028,0010)", "00280010", "0x00280010", "0028,0010", " (0028, 0010) "):
+        assert dicomfast.index_schema([text]) == dicomfast.index_schema(["Rows"]), text
+    assert dicomfast.index_schema(["(0019,1002)"]) == dicomfast.index_schema([0x00191002])
+    assert dicomfast.index_schema(["00191002"]).names[-4] == "00191002"  # a private column's name gives it back
 
 
 def test_bad_files_are_rows_with_their_error(dicom_tree, table):
@@ -187,13 +177,23 @@ def test_values_that_do_not_convert_are_null_cells_with_a_warning(dicom_tree, tm
     assert "study_date" in row["warnings"] and "2024XX05" in row["warnings"]
 
 
+@pytest.mark.parametrize("kind", ["text", "int", "float", "binary", "date", "time", "datetime"])
+@pytest.mark.parametrize("multi", [False, True])
+@pytest.mark.parametrize("empty", ["", [], b"", memoryview(b""), None])
+def test_empty_values_are_null_cells(kind, multi, empty):
+    assert indexing._cell(empty, kind, multi) is None
+    assert indexing._converter(kind, multi)(empty) is None
+    assert indexing._cell(0, "int", multi) == ([0] if multi else 0)  # zero is a value, not empty
+
+
 @pytest.mark.parametrize("text", ["20240105", "2024.01.05", "19000101", "99991231"])
 def test_dates_parse_as_pydicom(text):
     assert datetime.date(1970, 1, 1) + datetime.timedelta(days=indexing._parse_date(text)) == \
         datetime.date.fromordinal(DA(text).toordinal())
 
 
-@pytest.mark.parametrize("text", ["12", "1230", "123045", "123045.1", "123045.123456", "000000", "235959.999999"])
+@pytest.mark.parametrize("text", ["12", "1230", "123045", "123045.1", "123045.123456", "000000", "235959.999999",
+                                  "235960", "123045."])
 def test_times_parse_as_pydicom(text):
     theirs = TM(text)
     expected = ((theirs.hour * 60 + theirs.minute) * 60 + theirs.second) * 1_000_000 + theirs.microsecond
@@ -206,7 +206,8 @@ def test_times_with_colons_as_old_files_write_them():
 
 
 @pytest.mark.parametrize("text", ["2024", "202401", "20240105", "2024010512", "202401051230", "20240105123045",
-                                  "20240105123045.5", "20240105123045.123456+0100", "20240105123045-0500"])
+                                  "20240105123045.5", "20240105123045.123456+0100", "20240105123045-0500",
+                                  "20240105123045.", "2024+0100"])
 def test_datetimes_parse_as_pydicom(text):
     theirs = DT(text).replace(tzinfo=None)
     expected = theirs - datetime.datetime(1970, 1, 1)
@@ -218,6 +219,11 @@ def test_datetimes_parse_as_pydicom(text):
     (indexing._parse_time, "2460"), (indexing._parse_time, "1"), (indexing._parse_time, "12.5"),
     (indexing._parse_time, "123045.1234567"), (indexing._parse_datetime, "20240105123"),
     (indexing._parse_datetime, "2024.5"),
+    # an ISO date, a sign without an offset, a short offset: not a DT's "&HHMM"
+    (indexing._parse_datetime, "2024-01-05"), (indexing._parse_datetime, "2024010512-"),
+    (indexing._parse_datetime, "20240105123045.5+01"), (indexing._parse_datetime, "20240105+01:00"),
+    (indexing._parse_date, "2024"),
+    (indexing._parse_date, "２０２４０１０５"), (indexing._parse_time, "１２"),  # full-width digits
 ])
 def test_bad_dates_and_times_are_value_errors(parse, text):
     with pytest.raises(ValueError):
@@ -324,6 +330,25 @@ def test_parquet_streaming_with_a_previous_index(dicom_tree, tmp_path, table):
     assert pq.read_table(out).sort_by("path").equals(table)
 
 
+def test_parquet_in_place_of_the_previous_one_and_a_failed_run(dicom_tree, tmp_path, table, monkeypatch):
+    root, _ = dicom_tree
+    out = tmp_path / "index.parquet"
+    dicomfast.index(root, TAGS, workers=1, out=out)
+    dicomfast.index(root, TAGS, workers=1, out=out, previous=out)  # the usual update: in place
+    assert pq.read_table(out).sort_by("path").equals(table)
+
+    def failing(func, items, **kwargs):  # a run that dies after its first chunk (a worker lost, ^C)
+        items = list(items)
+        yield func(items[:3])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(indexing, "map_chunks", failing)
+    with pytest.raises(KeyboardInterrupt):
+        dicomfast.index(root, TAGS, workers=1, out=out)
+    assert pq.read_table(out).sort_by("path").equals(table)  # the last complete index, not 3 rows
+    assert os.listdir(tmp_path) == ["index.parquet"]  # and nothing half-written beside it
+
+
 def test_to_pandas(table):
     pytest.importorskip("pandas")
     df = table.to_pandas()
@@ -338,3 +363,64 @@ def test_importing_dicomfast_does_not_import_pyarrow():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_a_row_not_a_hang(dicom_tree, tmp_path):
+    # a FIFO among the files: opening it for reading would block until a writer comes
+    root, info = dicom_tree
+    shutil.copy(os.path.join(root, sorted(info["files"])[0]), tmp_path / "a.dcm")
+    os.mkfifo(tmp_path / "b.fifo")
+    rows = {row["path"]: row for row in dicomfast.index(tmp_path, workers=1).to_pylist()}
+    assert rows[str(tmp_path / "a.dcm")]["error"] is None
+    fifo = rows[str(tmp_path / "b.fifo")]
+    assert fifo["error_type"] == "OSError" and "not a regular file" in fifo["error"]
+    assert fifo["sop_instance_uid"] is None
+
+
+def test_the_walk_skips_links_to_directories_and_warns_of_unlistable_ones(dicom_tree, tmp_path, monkeypatch):
+    root, info = dicom_tree
+    first = sorted(info["files"])[0]
+    (tmp_path / "a" / "deep").mkdir(parents=True)
+    (tmp_path / "b").mkdir()
+    shutil.copy(os.path.join(root, first), tmp_path / "a" / "deep" / "x.dcm")
+    shutil.copy(os.path.join(root, first), tmp_path / "a" / "y.dcm")
+    shutil.copy(os.path.join(root, first), tmp_path / "b" / "z.dcm")
+    os.symlink(tmp_path / "a", tmp_path / "a" / "deep" / "loop")  # a loop back up
+    os.symlink(tmp_path / "b" / "z.dcm", tmp_path / "a" / "link.dcm")  # a link to a file is a file
+    walked = list(indexing.iter_files(tmp_path))
+    assert walked == [str(tmp_path / p) for p in ("a/link.dcm", "a/y.dcm", "a/deep/x.dcm", "b/z.dcm")]
+
+    real_scandir = os.scandir
+
+    def denied(path):  # the tests run as root, where chmod 000 does not deny anything
+        if os.fspath(path) == str(tmp_path / "b"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(indexing.os, "scandir", denied)
+    with pytest.warns(UserWarning, match=r"/b is not indexed: it cannot be listed .*Permission denied"):
+        table = dicomfast.index(tmp_path, workers=1)
+    assert table.column("path").to_pylist() == sorted(walked[:3])
+    assert table["error"].null_count == 3
+
+
+@pytest.mark.skipif(os.fsencode("\udce9") != b"\xe9", reason="the file system encoding is not UTF-8")
+def test_a_file_name_that_is_not_utf8(dicom_tree, tmp_path, monkeypatch):
+    # Latin-1 "café": os.scandir gives it as a surrogate escape, which Arrow strings cannot hold
+    root, info = dicom_tree
+    first = sorted(info["files"])[0]
+    latin1 = os.path.join(os.fsencode(tmp_path), b"caf\xe9.dcm")
+    shutil.copy(os.path.join(root, first), latin1)
+    os.mkfifo(os.path.join(os.fsencode(tmp_path), b"fifo\xff"))  # an error row whose message names the path
+    table = dicomfast.index(tmp_path, workers=1)
+    rows = {row["path"]: row for row in table.to_pylist()}
+    assert set(rows) == {str(tmp_path / "caf\\xe9.dcm"), str(tmp_path / "fifo\\xff")}
+    row = rows[str(tmp_path / "caf\\xe9.dcm")]
+    assert row["error"] is None and row["sop_instance_uid"] == info["files"][first]["sop_uid"]
+    assert "path: not UTF-8" in row["warnings"]
+    assert "fifo\\xff" in rows[str(tmp_path / "fifo\\xff")]["error"]
+    # incremental: the row of the unchanged file is found by its written path, and reused
+    reads = _counting(monkeypatch)
+    again = dicomfast.index(tmp_path, workers=1, previous=table)
+    assert reads == [] and again.equals(table)  # the FIFO's row is an error: stat'ed, never read
