@@ -52,7 +52,9 @@ def __getattr__(name):
     if module is not None:
         import importlib
 
-        return getattr(importlib.import_module(f".{module}", __name__), name)
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value  # found once: later lookups skip this function
+        return value
     raise AttributeError(f"module 'dicomfast' has no attribute {name!r}")
 
 
