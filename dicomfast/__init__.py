@@ -44,6 +44,7 @@ _LAZY = {
     "apply_modality_lut": "transforms",
     "apply_voi_lut": "transforms",
     "apply_windowing": "transforms",
+    "read_pixels": "pixel_reader",
 }
 
 
@@ -83,4 +84,5 @@ __all__ = [
     "apply_modality_lut",
     "apply_voi_lut",
     "apply_windowing",
+    "read_pixels",
 ]

@@ -28,7 +28,12 @@ def window(
     half: bool = False,
     fixed: bool = True,
 ) -> None: ...
-def rescale(src: npt.NDArray[np.generic], dst: npt.NDArray[np.float64], slope: float, intercept: float) -> None: ...
+def rescale(
+    src: npt.NDArray[np.generic],
+    dst: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    slope: float,
+    intercept: float,
+) -> None: ...
 def lookup(
     src: npt.NDArray[np.generic],
     lut: npt.NDArray[np.uint8] | npt.NDArray[np.uint16],

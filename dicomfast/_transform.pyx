@@ -234,14 +234,24 @@ def window(const src_t[::1] src, dst_t[::1] dst, int func, double a, double b,
                 _store(d, i, _value(<double>s[i], func, a, b, a2, b2, scale, offset, kind), kind)
 
 
-def rescale(const src_t[::1] src, double[::1] dst, double slope, double intercept):
-    """dst[i] = float64(src[i]) * slope + intercept, rounded after each operation (as NumPy does)."""
+ctypedef fused real_t:
+    float
+    double
+
+
+def rescale(const src_t[::1] src, real_t[::1] dst, double slope, double intercept):
+    """dst[i] = float64(src[i]) * slope + intercept, rounded after each operation (as NumPy does),
+    then to float32 for a float32 ``dst`` (pydicom's float64 result, cast)."""
     cdef Py_ssize_t i, n = src.shape[0]
     cdef double v
+    if n == 0:
+        return
+    cdef const src_t* s = &src[0]
+    cdef real_t* d = &dst[0]
     with nogil:
         for i in range(n):
-            v = <double>src[i] * slope
-            dst[i] = v + intercept
+            v = <double>s[i] * slope
+            d[i] = <real_t>(v + intercept)
 
 
 def lookup(const src_t[::1] src, const lut_t[::1] lut, lut_t[::1] dst, int64_t first_map):

@@ -34,7 +34,7 @@ from .errors import (
     UnsupportedTransferSyntaxError,
 )
 
-__all__ = ["pixel_array", "iter_frames", "apply_color_lut", "pixel_info", "PixelInfo"]
+__all__ = ["pixel_array", "iter_frames", "apply_color_lut", "pixel_info", "pixel_info_of", "PixelInfo"]
 
 _PIXEL_TAGS = {0x7FE00010: "PixelData", 0x7FE00008: "FloatPixelData", 0x7FE00009: "DoubleFloatPixelData"}
 
@@ -157,9 +157,15 @@ def pixel_info(ds: Dataset) -> PixelInfo:
     if len(found) > 1:
         raise PixelDataError("only one of Pixel Data, Float Pixel Data and Double Float Pixel Data may be present")
     tag, index = found[0]
-    keyword = _PIXEL_TAGS[tag]
     encapsulated = bool(tape.flags(index) & FLAG_ENCAPSULATED)
+    return pixel_info_of(ds, _PIXEL_TAGS[tag], index, encapsulated, tape.length(index), tape.vr(index))
 
+
+def pixel_info_of(ds: Dataset, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
+    """:func:`pixel_info` for a pixel data element described by the caller: ``keyword``, its tape
+    ``index`` (-1 when the element was not scanned, as for a header read), whether it is
+    ``encapsulated``, its value ``length`` and its ``vr``."""
+    tape = ds._tape
     meta = _root(ds).file_meta
     syntax = meta.get("TransferSyntaxUID") if meta is not None else None
     if not syntax:
@@ -224,7 +230,7 @@ def pixel_info(ds: Dataset) -> PixelInfo:
             raise InvalidPixelAttributeError(f"Planar Configuration {planar} is invalid: it must be 0 or 1")
 
     big_endian = syntax == "1.2.840.10008.1.2.2"
-    swap_ow = big_endian and bits_allocated == 8 and keyword == "PixelData" and tape.vr(index) == "OW"
+    swap_ow = big_endian and bits_allocated == 8 and keyword == "PixelData" and vr == "OW"
     pixels = rows * columns * samples
     frame_bits = pixels * bits_allocated
     ybr422 = photometric == "YBR_FULL_422" and not encapsulated
@@ -237,7 +243,7 @@ def pixel_info(ds: Dataset) -> PixelInfo:
         frame_bits = frame_bytes * 8
 
     if not encapsulated:
-        actual = tape.length(index)
+        actual = length
         expected = -(-frame_bits * frames // 8)
         if actual < expected:
             raise PixelDataLengthError(
@@ -386,8 +392,17 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> n
     YBR_FULL and YBR_FULL_422 data in YBR (YBR_FULL_422 is still upsampled, as pydicom does).
     Palette colour data is returned as stored: :func:`apply_color_lut` maps it.
 
-    Native data that needs no conversion is a read-only view on the file's bytes.
+    For a Dataset (and bytes or a file object), native data that needs no conversion is a
+    read-only view on the file's bytes. For a path to native data, the header is read and the pixel
+    bytes are read straight into a new, writeable array (no copy of the whole file).
     """
+    if type(src) is str or isinstance(src, os.PathLike):
+        # Native data: the header read, then the pixel bytes read straight into the array.
+        from .pixel_reader import read_native
+
+        arr = read_native(src, frame, as_rgb=as_rgb)
+        if arr is not None:
+            return arr
     ds = _dataset(src)
     info = pixel_info(ds)
     if frame is not None:

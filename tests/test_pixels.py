@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import io
+import os
+import tempfile
 import warnings
 
 import numpy as np
@@ -177,6 +179,22 @@ def make_file(data: bytes, *, rows=4, cols=6, spp=1, ba=16, bs=None, pr=0, frame
     return out.getvalue()
 
 
+def _check_path_read(blob: bytes, expected: np.ndarray) -> None:
+    """pixel_array(path), whole and frame by frame (the header read, then the pixel bytes read
+    straight into the array), gives what the Dataset path gives."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "f.dcm")
+        with open(path, "wb") as f:
+            f.write(blob)
+        _same(dicomfast.pixel_array(path), expected)
+        info = pixels.pixel_info(dicomfast.dcmread(blob))
+        if info.number_of_frames > 1:
+            for n in (0, info.number_of_frames - 1):
+                _same(dicomfast.pixel_array(path, frame=n), expected[n])
+        else:
+            _same(dicomfast.pixel_array(path, frame=0), expected)
+
+
 def reference(blob: bytes, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -188,6 +206,7 @@ def check(blob: bytes, frame_check=True):
     ds = dicomfast.dcmread(blob)
     ours = dicomfast.pixel_array(ds)
     _same(ours, ref)
+    _check_path_read(blob, ours)
     if frame_check:
         frames = int(ds.get("NumberOfFrames") or 1)
         if ours.ndim == len(pixels.pixel_info(ds).frame_shape) + 1:
