@@ -100,6 +100,10 @@ def _decode_with(func, data, what: str, **options) -> bytes:
         return func(bytes(data), version=2, **options)
     except (RuntimeError, ValueError, TypeError, OSError) as exc:
         raise DicomError(f"the {what} codestream cannot be decoded: {exc}") from exc
+    except MemoryError as exc:
+        # The plugin allocates what a (corrupt) codestream header declares before it finds the
+        # damage: an image far larger than the dataset's is a bad file, not a lack of memory.
+        raise DicomError(f"the {what} codestream declares an image too large to decode") from exc
 
 
 # ---------------------------------------------------------------------------- codestreams

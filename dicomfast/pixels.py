@@ -356,6 +356,15 @@ def _encapsulated(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool)
         flat = np.ascontiguousarray(decoders.decode_frame(ds, frame)).reshape(-1)
         return _finish(info, flat, None, as_rgb)
     n = info.number_of_frames
+    if n > 1:
+        # Every frame is at least one fragment (PS3.5 A.4): an untrusted Number of Frames must not
+        # size the array beyond what the data can hold.
+        from .encapsulated import _fragments
+
+        fragments = len(_fragments(ds)[1])
+        if n > fragments:
+            raise PixelDataError(
+                f"Number of Frames is {n} but the encapsulated Pixel Data holds {fragments} fragment(s)")
     first = np.ascontiguousarray(decoders.decode_frame(ds, 0))
     if n == 1:
         return _finish(info, first.reshape(-1), None, as_rgb)
