@@ -163,6 +163,7 @@ _WINDOW_FAST = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtyp
 _TAG_PER_FRAME = 0x52009230   # Per-frame Functional Groups Sequence
 _TAG_SHARED = 0x52009229      # Shared Functional Groups Sequence
 _TAG_MODALITY_LUT = 0x00283000
+_TAG_VOI_FUNCTION = 0x00281056
 
 
 def _enhanced(ds: Dataset) -> bool:
@@ -177,7 +178,7 @@ def _rescale_items(ds: Dataset, nframes: int, frame: int | None) -> list[tuple[f
     """(slope, intercept) per frame read: top-level Rescale Slope/Intercept, else the enhanced
     multi-frame Pixel Value Transformation groups, else (1, 0)."""
     count = 1 if frame is not None else nframes
-    slope, intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
+    slope, intercept = getattr(ds, "RescaleSlope", None), getattr(ds, "RescaleIntercept", None)
     if slope is not None and intercept is not None:
         return [(float(slope), float(intercept))] * count
     if _enhanced(ds):
@@ -194,11 +195,12 @@ def _window_params(ds: Dataset, window: Any, rescale: bool, nframes: int, frame:
     if isinstance(window, str):
         if window.lower() != "auto":
             raise ValueError(f"window must be (center, width), 'auto' or None, not {window!r}")
-        center, width = ds.get("WindowCenter"), ds.get("WindowWidth")
+        center, width = getattr(ds, "WindowCenter", None), getattr(ds, "WindowWidth", None)
         if center is not None and width is not None:
             # The common case, read directly: the first window, the top-level rescale.
             params = {"center": float(_first(center)), "width": float(_first(width)),
-                      "function": str(ds.get("VOILUTFunction") or "LINEAR").strip()}
+                      "function": str((ds._find(_TAG_VOI_FUNCTION) >= 0 and ds.get("VOILUTFunction"))
+                                      or "LINEAR").strip()}
             (params["slope"], params["intercept"]), = _rescale_items(ds, nframes, frame)[:1]
         else:
             params = transforms.frame_parameters(ds)
@@ -283,7 +285,10 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
                 flat = _stored(fd, path, ds, info, value, frame, target)
                 if direct:
                     return out
-                stored = pixels._finish(info, flat, None if frame is not None else info.number_of_frames, True)
+                if _plain_layout(info):
+                    stored = flat.reshape(_shape(info, frame))  # nothing to correct or convert
+                else:
+                    stored = pixels._finish(info, flat, None if frame is not None else info.number_of_frames, True)
                 return _transform(ds, stored, info, frame, rescale, window, dtype, out)
         finally:
             os.close(fd)

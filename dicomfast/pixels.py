@@ -214,7 +214,7 @@ def pixel_info_of(ds: Dataset, keyword: str, index: int, encapsulated: bool, len
         frames = 1  # pydicom assumes one frame, with a warning
     if frames < 1:
         raise InvalidPixelAttributeError(f"Number of Frames {frames} is invalid")
-    photometric = ds.get("PhotometricInterpretation")
+    photometric = getattr(ds, "PhotometricInterpretation", None)
     if not isinstance(photometric, str) or not photometric:
         raise InvalidPixelAttributeError(f"Photometric Interpretation {photometric!r} is missing or invalid")
     photometric = photometric.strip()
