@@ -32,6 +32,8 @@ _FUNCTIONS_BY_SPELLING = {**_FUNCTIONS, **{k.lower(): v for k, v in _FUNCTIONS.i
 #: dtype arguments seen often, so that window() skips numpy.dtype() for them.
 _DTYPE_ARGS = {t: np.dtype(t) for t in (np.uint8, np.uint16, np.float16, np.float32, np.float64)}
 _SCALARS = (int, float)
+#: The output scale of each window dtype: the integer range, or 1 for floats.
+_SCALE = {dt: (float((1 << (8 * dt.itemsize)) - 1) if dt.kind == "u" else 1.0) for dt in _DTYPE_ARGS.values()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,15 +155,20 @@ def window(arr, center, width, *, slope=1.0, intercept=0.0, function="linear", d
         src = _as_input(arr)
     if out is None:
         out = np.empty(src.shape, dtype)
-    else:
-        _check_out(out, src.shape, dtype, src)
-    scale = float((1 << (8 * dtype.itemsize)) - 1) if dtype.kind == "u" else 1.0
+    elif not (type(out) is np.ndarray and out.dtype == dtype and out.shape == src.shape
+              and out.flags.c_contiguous and out.flags.writeable and not np.may_share_memory(out, src)):
+        _check_out(out, src.shape, dtype, src)  # says what is wrong (or allows exact overlap)
+    scale = _SCALE[dtype]
 
     params = (center, width, slope, intercept)
     if type(center) in _SCALARS and type(width) in _SCALARS and type(slope) in _SCALARS and type(intercept) in _SCALARS:
-        per_frame = (False,)
-    else:
-        per_frame = tuple(not isinstance(p, (int, float, np.generic)) and np.ndim(p) > 0 for p in params)
+        # The usual call: four plain numbers.
+        c, w, s, i = float(center), float(width), float(slope), float(intercept)
+        if not (isfinite(c) and isfinite(w) and isfinite(s) and isfinite(i)):
+            c, w, s, i = (_number(p, n) for p, n in zip(params, ("center", "width", "slope", "intercept")))
+        _run_window(src.reshape(-1), out.reshape(-1), function, c, w, s, i, scale, 0.0)
+        return out
+    per_frame = tuple(not isinstance(p, (int, float, np.generic)) and np.ndim(p) > 0 for p in params)
     if not any(per_frame):
         c, w, s, i = (_number(p, n) for p, n in zip(params, ("center", "width", "slope", "intercept")))
         _run_window(src.reshape(-1), out.reshape(-1), function, c, w, s, i, scale, 0.0)
