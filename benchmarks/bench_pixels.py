@@ -10,6 +10,9 @@ written once into ``benchmarks/data/`` and reused), read warm from the page cach
 * ``pydicom``:         ``pydicom.dcmread(path).pixel_array`` (a writeable copy)
 * ``dicomfast``:       ``dicomfast.dcmread(path).pixel_array`` (a read-only view on the read bytes)
 * ``dicomfast_copy``:  the same, then ``.copy()``: a writeable array like pydicom's
+* ``dicomfast_direct``: ``dicomfast.pixel_reader.read_native(path)`` (read_pixels' read): the header
+  read, then the pixel bytes read straight into a new writeable array (``os.preadv``), no
+  whole-file buffer
 
 Timing as in bench_header.py: one untimed pass per case, then ``repeat`` passes taking turns, the
 median of the per-file times. Numbers are printed, never asserted: tests/test_benchmarks.py runs
@@ -40,6 +43,7 @@ CASES = (
     ("pydicom", "pydicom   dcmread + pixel_array"),
     ("dicomfast", "dicomfast dcmread + pixel_array"),
     ("dicomfast_copy", "dicomfast ... + .copy()"),
+    ("dicomfast_direct", "header read + preadv into array"),
 )
 # (name, numerator, denominator, target): a ratio is numerator time / denominator time.
 RATIOS = (
@@ -47,6 +51,8 @@ RATIOS = (
     ("speedup_copy_vs_pydicom", "pydicom", "dicomfast_copy", None),
     ("over_fromfile", "dicomfast", "fromfile", None),
     ("over_read_frombuffer", "dicomfast", "read_frombuffer", None),
+    ("fromfile_over_dicomfast", "fromfile", "dicomfast", 1.0),  # >= 1: no slower than the floor
+    ("fromfile_over_direct", "fromfile", "dicomfast_direct", None),
 )
 DEFAULT_REPEAT = 7
 
@@ -74,8 +80,13 @@ def _reads(pixel_offset: int, count: int) -> dict[str, Callable[[str], Any]]:
     def df_copy(path):
         return dicomfast.dcmread(path).pixel_array.copy()
 
+    def df_direct(path):
+        from dicomfast.pixel_reader import read_native
+
+        return read_native(path)
+
     return {"fromfile": fromfile, "read_frombuffer": read_frombuffer, "pydicom": pd,
-            "dicomfast": df, "dicomfast_copy": df_copy}
+            "dicomfast": df, "dicomfast_copy": df_copy, "dicomfast_direct": df_direct}
 
 
 def run(n_files: int = 100, repeat: int | None = None, quick: bool = False, *,
@@ -102,7 +113,7 @@ def run(n_files: int = 100, repeat: int | None = None, quick: bool = False, *,
     reads = _reads(offset, count)
     reference = pydicom.dcmread(paths[0]).pixel_array
     problems = {}
-    for key in ("read_frombuffer", "dicomfast", "dicomfast_copy"):
+    for key in ("read_frombuffer", "dicomfast", "dicomfast_copy", "dicomfast_direct"):
         got = reads[key](paths[0]).reshape(reference.shape)
         if got.dtype != reference.dtype or not np.array_equal(got, reference):
             problems[key] = "differs from pydicom's pixel_array"

@@ -51,6 +51,7 @@ _LAZY = {
     "apply_modality_lut": "transforms",
     "apply_voi_lut": "transforms",
     "apply_windowing": "transforms",
+    "read_pixels": "pixel_reader",
     "load_series": "series",
     "Volume": "series",
     "DicomDataset": "ml",
@@ -70,7 +71,9 @@ def __getattr__(name):
     if module is not None:
         import importlib
 
-        return getattr(importlib.import_module(f".{module}", __name__), name)
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value  # found once: later lookups skip this function
+        return value
     raise AttributeError(f"module 'dicomfast' has no attribute {name!r}")
 
 
@@ -116,4 +119,5 @@ __all__ = [
     "study_table",
     "patient_table",
     "format_tree",
+    "read_pixels",
 ]

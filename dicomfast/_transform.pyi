@@ -13,6 +13,9 @@ FUNC_LINEAR: Final[int]
 FUNC_STEP: Final[int]
 FUNC_SIGMOID: Final[int]
 HALF: Final[int]
+HAVE_FIXED: Final[bool]
+
+def set_num_threads(n: int) -> int: ...
 
 def window(
     src: npt.NDArray[np.generic],
@@ -23,8 +26,14 @@ def window(
     scale: float,
     offset: float,
     half: bool = False,
+    fixed: bool = True,
 ) -> None: ...
-def rescale(src: npt.NDArray[np.generic], dst: npt.NDArray[np.float64], slope: float, intercept: float) -> None: ...
+def rescale(
+    src: npt.NDArray[np.generic],
+    dst: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    slope: float,
+    intercept: float,
+) -> None: ...
 def lookup(
     src: npt.NDArray[np.generic],
     lut: npt.NDArray[np.uint8] | npt.NDArray[np.uint16],

@@ -17,12 +17,26 @@ window into ``a`` and ``b``):
 Integer outputs are ``floor(t * scale + 0.5)`` (round half up; NaN gives 0); float outputs are
 ``t * scale + offset`` (NaN stays NaN); half outputs are ``t * scale + offset`` rounded to binary16.
 """
+from cython.parallel cimport prange
 from libc.math cimport exp
 from libc.stdlib cimport free, malloc
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t
 
 cdef extern from "_half.h" nogil:
     uint16_t df_float_to_half(float value) noexcept
+
+cdef extern from "_window.h" nogil:
+    ctypedef struct df_fixed_plan_t:
+        pass
+    enum:
+        DF_I8, DF_I16, DF_I32, DF_U8, DF_U16, DF_U32, DF_F32, DF_F64
+        DF_OUT_U8, DF_OUT_U16
+    int df_have_avx2() noexcept
+    int df_fixed_plan(double a2, double b2, int32_t lo, int32_t hi, df_fixed_plan_t* plan) noexcept
+    Py_ssize_t df_fixed_run(const void* src, int is_signed, uint8_t* dst, Py_ssize_t n,
+                            const df_fixed_plan_t* plan) noexcept
+    void df_linear_int(const void* src, int stype, void* dst, int dtype, Py_ssize_t n,
+                       double a2, double b2, double scale) noexcept
 
 ctypedef fused src_t:
     int8_t
@@ -49,6 +63,26 @@ FUNC_LINEAR = 0
 FUNC_STEP = 1
 FUNC_SIGMOID = 2
 HALF = 1  # with a uint16 destination: store binary16 bits rather than rounded integers
+#: Whether the 16-bit fixed-point loop of _window.h can run here (AVX2).
+HAVE_FIXED = bool(df_have_avx2())
+cdef bint _have_fixed = HAVE_FIXED
+# Below this many elements the fixed-point plan (a few microseconds) costs more than it saves.
+cdef Py_ssize_t _FIXED_MIN = 8192
+# Elements per OpenMP chunk of the linear window (a multiple of 32, the fixed-point loop's step):
+# below two chunks the loop stays on the calling thread, where waking a team costs more than it saves.
+cdef Py_ssize_t _CHUNK = 1 << 17
+#: Threads for the linear window of large arrays (1: serial). Set by set_num_threads.
+cdef int _threads = 1
+
+
+def set_num_threads(int n):
+    """Threads the linear window kernel may use for large arrays (1 turns OpenMP off); returns the old value."""
+    global _threads
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    old = _threads
+    _threads = n
+    return old
 
 cdef enum:
     F_LINEAR = 0
@@ -96,35 +130,90 @@ cdef inline void _store(dst_t* d, Py_ssize_t i, double v, int kind) noexcept nog
         d[i] = <dst_t>v
 
 
+cdef inline int _stype(const src_t* s) noexcept nogil:
+    if src_t is int8_t:
+        return DF_I8
+    elif src_t is int16_t:
+        return DF_I16
+    elif src_t is int32_t:
+        return DF_I32
+    elif src_t is uint8_t:
+        return DF_U8
+    elif src_t is uint16_t:
+        return DF_U16
+    elif src_t is uint32_t:
+        return DF_U32
+    elif src_t is float:
+        return DF_F32
+    else:
+        return DF_F64
+
+
+cdef void _linear_int(const src_t* s, dst_t* d, Py_ssize_t n, double a2, double b2, double scale,
+                      bint fixed) noexcept nogil:
+    """The linear window to uint8/uint16 over n elements: the fixed-point loop where it applies."""
+    cdef df_fixed_plan_t plan
+    cdef bint use_plan = False
+    cdef int32_t lo, hi
+    cdef Py_ssize_t c, nchunks = (n + _CHUNK - 1) // _CHUNK
+    cdef int threads = _threads if _threads < nchunks else <int>nchunks
+    if (src_t is int16_t or src_t is uint16_t) and dst_t is uint8_t:
+        if fixed and _have_fixed and n >= _FIXED_MIN:
+            lo, hi = (-32768, 32767) if src_t is int16_t else (0, 65535)
+            use_plan = df_fixed_plan(a2, b2, lo, hi, &plan)
+    if threads <= 1:
+        _linear_chunk(s, d, n, a2, b2, scale, &plan if use_plan else NULL)
+        return
+    for c in prange(nchunks, num_threads=threads, schedule="static"):
+        _linear_chunk(s + c * _CHUNK, d + c * _CHUNK, min(_CHUNK, n - c * _CHUNK), a2, b2, scale,
+                      &plan if use_plan else NULL)
+
+
+cdef void _linear_chunk(const src_t* s, dst_t* d, Py_ssize_t n, double a2, double b2, double scale,
+                        const df_fixed_plan_t* plan) noexcept nogil:
+    cdef Py_ssize_t done = 0
+    if plan != NULL:
+        done = df_fixed_run(s, src_t is int16_t, <uint8_t*>d, n, plan)
+    if dst_t is uint8_t:
+        df_linear_int(s + done, _stype(s), d + done, DF_OUT_U8, n - done, a2, b2, scale)
+    elif dst_t is uint16_t:
+        df_linear_int(s + done, _stype(s), d + done, DF_OUT_U16, n - done, a2, b2, scale)
+
+
 def window(const src_t[::1] src, dst_t[::1] dst, int func, double a, double b,
-           double scale, double offset, bint half=False):
+           double scale, double offset, bint half=False, bint fixed=True):
     """dst[i] = output(t(src[i])) for every i; see the module docstring. len(dst) == len(src).
 
-    Where the loop would not vectorize (everything but a linear window to an integer dtype), 8- and
-    16-bit integer inputs go through a table of the outputs of every value between the input's
-    minimum and maximum, when that table is smaller than a quarter of the input: the same per-value
-    code fills it, so the results are identical, and a sigmoid costs one exp per distinct value.
-    (Measured on a 512 x 512 int16 slice, the table is slower than the vectorized linear loop.)
+    The linear window to uint8/uint16 runs the loops of ``_window.h`` (an AVX2 clone where the CPU
+    has it; for 16-bit input to uint8 a fixed-point plan, identical in output, unless ``fixed`` is
+    false, which tests use to compare the two).
+
+    Elsewhere (sigmoid, the width-1 step, float and half outputs), 8- and 16-bit integer inputs go
+    through a table of the outputs of every value between the input's minimum and maximum, when that
+    table is smaller than a quarter of the input: the same per-value code fills it, so the results
+    are identical, and a sigmoid costs one exp per distinct value.
     """
     cdef Py_ssize_t i, n = src.shape[0]
     if n == 0:
         return
-    # Raw pointers in locals: a uint8 store through a memoryview may alias the view's own fields,
-    # which stops GCC from vectorizing; through local pointers it versions the loop instead.
+    # Raw pointers in locals: a store through a memoryview may alias the view's own fields, which
+    # stops GCC from vectorizing.
     cdef const src_t* s = &src[0]
     cdef dst_t* d = &dst[0]
     cdef dst_t* table = NULL
     cdef int kind = 2 if half else (0 if (dst_t is uint8_t or dst_t is uint16_t) else 1)
     # Scale and the rounding offset folded into the affine map, the clamp on the scaled value, then
-    # a truncation through int32: the form of the linear loop that GCC vectorizes.
+    # a truncation through int32 (round half up).
     cdef double a2 = a * scale
     cdef double b2 = b * scale + 0.5
-    cdef double t
     cdef int32_t lo, hi, v
     cdef bint done = False
     with nogil:
-        if ((src_t is int8_t or src_t is uint8_t or src_t is int16_t or src_t is uint16_t)
-                and not (kind == 0 and func == F_LINEAR)):
+        if kind == 0 and func == F_LINEAR:
+            if dst_t is uint8_t or dst_t is uint16_t:
+                _linear_int(s, d, n, a2, b2, scale, fixed)
+            done = True
+        elif src_t is int8_t or src_t is uint8_t or src_t is int16_t or src_t is uint16_t:
             lo = s[0]
             hi = s[0]
             for i in range(n):
@@ -140,27 +229,29 @@ def window(const src_t[::1] src, dst_t[::1] dst, int func, double a, double b,
                     d[i] = table[s[i] - lo]
                 free(table)
                 done = True
-        if done:
-            pass
-        elif kind == 0 and func == F_LINEAR:
-            for i in range(n):
-                t = <double>s[i] * a2 + b2
-                t = t if t > 0.0 else 0.0
-                t = t if t < scale else scale
-                _store(d, i, t, 0)
-        else:
+        if not done:
             for i in range(n):
                 _store(d, i, _value(<double>s[i], func, a, b, a2, b2, scale, offset, kind), kind)
 
 
-def rescale(const src_t[::1] src, double[::1] dst, double slope, double intercept):
-    """dst[i] = float64(src[i]) * slope + intercept, rounded after each operation (as NumPy does)."""
+ctypedef fused real_t:
+    float
+    double
+
+
+def rescale(const src_t[::1] src, real_t[::1] dst, double slope, double intercept):
+    """dst[i] = float64(src[i]) * slope + intercept, rounded after each operation (as NumPy does),
+    then to float32 for a float32 ``dst`` (pydicom's float64 result, cast)."""
     cdef Py_ssize_t i, n = src.shape[0]
     cdef double v
+    if n == 0:
+        return
+    cdef const src_t* s = &src[0]
+    cdef real_t* d = &dst[0]
     with nogil:
         for i in range(n):
-            v = <double>src[i] * slope
-            dst[i] = v + intercept
+            v = <double>s[i] * slope
+            d[i] = <real_t>(v + intercept)
 
 
 def lookup(const src_t[::1] src, const lut_t[::1] lut, lut_t[::1] dst, int64_t first_map):

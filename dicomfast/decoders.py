@@ -100,6 +100,10 @@ def _decode_with(func, data, what: str, **options) -> bytes:
         return func(bytes(data), version=2, **options)
     except (RuntimeError, ValueError, TypeError, OSError) as exc:
         raise DicomError(f"the {what} codestream cannot be decoded: {exc}") from exc
+    except MemoryError as exc:
+        # The plugin allocates what a (corrupt) codestream header declares before it finds the
+        # damage: an image far larger than the dataset's is a bad file, not a lack of memory.
+        raise DicomError(f"the {what} codestream declares an image too large to decode") from exc
 
 
 # ---------------------------------------------------------------------------- codestreams
@@ -122,6 +126,51 @@ def _jpeg_precision(data) -> int | None:
             return b[pos + 4] if pos + 4 < len(b) else None
         pos += 2 + int.from_bytes(b[pos + 2 : pos + 4], "big")
     return None
+
+
+def _j2k_geometry(data) -> tuple[int, int, int, int] | None:
+    """(width, height, components, tiles) from a JPEG 2000 codestream's SIZ segment, or None."""
+    b = bytes(data[:4096]) if len(data) > 4096 else bytes(data)
+    offset = _j2k_siz_offset(b)
+    if offset is None:
+        return None
+    x, y, xo, yo, xt, yt, xto, yto = (int.from_bytes(b[offset + 8 + 4 * k: offset + 12 + 4 * k], "big")
+                                      for k in range(8))
+    components = int.from_bytes(b[offset + 40: offset + 42], "big")
+    width, height = max(x - xo, 0), max(y - yo, 0)
+    tiles = (-(-max(x - xto, 0) // xt) * -(-max(y - yto, 0) // yt)) if xt and yt else 1 << 62
+    return width, height, components, tiles
+
+
+def _check_j2k_geometry(data, p) -> None:
+    """A codestream that declares a far larger image (or a pathological tiling) than the dataset is
+    corrupt: refuse it before the decoder allocates, or spends minutes on, what it declares."""
+    geometry = _j2k_geometry(data)
+    if geometry is None:
+        return
+    width, height, components, tiles = geometry
+    if width * height > 4 * p.rows * p.columns or components > 4 or tiles > 4096:
+        raise DicomError(
+            f"the JPEG 2000 codestream declares {width} x {height} x {components} in {tiles} tile(s); "
+            f"the dataset is {p.rows} x {p.columns} x {p.samples}")
+
+
+def _j2k_siz_offset(b: bytes) -> int | None:
+    """Where the SOC + SIZ markers start in a codestream (after a JP2 header, if any), or None."""
+    offset = 0
+    if b.startswith(b"\x00\x00\x00\x0c\x6a\x50\x20\x20"):  # a (non-conformant) JP2 header
+        offset = 12
+        while offset + 8 <= len(b):
+            length = int.from_bytes(b[offset : offset + 4], "big")
+            if b[offset + 4 : offset + 8] == b"jp2c":
+                offset += 8
+                break
+            if length < 8:
+                return None
+            offset += length
+    if b[offset : offset + 4] != b"\xff\x4f\xff\x51" or offset + 42 >= len(b):
+        return None
+    return offset
 
 
 def _j2k_sign_precision(data) -> tuple[bool | None, int | None]:
@@ -278,6 +327,7 @@ def decode_frame(ds, index: int = 0) -> numpy.ndarray:
         if func is None:
             raise _missing("pylibjpeg-openjpeg", "JPEG 2000")
         data = frame_bytes(ds, index)
+        _check_j2k_geometry(data, p)
         is_signed, precision = _j2k_sign_precision(data)
         if precision is None:
             precision = p.bits_stored

@@ -34,7 +34,7 @@ from .errors import (
     UnsupportedTransferSyntaxError,
 )
 
-__all__ = ["pixel_array", "iter_frames", "apply_color_lut", "pixel_info", "PixelInfo"]
+__all__ = ["pixel_array", "iter_frames", "apply_color_lut", "pixel_info", "pixel_info_of", "PixelInfo"]
 
 _PIXEL_TAGS = {0x7FE00010: "PixelData", 0x7FE00008: "FloatPixelData", 0x7FE00009: "DoubleFloatPixelData"}
 
@@ -157,9 +157,15 @@ def pixel_info(ds: Dataset) -> PixelInfo:
     if len(found) > 1:
         raise PixelDataError("only one of Pixel Data, Float Pixel Data and Double Float Pixel Data may be present")
     tag, index = found[0]
-    keyword = _PIXEL_TAGS[tag]
     encapsulated = bool(tape.flags(index) & FLAG_ENCAPSULATED)
+    return pixel_info_of(ds, _PIXEL_TAGS[tag], index, encapsulated, tape.length(index), tape.vr(index))
 
+
+def pixel_info_of(ds: Dataset, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
+    """:func:`pixel_info` for a pixel data element described by the caller: ``keyword``, its tape
+    ``index`` (-1 when the element was not scanned, as for a header read), whether it is
+    ``encapsulated``, its value ``length`` and its ``vr``."""
+    tape = ds._tape
     meta = _root(ds).file_meta
     syntax = meta.get("TransferSyntaxUID") if meta is not None else None
     if not syntax:
@@ -208,7 +214,7 @@ def pixel_info(ds: Dataset) -> PixelInfo:
         frames = 1  # pydicom assumes one frame, with a warning
     if frames < 1:
         raise InvalidPixelAttributeError(f"Number of Frames {frames} is invalid")
-    photometric = ds.get("PhotometricInterpretation")
+    photometric = getattr(ds, "PhotometricInterpretation", None)
     if not isinstance(photometric, str) or not photometric:
         raise InvalidPixelAttributeError(f"Photometric Interpretation {photometric!r} is missing or invalid")
     photometric = photometric.strip()
@@ -224,7 +230,7 @@ def pixel_info(ds: Dataset) -> PixelInfo:
             raise InvalidPixelAttributeError(f"Planar Configuration {planar} is invalid: it must be 0 or 1")
 
     big_endian = syntax == "1.2.840.10008.1.2.2"
-    swap_ow = big_endian and bits_allocated == 8 and keyword == "PixelData" and tape.vr(index) == "OW"
+    swap_ow = big_endian and bits_allocated == 8 and keyword == "PixelData" and vr == "OW"
     pixels = rows * columns * samples
     frame_bits = pixels * bits_allocated
     ybr422 = photometric == "YBR_FULL_422" and not encapsulated
@@ -237,7 +243,7 @@ def pixel_info(ds: Dataset) -> PixelInfo:
         frame_bits = frame_bytes * 8
 
     if not encapsulated:
-        actual = tape.length(index)
+        actual = length
         expected = -(-frame_bits * frames // 8)
         if actual < expected:
             raise PixelDataLengthError(
@@ -350,6 +356,15 @@ def _encapsulated(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool)
         flat = np.ascontiguousarray(decoders.decode_frame(ds, frame)).reshape(-1)
         return _finish(info, flat, None, as_rgb)
     n = info.number_of_frames
+    if n > 1:
+        # Every frame is at least one fragment (PS3.5 A.4): an untrusted Number of Frames must not
+        # size the array beyond what the data can hold.
+        from .encapsulated import _fragments
+
+        fragments = len(_fragments(ds)[1])
+        if n > fragments:
+            raise PixelDataError(
+                f"Number of Frames is {n} but the encapsulated Pixel Data holds {fragments} fragment(s)")
     first = np.ascontiguousarray(decoders.decode_frame(ds, 0))
     if n == 1:
         return _finish(info, first.reshape(-1), None, as_rgb)
@@ -388,6 +403,8 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> n
 
     Native data that needs no conversion is a read-only view on the file's bytes.
     """
+    # (pixel_reader.read_native reads a path's pixel bytes straight into a new array; measured, it
+    # is no faster than this whole-file read and view, so pixel_array does not use it.)
     ds = _dataset(src)
     info = pixel_info(ds)
     if frame is not None:

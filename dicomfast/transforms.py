@@ -11,6 +11,7 @@ Datasets are read by attribute keyword only (``ds.get("RescaleSlope")``), so a d
 from __future__ import annotations
 
 import struct
+from math import isfinite
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,12 @@ _KERNEL_INPUTS = frozenset(
 #: Output dtypes of ``window``.
 _WINDOW_OUTPUTS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 _FUNCTIONS = {"LINEAR": "LINEAR", "LINEAR_EXACT": "LINEAR_EXACT", "SIGMOID": "SIGMOID"}
+_FUNCTIONS_BY_SPELLING = {**_FUNCTIONS, **{k.lower(): v for k, v in _FUNCTIONS.items()}}
+#: dtype arguments seen often, so that window() skips numpy.dtype() for them.
+_DTYPE_ARGS = {t: np.dtype(t) for t in (np.uint8, np.uint16, np.float16, np.float32, np.float64)}
+_SCALARS = (int, float)
+#: The output scale of each window dtype: the integer range, or 1 for floats.
+_SCALE = {dt: (float((1 << (8 * dt.itemsize)) - 1) if dt.kind == "u" else 1.0) for dt in _DTYPE_ARGS.values()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,7 +81,7 @@ def _number(value: Any, name: str) -> float:
         v = float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number, not {type(value).__name__}") from None
-    if v != v or v in (float("inf"), float("-inf")):
+    if not isfinite(v):
         raise ValueError(f"{name} must be finite, not {v}")
     return v
 
@@ -99,6 +106,9 @@ def _window_coefficients(function: str, center: float, width: float, slope: floa
 
 
 def _function_name(function: Any) -> str:
+    name = _FUNCTIONS_BY_SPELLING.get(function) if type(function) is str else None
+    if name is not None:
+        return name
     if not isinstance(function, str):
         raise TypeError(f"function must be a str, not {type(function).__name__}")
     name = _FUNCTIONS.get(function.strip().upper())
@@ -135,19 +145,30 @@ def window(arr, center, width, *, slope=1.0, intercept=0.0, function="linear", d
     frame (see :func:`frame_parameters`). ``out``, when given, must be C-contiguous, writable, of
     ``arr``'s shape and of ``dtype``.
     """
-    dtype = np.dtype(dtype)
+    dtype = _DTYPE_ARGS.get(dtype) or np.dtype(dtype)
     if dtype not in _WINDOW_OUTPUTS:
         raise TypeError(f"dtype must be one of uint8, uint16, float16, float32, float64, not {dtype}")
     function = _function_name(function)
-    src = _as_input(arr)
+    if type(arr) is np.ndarray and arr.dtype in _KERNEL_INPUTS and arr.flags.c_contiguous:
+        src = arr  # the common case, without the checks and the conversion
+    else:
+        src = _as_input(arr)
     if out is None:
         out = np.empty(src.shape, dtype)
-    else:
-        _check_out(out, src.shape, dtype, src)
-    scale = float((1 << (8 * dtype.itemsize)) - 1) if dtype.kind == "u" else 1.0
+    elif not (type(out) is np.ndarray and out.dtype == dtype and out.shape == src.shape
+              and out.flags.c_contiguous and out.flags.writeable and not np.may_share_memory(out, src)):
+        _check_out(out, src.shape, dtype, src)  # says what is wrong (or allows exact overlap)
+    scale = _SCALE[dtype]
 
-    params = [center, width, slope, intercept]
-    per_frame = [not isinstance(p, (int, float, np.generic)) and np.ndim(p) > 0 for p in params]
+    params = (center, width, slope, intercept)
+    if type(center) in _SCALARS and type(width) in _SCALARS and type(slope) in _SCALARS and type(intercept) in _SCALARS:
+        # The usual call: four plain numbers.
+        c, w, s, i = float(center), float(width), float(slope), float(intercept)
+        if not (isfinite(c) and isfinite(w) and isfinite(s) and isfinite(i)):
+            c, w, s, i = (_number(p, n) for p, n in zip(params, ("center", "width", "slope", "intercept")))
+        _run_window(src.reshape(-1), out.reshape(-1), function, c, w, s, i, scale, 0.0)
+        return out
+    per_frame = tuple(not isinstance(p, (int, float, np.generic)) and np.ndim(p) > 0 for p in params)
     if not any(per_frame):
         c, w, s, i = (_number(p, n) for p, n in zip(params, ("center", "width", "slope", "intercept")))
         _run_window(src.reshape(-1), out.reshape(-1), function, c, w, s, i, scale, 0.0)

@@ -1,7 +1,9 @@
 """Mutations of real DICOM files, and a full walk of whatever dicomfast reads from them.
 
 Shared by the bounded fuzz test that CI runs (tests/test_fuzz.py) and the longer run
-(``python tests/fuzzing.py --seconds 600``). The rule under test: bad input gives a DicomError
+(``python tests/fuzzing.py --seconds 600``, and ``--pixels`` for the pixel data paths: corrupt
+pixel bytes, fragment lengths, Basic and Extended Offset Tables, RLE headers and Image Pixel
+attributes through pixel_array, iter_frames, decode_frame and read_pixels). The rule under test: bad input gives a DicomError
 or a dataset, never a crash, a hang or another exception.
 """
 
@@ -94,6 +96,191 @@ def exercise(data: bytes) -> str:
         return type(exc).__name__
 
 
+# -- pixel data ----------------------------------------------------------------------------------
+
+_PIXEL_ATTRIBUTES = [  # (group, element) of Image Pixel attributes worth corrupting
+    (0x0028, 0x0010), (0x0028, 0x0011), (0x0028, 0x0100), (0x0028, 0x0101), (0x0028, 0x0103),
+    (0x0028, 0x0002), (0x0028, 0x0006), (0x0028, 0x0008), (0x0028, 0x0004),
+]
+
+
+def pixel_layout(data: bytes) -> dict | None:
+    """Where the pixel data of a file is: its value range, the fragment item headers (encapsulated),
+    the Basic and Extended Offset Tables, the RLE headers, and the Image Pixel attributes' values."""
+    try:
+        ds = dicomfast.dcmread(data, force=True)
+    except dicomfast.DicomError:
+        return None
+    tape = ds._tape
+    index = ds._find(0x7FE00010)
+    if index < 0:
+        return None
+    layout = {"value": (tape.offset(index), tape.length(index)), "items": [], "bot": None,
+              "eot": None, "attributes": [], "rle": False}
+    syntax = str(ds.file_meta.get("TransferSyntaxUID", "")) if ds.file_meta is not None else ""
+    layout["rle"] = syntax == "1.2.840.10008.1.2.5"
+    for i in range(index + 1, tape.end(index)):
+        layout["items"].append((tape.start(i), tape.offset(i), tape.length(i)))
+    if layout["items"]:
+        layout["bot"] = layout["items"][0]
+    eot = ds._find(0x7FE00001)
+    if eot >= 0:
+        layout["eot"] = (tape.offset(eot), tape.length(eot))
+    for group, element in _PIXEL_ATTRIBUTES:
+        k = ds._find(group << 16 | element)
+        if k >= 0:
+            layout["attributes"].append((tape.offset(k), tape.length(k), tape.vr(k)))
+    return layout
+
+
+def mutate_pixels(data: bytes, layout: dict, rng: random.Random) -> bytes:
+    """One corruption aimed at the pixel data: its bytes, fragment lengths, offset tables (basic and
+    extended), RLE segment headers, or the Image Pixel attributes that size the array."""
+    buf = bytearray(data)
+    hostile = [0, 1, 2, 3, 4, 63, 64, 65, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, 0xFFFFFFFF, len(buf), len(buf) * 2]
+    kind = rng.randrange(7)
+    items = layout["items"]
+    if kind == 0 or (kind in (1, 2, 3) and not items):  # bytes inside the pixel data
+        offset, length = layout["value"]
+        if length <= 0 or length == 0xFFFFFFFF:
+            length = max(len(buf) - offset, 1)
+        for _ in range(rng.randint(1, 16)):
+            pos = offset + rng.randrange(length)
+            if pos < len(buf):
+                buf[pos] = rng.randrange(256)
+        return bytes(buf)
+    if kind == 1:  # a fragment's length
+        start, _, _ = rng.choice(items)
+        buf[start + 4:start + 8] = struct.pack("<I", rng.choice(hostile))
+        return bytes(buf)
+    if kind == 2:  # Basic Offset Table entries (made non-empty if it was empty)
+        start, offset, length = layout["bot"]
+        if length == 0 or rng.random() < 0.3:
+            entries = [rng.choice(hostile + [rng.randrange(len(buf))]) for _ in range(rng.randint(1, 4))]
+            table = struct.pack(f"<{len(entries)}I", *entries)
+            buf[start + 4:start + 8] = struct.pack("<I", len(table))
+            buf[offset:offset] = table
+            return bytes(buf)
+        pos = offset + 4 * rng.randrange(max(length // 4, 1))
+        buf[pos:pos + 4] = struct.pack("<I", rng.choice(hostile))
+        return bytes(buf)
+    if kind == 3:  # an RLE header (segment count, segment offsets) or a codestream's first bytes
+        _, offset, length = rng.choice(items[1:] or items)
+        if layout["rle"] and length >= 64:
+            field = rng.randrange(16)
+            value = rng.choice([0, 1, 2, 3, 15, 16, 255] if field == 0 else hostile + [64, length, length + 1])
+            buf[offset + 4 * field:offset + 4 * field + 4] = struct.pack("<I", value)
+        else:
+            for _ in range(rng.randint(1, 4)):
+                pos = offset + rng.randrange(min(max(length, 1), 32))
+                if pos < len(buf):
+                    buf[pos] = rng.randrange(256)
+        return bytes(buf)
+    if kind == 4 and layout["eot"] is not None:  # Extended Offset Table entries
+        offset, length = layout["eot"]
+        if length >= 8:
+            pos = offset + 8 * rng.randrange(length // 8)
+            buf[pos:pos + 8] = struct.pack("<Q", rng.choice(hostile + [2**63, 2**64 - 1]))
+        return bytes(buf)
+    if kind in (4, 5) and layout["attributes"]:  # an Image Pixel attribute: rows, bits, frames, ...
+        offset, length, vr = rng.choice(layout["attributes"])
+        if vr in ("US", "SS", "") and length == 2:
+            buf[offset:offset + 2] = struct.pack("<H", rng.choice([0, 1, 2, 3, 7, 8, 12, 15, 16, 17, 24, 32, 33, 64, 65535]))
+        else:  # IS / CS text: a number or a word of the same length
+            text = rng.choice([b"0", b"1", b"2", b"3", b"99", b"99999999", b"-1", b"1A", b"RGB", b"YBR_FULL_422"])
+            buf[offset:offset + length] = text[:length].ljust(length, b" ")
+        return bytes(buf)
+    # truncate inside the pixel data
+    offset, length = layout["value"]
+    end = len(buf) if length == 0xFFFFFFFF else min(len(buf), offset + length)
+    return bytes(buf[:rng.randrange(offset, max(end, offset + 1))])
+
+
+def exercise_pixels(data: bytes) -> str:
+    """Decode one input every way there is; return 'decoded' or the DicomError's class name."""
+    from dicomfast import pixels
+
+    try:
+        ds = dicomfast.dcmread(data, force=True)
+        info = pixels.pixel_info(ds)
+        pixels.pixel_array(ds)
+        n = info.number_of_frames
+        for k in sorted({0, n - 1, n // 2}):
+            pixels.pixel_array(ds, frame=k)
+        for k, _ in zip(range(3), pixels.iter_frames(ds)):
+            pass
+        if info.encapsulated:
+            decoders = pixels._decoders()
+            if decoders is not None:
+                decoders.decode_frame(ds, n - 1)
+        if info.samples_per_pixel == 1:
+            dicomfast.read_pixels(data, window=(40, 400))
+        return "decoded"
+    except dicomfast.DicomError as exc:
+        return type(exc).__name__
+
+
+def with_extended_offset_table(data: bytes) -> bytes | None:
+    """An encapsulated multi-frame file rewritten (by pydicom) with an Extended Offset Table and an
+    empty Basic Offset Table: the corpus has no such file, and the fuzzer needs one."""
+    import io
+
+    import pydicom
+    from pydicom.encaps import encapsulate_extended, generate_frames
+
+    ds = pydicom.dcmread(io.BytesIO(data), force=True)
+    if "PixelData" not in ds or not ds.file_meta.TransferSyntaxUID.is_encapsulated:
+        return None
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if frames < 2:
+        return None
+    pixel, offsets, lengths = encapsulate_extended(list(generate_frames(ds.PixelData, number_of_frames=frames)))
+    ds.PixelData, ds.ExtendedOffsetTable, ds.ExtendedOffsetTableLengths = pixel, offsets, lengths
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def pixel_seeds(paths: list[Path]) -> list[bytes]:
+    """The seeds' bytes, plus Extended Offset Table versions of their encapsulated multi-frames."""
+    out = []
+    for path in paths:
+        data = path.read_bytes()
+        out.append(data)
+        if b"\xe0\x7f\x10\x00" in data:
+            try:
+                extended = with_extended_offset_table(data)
+            except Exception:  # noqa: BLE001 - a seed pydicom cannot rewrite is simply not added
+                extended = None
+            if extended is not None:
+                out.append(extended)
+    return out
+
+
+def run_pixels(seeds: list[Path], iterations: int, seed: int, seconds: float | None = None) -> dict:
+    """Mutate the pixel data of the seeds ``iterations`` times (or for ``seconds``)."""
+    rng = random.Random(seed)
+    sources = []
+    for data in pixel_seeds(seeds):
+        layout = pixel_layout(data)
+        if layout is not None:
+            sources.append((data, layout))
+    outcomes: dict[str, int] = {}
+    started = time.monotonic()
+    done = 0
+    while done < iterations:
+        if seconds is not None and time.monotonic() - started > seconds:
+            break
+        data, layout = rng.choice(sources)
+        mutated = mutate_pixels(data, layout, rng)
+        outcome = exercise_pixels(mutated)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        done += 1
+    outcomes["_iterations"] = done
+    outcomes["_seconds"] = round(time.monotonic() - started, 1)
+    return outcomes
+
+
 def run(seeds: list[Path], iterations: int, seed: int, seconds: float | None = None) -> dict:
     rng = random.Random(seed)
     sources = [p.read_bytes() for p in seeds]
@@ -124,7 +311,9 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-size", type=int, default=1 << 20, help="skip seed files larger than this")
+    parser.add_argument("--pixels", action="store_true", help="fuzz the pixel data paths instead of the reader")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # undecodable text in mutated files warns, as in pydicom
     seeds = [Path(p) for p in corpus_files() if Path(p).stat().st_size <= args.max_size]
-    print(run(seeds, iterations=10**9, seed=args.seed, seconds=args.seconds))
+    fuzz = run_pixels if args.pixels else run
+    print(fuzz(seeds, iterations=10**9, seed=args.seed, seconds=args.seconds))

@@ -17,6 +17,20 @@ Outputs are named ``<source-stem>__<tool>_<syntax>.dcm``, e.g. ``CT_small__dcmtk
 with <syntax> one of implicit (implicit VR LE), explicit (explicit VR LE), bigendian (explicit VR
 BE, retired, DCMTK only: gdcmconv cannot write it) and deflated (deflated explicit VR LE).
 
+Compressed pixel data, the second half (``ENCODINGS``): the same images encoded by DCMTK's
+``dcmcjpeg`` (JPEG baseline, extended 12-bit, lossless SV1), ``dcmcjpls`` (JPEG-LS lossless and
+near-lossless) and ``dcmcrle``, and by ``gdcmconv`` (``--j2k`` lossless and lossy, ``--jpegls``,
+``--rle``), named ``<source-stem>__<tool>_<encoding>.dcm``. Besides CT_small, MR_small and rtdose
+(15 frames of 32 bits: RLE only), three small images are written first with pydicom, for what the
+codecs need and the test files lack (``PIXEL_SOURCES``):
+
+    mono8_3f     3 frames, 8 bits, MONOCHROME2 (baseline JPEG takes 8 bits only)
+    mono12_2f    2 frames, 12 of 16 bits, MONOCHROME2 (extended JPEG: 12 bits)
+    rgb8         RGB, 8 bits, odd width (colour transforms and subsampling in the codecs)
+
+Tests compare every file's pixels with pydicom's (tests/test_pixels.py, via tests/corpus.py): lossy
+encodings are marked by ``lossy_file`` so that the comparison allows the codecs' tolerance.
+
 Idempotent and fast: an output newer than its source and than this script is kept. Missing tools
 are skipped and reported; a conversion that a tool refuses is reported and skipped.
 
@@ -64,6 +78,37 @@ TOOLS = {
 }
 
 
+# Synthetic sources for the pixel encodings: name -> (frames, rows, columns, samples, bits stored).
+PIXEL_SOURCES = {
+    "mono8_3f": (3, 48, 64, 1, 8),
+    "mono12_2f": (2, 48, 64, 1, 12),
+    "rgb8": (1, 40, 63, 3, 8),
+}
+_CT, _MR, _DOSE = "test_files/CT_small.dcm", "test_files/MR_small.dcm", "test_files/rtdose.dcm"
+_M8, _M12, _RGB = "gen:mono8_3f", "gen:mono12_2f", "gen:rgb8"
+
+# (tool, encoding, executable, Debian package, options, sources, lossy)
+ENCODINGS = [
+    ("dcmtk", "jpeg_baseline", "dcmcjpeg", "dcmtk", ["+eb"], [_M8, _RGB], True),
+    ("dcmtk", "jpeg_extended", "dcmcjpeg", "dcmtk", ["+ee"], [_M12, _M8], True),
+    ("dcmtk", "jpeg_lossless_sv1", "dcmcjpeg", "dcmtk", ["+e1"], [_CT, _MR, _M8, _M12, _RGB], False),
+    ("dcmtk", "jpegls_lossless", "dcmcjpls", "dcmtk", ["+el"], [_CT, _MR, _M8, _M12, _RGB], False),
+    ("dcmtk", "jpegls_near", "dcmcjpls", "dcmtk", ["+en"], [_M8, _M12, _RGB], True),  # signed: refused
+    ("dcmtk", "rle", "dcmcrle", "dcmtk", [], [_CT, _M8, _RGB, _DOSE], False),
+    ("gdcm", "j2k", "gdcmconv", "libgdcm-tools", ["--j2k"], [_CT, _MR, _M8, _M12, _RGB], False),
+    ("gdcm", "j2k_lossy", "gdcmconv", "libgdcm-tools", ["--j2k", "--lossy", "-q", "60"], [_CT, _M8, _RGB], True),
+    ("gdcm", "jpegls", "gdcmconv", "libgdcm-tools", ["--jpegls"], [_CT, _MR, _M8, _M12, _RGB], False),
+    ("gdcm", "rle", "gdcmconv", "libgdcm-tools", ["--rle"], [_CT, _M8, _RGB, _DOSE], False),
+]
+_LOSSY = {f"__{tool}_{encoding}.dcm" for tool, encoding, *_rest, lossy in ENCODINGS if lossy}
+
+
+def lossy_file(path: str | Path) -> bool:
+    """Whether a generated file holds lossy-compressed pixel data (compare with a tolerance)."""
+    name = Path(path).name
+    return any(name.endswith(suffix) for suffix in _LOSSY)
+
+
 @dataclass
 class Report:
     written: list[Path] = field(default_factory=list)
@@ -98,10 +143,107 @@ def pydicom_data_dir() -> Path:
 def missing_tools() -> dict[str, str]:
     """Tools that are not on PATH, with a reason that says how to get them."""
     missing = {}
-    for tool, (exe, package, _) in TOOLS.items():
-        if shutil.which(exe) is None:
+    executables = [(tool, exe, package) for tool, (exe, package, _) in TOOLS.items()]
+    executables += [(tool, exe, package) for tool, _, exe, package, *_ in ENCODINGS]
+    for tool, exe, package in executables:
+        if tool not in missing and shutil.which(exe) is None:
             missing[tool] = f"{exe} not found (apt-get install {package}, or run ci/setup.sh as root)"
     return missing
+
+
+def _write_pixel_source(name: str, out: Path) -> None:
+    """One synthetic image of PIXEL_SOURCES, deterministic: smooth gradients plus a fixed noise."""
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    frames, rows, cols, samples, bits = PIXEL_SOURCES[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    yy, xx = np.mgrid[:rows, :cols]
+    top = (1 << bits) - 1
+    planes = []
+    for f in range(frames):
+        for c in range(samples):
+            base = (xx * 3 + yy * 5 + f * 17 + c * 40) / (cols * 3 + rows * 5 + 100) * top
+            planes.append(np.clip(base + rng.normal(0, top / 40, base.shape), 0, top))
+    arr = np.stack(planes).reshape(frames, samples, rows, cols).transpose(0, 2, 3, 1)
+    dtype = np.uint8 if bits <= 8 else np.uint16
+    arr = np.round(arr).astype(dtype)
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = f"1.2.826.0.1.3680043.10.543.{len(name)}.{bits}"
+    ds.StudyInstanceUID = "1.2.826.0.1.3680043.10.543.1"
+    ds.SeriesInstanceUID = "1.2.826.0.1.3680043.10.543.2"
+    ds.Modality = "OT"
+    ds.PatientName = "Synthetic^Image"
+    ds.PatientID = name
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, cols, samples
+    ds.PhotometricInterpretation = "RGB" if samples == 3 else "MONOCHROME2"
+    if samples == 3:
+        ds.PlanarConfiguration = 0
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.BitsAllocated = 8 if bits <= 8 else 16
+    ds.BitsStored = bits
+    ds.HighBit = bits - 1
+    ds.PixelRepresentation = 0
+    data = arr.tobytes()
+    ds.PixelData = data + b"\0" * (len(data) % 2)
+    ds["PixelData"].VR = "OB" if bits <= 8 else "OW"
+    tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
+    ds.save_as(tmp, enforce_file_format=True)
+    tmp.replace(out)
+
+
+def _source_path(source: str, data: Path, report: Report, force: bool) -> Path:
+    if not source.startswith("gen:"):
+        return data / source
+    name = source[4:]
+    out = GENERATED_DIR / f"{name}.dcm"
+    if force or not out.exists() or out.stat().st_mtime < Path(__file__).stat().st_mtime:
+        _write_pixel_source(name, out)
+        report.written.append(out)
+    return out
+
+
+def _convert(cmd: list[str], out: Path, report: Report) -> None:
+    tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
+    cmd = [*cmd, str(tmp)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        report.failed.append((out.name, "timed out"))
+        tmp.unlink(missing_ok=True)
+        return
+    if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+        reason = (proc.stderr or proc.stdout).strip().splitlines()
+        report.failed.append((out.name, reason[-1] if reason else f"exit {proc.returncode}"))
+        tmp.unlink(missing_ok=True)
+        out.unlink(missing_ok=True)
+        return
+    tmp.replace(out)
+    report.written.append(out)
+
+
+def _generate_encodings(report: Report, data: Path, force: bool) -> None:
+    sources: dict[str, Path] = {}
+    for tool, encoding, exe, _, options, names, _ in ENCODINGS:
+        if tool in report.missing_tools:
+            continue
+        for source_name in names:
+            if source_name not in sources:
+                sources[source_name] = _source_path(source_name, data, report, force)
+            source = sources[source_name]
+            if not source.exists():
+                report.failed.append((source.name, f"source {source} not found"))
+                continue
+            out = GENERATED_DIR / f"{source.stem}__{tool}_{encoding}.dcm"
+            if not force and _up_to_date(out, source):
+                report.kept.append(out)
+                continue
+            _convert([exe, *options, str(source)], out, report)
 
 
 def _up_to_date(out: Path, source: Path) -> bool:
@@ -144,6 +286,7 @@ def generate(force: bool = False) -> Report:
                     continue
                 tmp.replace(out)
                 report.written.append(out)
+    _generate_encodings(report, data, force)
     return report
 
 

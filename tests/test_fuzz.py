@@ -1,5 +1,7 @@
 """A bounded fuzz run in every CI run: mutated and truncated real files give a DicomError or a
-dataset, never a crash, a hang or another exception. The longer run is `python tests/fuzzing.py`."""
+dataset, never a crash, a hang or another exception; corrupt pixel data, fragments, offset tables
+(basic and extended) and RLE headers give a DicomError or an array. The longer runs are
+`python tests/fuzzing.py [--pixels] --seconds 600`."""
 
 import signal
 from pathlib import Path
@@ -7,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from corpus import corpus_files
-from fuzzing import exercise, mutate, run
+from fuzzing import exercise, exercise_pixels, mutate, pixel_layout, pixel_seeds, run, run_pixels
 
 SEEDS = [Path(p) for p in corpus_files() if Path(p).stat().st_size <= 256 * 1024]
 
@@ -48,3 +50,42 @@ def test_mutate_changes_data():
     data = SEEDS[0].read_bytes()
     rng = random.Random(0)
     assert any(mutate(data, rng) != data for _ in range(10))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pixel_mutations_give_dicom_errors_only(seed, deadline):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outcomes = run_pixels(SEEDS, iterations=300, seed=seed)
+    assert outcomes["_iterations"] == 300
+    assert outcomes.get("decoded", 0) > 0
+    assert sum(v for k, v in outcomes.items() if not k.startswith("_") and k != "decoded") > 0
+
+
+def test_pixel_seeds_include_extended_offset_tables():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layouts = [pixel_layout(d) for d in pixel_seeds(SEEDS)]
+    assert any(layout is not None and layout["eot"] is not None for layout in layouts)
+    assert any(layout is not None and layout["rle"] for layout in layouts)
+
+
+@pytest.mark.parametrize("frames", ["3", "99999999"])
+def test_number_of_frames_beyond_the_fragments_is_a_dicom_error(frames):
+    """An untrusted Number of Frames must not size the array: a DicomError, not a MemoryError."""
+    import io
+
+    import pydicom
+
+    from corpus import corpus_id
+
+    source = next(p for p in corpus_files() if corpus_id(p) == "pd/SC_rgb_rle_2frame.dcm")
+    ds = pydicom.dcmread(source)
+    ds.NumberOfFrames = frames
+    out = io.BytesIO()
+    ds.save_as(out)
+    assert exercise_pixels(out.getvalue()) in ("PixelDataError", "DicomError")

@@ -34,6 +34,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 import dicomfast
 from dicomfast import _transform
+from dicomfast.transforms import _window_coefficients as transforms_coefficients
 from dicomfast.transforms import frame_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,6 +159,63 @@ def test_window_matches_reference(dtype, data, center, width, slope, intercept, 
         # Computed in float64, rounded to float32, then to float16: one float16 ulp at most.
         ref = t.astype(np.float16).view(np.uint16).astype(np.int32)
         assert np.abs(ours.view(np.uint16).astype(np.int32) - ref).max(initial=0) <= 1
+
+
+@pytest.mark.skipif(not _transform.HAVE_FIXED, reason="the fixed-point window loop needs AVX2")
+@settings(max_examples=150, deadline=None)
+@given(
+    dtype=st.sampled_from(["int16", "uint16"]),
+    center=st.one_of(finite, st.integers(-2000, 5000).map(float), st.integers(-4000, 10000).map(lambda v: v / 2)),
+    width=st.one_of(st.floats(1.01, 5000), st.sampled_from([2.0, 3.0, 17.0, 256.0, 257.0, 400.0, 1024.0, 2048.0])),
+    slope=st.one_of(st.floats(0.01, 8), st.sampled_from([1.0, 0.5, 2.0, 0.25, 1 / 3])),
+    intercept=st.one_of(finite, st.sampled_from([-1024.0, 0.0, -32768.0, 1000.5])),
+)
+def test_window_fixed_point_path_is_exact(dtype, center, width, slope, intercept):
+    """The 16-bit fixed-point loop (``_window.h``) against the float64 loop, over every stored value.
+
+    Both paths must give identical bytes, ties included; and both match the float64 reference.
+    """
+    info = np.iinfo(dtype)
+    arr = np.arange(int(info.min), int(info.max) + 1).astype(dtype)
+    func, a, b = transforms_coefficients("LINEAR", center, width, slope, intercept)
+    fast = np.empty(arr.size, np.uint8)
+    slow = np.empty(arr.size, np.uint8)
+    _transform.window(arr, fast, func, a, b, 255.0, 0.0, False, True)
+    _transform.window(arr, slow, func, a, b, 255.0, 0.0, False, False)
+    np.testing.assert_array_equal(fast, slow)
+    ours = dicomfast.window(arr, center, width, slope=slope, intercept=intercept)
+    np.testing.assert_array_equal(ours, fast)
+    assert_rounded(ours, reference_t(arr, center, width, slope, intercept, "LINEAR"), 255.0)
+
+
+def test_window_fixed_point_on_a_ct_slice_and_odd_lengths():
+    """A CT-like slice, whole and cut to lengths that leave a tail after the 32-wide SIMD blocks."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from bench_transform import make_slice
+    finally:
+        sys.path.pop(0)
+    arr = make_slice(256).reshape(-1)
+    for n in (arr.size, 8192 + 31, 9001):
+        part = arr[:n]
+        ours = dicomfast.window(part, 40, 400, intercept=-1024)
+        slow = np.empty(n, np.uint8)
+        func, a, b = transforms_coefficients("LINEAR", 40.0, 400.0, 1.0, -1024.0)
+        _transform.window(part, slow, func, a, b, 255.0, 0.0, False, False)
+        np.testing.assert_array_equal(ours, slow)
+
+
+def test_window_threads_give_the_same_output():
+    arr = np.random.default_rng(1).integers(-1100, 3000, 3 * (1 << 17) + 5).astype(np.int16)
+    one = dicomfast.window(arr, 40, 400, intercept=-1024)
+    old = _transform.set_num_threads(2)
+    try:
+        two = dicomfast.window(arr, 40, 400, intercept=-1024)
+    finally:
+        _transform.set_num_threads(old)
+    np.testing.assert_array_equal(one, two)
+    with pytest.raises(ValueError):
+        _transform.set_num_threads(0)
 
 
 def test_window_width_one_linear_is_a_step():
