@@ -11,7 +11,16 @@ The timing is the one an ML data loader or an indexing job pays per file: open t
 header (``stop_before_pixels=True``), and get 10 attributes. The same is timed with
 ``specific_tags`` naming those 10. Each figure is the median per file over all files and
 ``--repeat`` passes, after one warm-up pass (so the files come from the page cache for both
-libraries). Numbers are printed, never judged.
+libraries). Then the two other jobs users bring, on the same files:
+
+* pixels: each file to Hounsfield units and to a windowed uint8 image (``dicomfast.read_pixels``)
+  against pydicom's ``dcmread`` + ``pixel_array`` + ``apply_modality_lut`` + ``apply_voi_lut``;
+  the Hounsfield units are checked equal to pydicom's;
+* collections: the folder indexed into a table (``dicomfast.index``), its hierarchy, and the series
+  loaded as a volume sorted by geometry (``dicomfast.load_series``), checked equal to the volume a
+  pydicom user builds (read all, sort along the slice normal, stack, rescale), and timed against it.
+
+Numbers are printed, never judged; a mismatch with pydicom makes the exit status 1.
 """
 from __future__ import annotations
 
@@ -141,7 +150,105 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label:30} {fast * 1e6:9.1f} us {ref * 1e6:9.1f} us {ref / fast:6.1f}x")
     print(f"  (ratio = pydicom time / dicomfast time; dicomfast {getattr(dicomfast, '__version__', '?')},"
           f" pydicom {pydicom.__version__}, Python {sys.version.split()[0]})")
+
+    mismatches += _pixels(dicomfast, paths, args.repeat)
+    mismatches += _collections(dicomfast, out, paths, args.repeat)
     return 1 if mismatches else 0
+
+
+def _median_of(job, repeat):
+    """Median seconds of ``job()`` over ``repeat`` runs, after one untimed run."""
+    job()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        job()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _pixels(dicomfast, paths, repeat) -> int:
+    """Stored values to Hounsfield units and to a display window, per file; returns the mismatches."""
+    import numpy as np
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    mismatches = 0
+    checked = paths[:: max(1, len(paths) // 10)]  # about ten files, checked value for value
+    for path in checked:
+        ref = pydicom.dcmread(path)
+        hu = apply_modality_lut(ref.pixel_array, ref).astype(np.float32)
+        if not np.array_equal(dicomfast.read_pixels(path), hu):
+            mismatches += 1
+            print(f"  MISMATCH {path.name}: Hounsfield units differ from pydicom's")
+
+    # a soft-tissue window, given to both (the series' header has none of its own)
+    def ours(path):
+        return dicomfast.read_pixels(path, window=(40.0, 400.0))
+
+    def theirs(path):
+        ds = pydicom.dcmread(path)
+        ds.WindowCenter, ds.WindowWidth = 40.0, 400.0
+        return apply_voi_lut(apply_modality_lut(ds.pixel_array, ds), ds)
+
+    print("\nmedian time per file, read -> Hounsfield units -> window 40/400 -> image:")
+    print(f"  {'':30} {'dicomfast':>11} {'pydicom':>11} {'ratio':>7}")
+    fast = _time_reads(ours, paths, repeat)
+    ref = _time_reads(theirs, paths, repeat)
+    label = "read_pixels(window=(40, 400))"
+    print(f"  {label:30} {fast * 1e6:9.1f} us {ref * 1e6:9.1f} us {ref / fast:6.1f}x   (uint8 / float64 out)")
+    verdict = "equal to pydicom's" if not mismatches else f"{mismatches} differ from pydicom's"
+    print(f"  Hounsfield units of {len(checked)} files: {verdict}")
+    return mismatches
+
+
+def _reference_volume(paths):
+    """What a pydicom user writes: read every file, sort along the slice normal, stack, rescale."""
+    import numpy as np
+    from pydicom.pixels import apply_modality_lut
+
+    slices = [pydicom.dcmread(p) for p in paths]
+    iop = np.array(slices[0].ImageOrientationPatient, dtype=float)
+    normal = np.cross(iop[:3], iop[3:])
+    slices.sort(key=lambda ds: float(np.dot(np.array(ds.ImagePositionPatient, dtype=float), normal)))
+    return np.stack([apply_modality_lut(ds.pixel_array, ds) for ds in slices]).astype(np.float32)
+
+
+def _collections(dicomfast, folder, paths, repeat) -> int:
+    """The folder as a table, a hierarchy and a volume; returns the mismatches."""
+    import numpy as np
+
+    try:
+        table = dicomfast.index(folder)
+    except ImportError as exc:  # pyarrow is an extra
+        print(f"\ncollections: skipped ({exc})")
+        return 0
+    print(f"\nindex of {folder.name}: {table.num_rows} rows x {table.num_columns} columns, "
+          f"{table['error'].null_count} readable; the hierarchy:")
+    print("  " + dicomfast.format_tree(table).replace("\n", "\n  ").rstrip())
+    for row in table.filter(table["error"].is_valid()).to_pylist():  # the series' manifest, series.json
+        print(f"  (a row for {Path(row['path']).name}: {row['error_type']})")
+    series = dicomfast.series_table(table).to_pylist()[0]
+    print(f"  series #{series['series_number']}: {series['n_instances']} instances, acquired from {series['start']}"
+          f" to {series['end']} ({series['duration_seconds']:.0f} s)")
+
+    volume = dicomfast.load_series(table)
+    ok = np.array_equal(volume.array, _reference_volume(paths))
+    print(f"volume: {volume.shape} float32 HU, spacing {tuple(round(float(v), 3) for v in volume.spacing)} mm,"
+          f" origin {tuple(round(float(v), 1) for v in volume.origin)} (LPS); "
+          + ("equal to pydicom's volume sorted by geometry" if ok else "MISMATCH with pydicom's volume"))
+
+    print(f"\nmedian time ({repeat} runs, warm cache):")
+    print(f"  {'':30} {'dicomfast':>11} {'pydicom':>11} {'ratio':>7}")
+    rows = (("index the folder", lambda: dicomfast.index(folder), None),
+            ("load_series -> volume in HU", lambda: dicomfast.load_series(table), lambda: _reference_volume(paths)))
+    for label, fast_job, ref_job in rows:
+        fast = _median_of(fast_job, repeat)
+        if ref_job is None:
+            print(f"  {label:30} {fast * 1e3:9.1f} ms {'':>11} {'':>7}   ({len(paths) / fast:,.0f} files/s)")
+            continue
+        ref = _median_of(ref_job, repeat)
+        print(f"  {label:30} {fast * 1e3:9.1f} ms {ref * 1e3:9.1f} ms {ref / fast:6.1f}x")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
