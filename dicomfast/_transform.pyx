@@ -31,7 +31,7 @@ cdef extern from "_window.h" nogil:
     ctypedef struct df_fixed_plan_t:
         pass
     ctypedef struct df_mulhi_plan_t:
-        pass
+        int32_t mode, clamp, mul, s, r
     int df_mulhi_plan(double a2, double b2, int is_signed, df_mulhi_plan_t* plan) noexcept
     Py_ssize_t df_mulhi_run(const void* src, uint8_t* dst, Py_ssize_t n, const df_mulhi_plan_t* plan) noexcept
     enum:
@@ -81,6 +81,17 @@ cdef Py_ssize_t _FIXED_MIN = 8192
 cdef Py_ssize_t _CHUNK = 1 << 17
 #: Threads for the linear window of large arrays (1: serial). Set by set_num_threads.
 cdef int _threads = 1
+
+
+def _serial_after_fork():
+    # GNU libgomp's thread pool does not survive fork(): a child that enters a parallel region
+    # after its parent used one hangs. A forked child (a DataLoader worker) windows serially.
+    global _threads
+    _threads = 1
+
+
+import os as _os
+_os.register_at_fork(after_in_child=_serial_after_fork)
 
 
 def set_num_threads(int n):
@@ -199,11 +210,21 @@ cdef void _make_plan(double a2, double b2, bint is_signed, plan_t* plan) noexcep
 
 
 def plan_kind(double a2, double b2, bint is_signed):
-    """Which loop the linear window of 16-bit input to uint8 takes for the folded map x * a2 + b2
-    (for tests and benchmarks): "mulhi", "madd" or "float64"."""
+    """Which loop the linear window of int16 (``is_signed``) or uint16 input to uint8 takes for the
+    folded map ``x * a2 + b2`` (for tests and benchmarks): ``"float64"``, ``"madd"`` (kernel 2 of
+    ``_window.h``), or for kernel 3 ``"mulhi"`` plus ``"-clamped"`` when it clamps both sides,
+    ``"-hrs"``/``"-signed"``/``"-unsigned"`` for its multiply, ``"-s<n>"``/``"-r<n>"`` for its shifts."""
     cdef plan_t plan
     _make_plan(a2, b2, is_signed, &plan)
-    return ("float64", "mulhi", "madd")[plan.kind]
+    if plan.kind != PLAN_MULHI:
+        return ("float64", "mulhi", "madd")[plan.kind]
+    name = "mulhi" + ("-clamped" if plan.mulhi.clamp else "")
+    name += ("-unsigned", "-signed", "-hrs")[plan.mulhi.mul]
+    if plan.mulhi.s:
+        name += f"-s{plan.mulhi.s}"
+    if plan.mulhi.r:
+        name += f"-r{plan.mulhi.r}"
+    return name
 
 
 cdef void _linear_int(const src_t* s, dst_t* d, Py_ssize_t n, double a2, double b2, double scale,
