@@ -1,6 +1,6 @@
 """Rescale + window to uint8 of one CT slice: dicomfast's fused pass against NumPy and pydicom.
 
-    python benchmarks/bench_transform.py [--size 512] [--repeat 51] [--number 20]
+    python benchmarks/bench_transform.py [--size 512] [--repeat 51] [--number 20] [--threads 2]
 
 The slice is a synthetic 512 x 512 int16 CT (air, soft tissue with noise, a bone ring; stored values
 with Rescale Intercept -1024), windowed at centre 40 / width 400 (LINEAR). Cases:
@@ -13,6 +13,8 @@ with Rescale Intercept -1024), windowed at centre 40 / width 400 (LINEAR). Cases
 * ``pydicom_modality_voi``: ``pydicom.pixels.processing.apply_modality_lut`` then ``apply_voi_lut``
   (float64 output: what a pydicom user calls; it does more work, which is the point of comparing).
 * ``dicomfast_modality_voi``: dicomfast's functions of the same names (float64 output too).
+* with ``--threads N``: ``dicomfast_window_uint8_threads``, the first case with
+  ``_transform.set_num_threads(N)`` around each call (OpenMP; off by default, see docs/transforms.md).
 
 Each sample is ``number`` calls timed with ``time.perf_counter``, divided by ``number``; the figure is
 the median of ``repeat`` samples, cases taking turns sample by sample. Numbers are printed, never
@@ -35,6 +37,7 @@ if str(ROOT) not in sys.path:  # run from a source checkout: the checkout's dico
     sys.path.insert(0, str(ROOT))
 
 import dicomfast  # noqa: E402
+from dicomfast import _transform  # noqa: E402
 
 CENTER, WIDTH, SLOPE, INTERCEPT = 40.0, 400.0, 1.0, -1024.0
 
@@ -65,7 +68,7 @@ def _pydicom_dataset():
     return ds
 
 
-def cases(arr: np.ndarray) -> dict:
+def cases(arr: np.ndarray, threads: int = 1) -> dict:
     out = np.empty(arr.shape, np.uint8)
     buf64 = np.empty(arr.shape, np.float64)
     buf32 = np.empty(arr.shape, np.float32)
@@ -89,6 +92,13 @@ def cases(arr: np.ndarray) -> dict:
 
         return numpy_case
 
+    def dicomfast_window_uint8_threads():
+        old = _transform.set_num_threads(threads)
+        try:
+            return dicomfast.window(arr, CENTER, WIDTH, slope=SLOPE, intercept=INTERCEPT, out=out)
+        finally:
+            _transform.set_num_threads(old)
+
     found = {
         "dicomfast_window_uint8": dicomfast_window_uint8,
         "numpy_float64": numpy_expression(buf64),
@@ -102,12 +112,14 @@ def cases(arr: np.ndarray) -> dict:
     if pp is not None:
         found["pydicom_modality_voi"] = lambda: pp.apply_voi_lut(pp.apply_modality_lut(arr, ds), ds)
     found["dicomfast_modality_voi"] = lambda: dicomfast.apply_voi_lut(dicomfast.apply_modality_lut(arr, ds), ds)
+    if threads > 1:
+        found["dicomfast_window_uint8_threads"] = dicomfast_window_uint8_threads
     return found
 
 
-def run(size: int = 512, repeat: int = 51, number: int = 20) -> dict:
+def run(size: int = 512, repeat: int = 51, number: int = 20, threads: int = 1) -> dict:
     arr = make_slice(size)
-    todo = cases(arr)
+    todo = cases(arr, threads)
     samples: dict[str, list[float]] = {name: [] for name in todo}
     for fn in todo.values():  # warm up
         fn()
@@ -121,11 +133,13 @@ def run(size: int = 512, repeat: int = 51, number: int = 20) -> dict:
     times["numpy_best"] = min(times["numpy_float64"], times["numpy_float32"])
     fused = times["dicomfast_window_uint8"]
     ratios = {"numpy_best_over_dicomfast": times["numpy_best"] / fused}
+    if "dicomfast_window_uint8_threads" in times:
+        ratios["numpy_best_over_dicomfast_threads"] = times["numpy_best"] / times["dicomfast_window_uint8_threads"]
     if "pydicom_modality_voi" in times:
         ratios["pydicom_over_dicomfast_window"] = times["pydicom_modality_voi"] / fused
         ratios["pydicom_over_dicomfast_modality_voi"] = times["pydicom_modality_voi"] / times["dicomfast_modality_voi"]
     return {
-        "config": {"size": size, "repeat": repeat, "number": number},
+        "config": {"size": size, "repeat": repeat, "number": number, "threads": threads},
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "numpy": np.__version__},
         "times": times,
         "ratios": ratios,
@@ -147,8 +161,9 @@ def main(argv=None) -> None:
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--repeat", type=int, default=51)
     p.add_argument("--number", type=int, default=20)
+    p.add_argument("--threads", type=int, default=1, help="also time the window with this many OpenMP threads")
     args = p.parse_args(argv)
-    print(format_report(run(args.size, args.repeat, args.number)))
+    print(format_report(run(args.size, args.repeat, args.number, args.threads)))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,15 @@ HALF: Final[int]
 HAVE_FIXED: Final[bool]
 
 def set_num_threads(n: int) -> int: ...
+def plan_kind(a2: float, b2: float, is_signed: bool) -> str: ...
+def window_linear_u8(
+    arr: object,
+    out: object,
+    center: object,
+    width: object,
+    slope: object,
+    intercept: object,
+) -> npt.NDArray[np.uint8] | None: ...
 
 def window(
     src: npt.NDArray[np.generic],

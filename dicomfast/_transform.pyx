@@ -17,6 +17,8 @@ window into ``a`` and ``b``):
 Integer outputs are ``floor(t * scale + 0.5)`` (round half up; NaN gives 0); float outputs are
 ``t * scale + offset`` (NaN stays NaN); half outputs are ``t * scale + offset`` rounded to binary16.
 """
+cimport numpy as cnp
+from cpython.float cimport PyFloat_AS_DOUBLE
 from cython.parallel cimport prange
 from libc.math cimport exp
 from libc.stdlib cimport free, malloc
@@ -28,6 +30,10 @@ cdef extern from "_half.h" nogil:
 cdef extern from "_window.h" nogil:
     ctypedef struct df_fixed_plan_t:
         pass
+    ctypedef struct df_mulhi_plan_t:
+        int32_t mode, clamp, mul, s, r
+    int df_mulhi_plan(double a2, double b2, int is_signed, df_mulhi_plan_t* plan) noexcept
+    Py_ssize_t df_mulhi_run(const void* src, uint8_t* dst, Py_ssize_t n, const df_mulhi_plan_t* plan) noexcept
     enum:
         DF_I8, DF_I16, DF_I32, DF_U8, DF_U16, DF_U32, DF_F32, DF_F64
         DF_OUT_U8, DF_OUT_U16
@@ -59,6 +65,8 @@ ctypedef fused lut_t:
     uint8_t
     uint16_t
 
+cnp.import_array()
+
 FUNC_LINEAR = 0
 FUNC_STEP = 1
 FUNC_SIGMOID = 2
@@ -73,6 +81,17 @@ cdef Py_ssize_t _FIXED_MIN = 8192
 cdef Py_ssize_t _CHUNK = 1 << 17
 #: Threads for the linear window of large arrays (1: serial). Set by set_num_threads.
 cdef int _threads = 1
+
+
+def _serial_after_fork():
+    # GNU libgomp's thread pool does not survive fork(): a child that enters a parallel region
+    # after its parent used one hangs. A forked child (a DataLoader worker) windows serially.
+    global _threads
+    _threads = 1
+
+
+import os as _os
+_os.register_at_fork(after_in_child=_serial_after_fork)
 
 
 def set_num_threads(int n):
@@ -149,31 +168,85 @@ cdef inline int _stype(const src_t* s) noexcept nogil:
         return DF_F64
 
 
+# The 16-bit -> uint8 plans of _window.h: PLAN_MULHI (one pmulhuw per pixel, tried first),
+# PLAN_MADD (pmaddwd with patches), or PLAN_NONE (the float64 loop).
+cdef enum:
+    PLAN_NONE = 0
+    PLAN_MULHI = 1
+    PLAN_MADD = 2
+
+ctypedef struct plan_t:
+    int kind
+    df_mulhi_plan_t mulhi
+    df_fixed_plan_t madd
+
+# The last plan made, per input signedness: a series or a data loader windows slice after slice
+# with the same parameters, and a plan costs a few microseconds. Read and written with the GIL held.
+cdef double _cache_a2[2]
+cdef double _cache_b2[2]
+cdef plan_t _cache_plan[2]
+cdef bint _cache_valid[2]
+_cache_valid[0] = False
+_cache_valid[1] = False
+
+
+cdef void _make_plan(double a2, double b2, bint is_signed, plan_t* plan) noexcept:
+    """The fastest exact plan for the linear window of int16 (is_signed) or uint16 to uint8, cached.
+
+    Called with the GIL held (the cache is shared)."""
+    cdef int k = 1 if is_signed else 0
+    if _cache_valid[k] and _cache_a2[k] == a2 and _cache_b2[k] == b2:
+        plan[0] = _cache_plan[k]
+        return
+    plan.kind = PLAN_NONE
+    if df_mulhi_plan(a2, b2, is_signed, &plan.mulhi):
+        plan.kind = PLAN_MULHI
+    elif df_fixed_plan(a2, b2, -32768 if is_signed else 0, 32767 if is_signed else 65535, &plan.madd):
+        plan.kind = PLAN_MADD
+    _cache_a2[k] = a2
+    _cache_b2[k] = b2
+    _cache_plan[k] = plan[0]
+    _cache_valid[k] = True
+
+
+def plan_kind(double a2, double b2, bint is_signed):
+    """Which loop the linear window of int16 (``is_signed``) or uint16 input to uint8 takes for the
+    folded map ``x * a2 + b2`` (for tests and benchmarks): ``"float64"``, ``"madd"`` (kernel 2 of
+    ``_window.h``), or for kernel 3 ``"mulhi"`` plus ``"-clamped"`` when it clamps both sides,
+    ``"-hrs"``/``"-signed"``/``"-unsigned"`` for its multiply, ``"-s<n>"``/``"-r<n>"`` for its shifts."""
+    cdef plan_t plan
+    _make_plan(a2, b2, is_signed, &plan)
+    if plan.kind != PLAN_MULHI:
+        return ("float64", "mulhi", "madd")[plan.kind]
+    name = "mulhi" + ("-clamped" if plan.mulhi.clamp else "")
+    name += ("-unsigned", "-signed", "-hrs")[plan.mulhi.mul]
+    if plan.mulhi.s:
+        name += f"-s{plan.mulhi.s}"
+    if plan.mulhi.r:
+        name += f"-r{plan.mulhi.r}"
+    return name
+
+
 cdef void _linear_int(const src_t* s, dst_t* d, Py_ssize_t n, double a2, double b2, double scale,
-                      bint fixed) noexcept nogil:
-    """The linear window to uint8/uint16 over n elements: the fixed-point loop where it applies."""
-    cdef df_fixed_plan_t plan
-    cdef bint use_plan = False
-    cdef int32_t lo, hi
+                      const plan_t* plan) noexcept nogil:
+    """The linear window to uint8/uint16 over n elements, through ``plan`` where there is one."""
     cdef Py_ssize_t c, nchunks = (n + _CHUNK - 1) // _CHUNK
     cdef int threads = _threads if _threads < nchunks else <int>nchunks
-    if (src_t is int16_t or src_t is uint16_t) and dst_t is uint8_t:
-        if fixed and _have_fixed and n >= _FIXED_MIN:
-            lo, hi = (-32768, 32767) if src_t is int16_t else (0, 65535)
-            use_plan = df_fixed_plan(a2, b2, lo, hi, &plan)
     if threads <= 1:
-        _linear_chunk(s, d, n, a2, b2, scale, &plan if use_plan else NULL)
+        _linear_chunk(s, d, n, a2, b2, scale, plan)
         return
     for c in prange(nchunks, num_threads=threads, schedule="static"):
-        _linear_chunk(s + c * _CHUNK, d + c * _CHUNK, min(_CHUNK, n - c * _CHUNK), a2, b2, scale,
-                      &plan if use_plan else NULL)
+        _linear_chunk(s + c * _CHUNK, d + c * _CHUNK, min(_CHUNK, n - c * _CHUNK), a2, b2, scale, plan)
 
 
 cdef void _linear_chunk(const src_t* s, dst_t* d, Py_ssize_t n, double a2, double b2, double scale,
-                        const df_fixed_plan_t* plan) noexcept nogil:
+                        const plan_t* plan) noexcept nogil:
     cdef Py_ssize_t done = 0
-    if plan != NULL:
-        done = df_fixed_run(s, src_t is int16_t, <uint8_t*>d, n, plan)
+    if (src_t is int16_t or src_t is uint16_t) and dst_t is uint8_t:
+        if plan != NULL and plan.kind == PLAN_MULHI:
+            done = df_mulhi_run(s, <uint8_t*>d, n, &plan.mulhi)
+        elif plan != NULL and plan.kind == PLAN_MADD:
+            done = df_fixed_run(s, src_t is int16_t, <uint8_t*>d, n, &plan.madd)
     if dst_t is uint8_t:
         df_linear_int(s + done, _stype(s), d + done, DF_OUT_U8, n - done, a2, b2, scale)
     elif dst_t is uint16_t:
@@ -208,10 +281,15 @@ def window(const src_t[::1] src, dst_t[::1] dst, int func, double a, double b,
     cdef double b2 = b * scale + 0.5
     cdef int32_t lo, hi, v
     cdef bint done = False
+    cdef plan_t plan
+    plan.kind = PLAN_NONE
+    if (src_t is int16_t or src_t is uint16_t) and dst_t is uint8_t:
+        if kind == 0 and func == F_LINEAR and fixed and _have_fixed and n >= _FIXED_MIN:
+            _make_plan(a2, b2, src_t is int16_t, &plan)
     with nogil:
         if kind == 0 and func == F_LINEAR:
             if dst_t is uint8_t or dst_t is uint16_t:
-                _linear_int(s, d, n, a2, b2, scale, fixed)
+                _linear_int(s, d, n, a2, b2, scale, &plan)
             done = True
         elif src_t is int8_t or src_t is uint8_t or src_t is int16_t or src_t is uint16_t:
             lo = s[0]
@@ -283,3 +361,71 @@ def lookup(const src_t[::1] src, const lut_t[::1] lut, lut_t[::1] dst, int64_t f
                 k = 0 if k < 0 else k
                 k = last if k > last else k
             dst[i] = lut[k]
+
+
+cdef inline bint _plain_number(object v, double* out) noexcept:
+    """A finite Python float or int (not bool, not a subclass) as a double."""
+    if type(v) is float:
+        out[0] = PyFloat_AS_DOUBLE(v)
+    elif type(v) is int:
+        try:
+            out[0] = <double>v
+        except OverflowError:
+            return False
+    else:
+        return False
+    return out[0] - out[0] == 0.0   # finite
+
+
+def window_linear_u8(object arr, object out, object center, object width, object slope, object intercept):
+    """The common call of ``dicomfast.window`` with its checks done here, in C: a LINEAR window with
+    width > 1 of a C-contiguous native int16 or uint16 ndarray into a given uint8 ``out`` of its shape
+    (C-contiguous, writeable, not overlapping), the four parameters plain finite numbers.
+
+    Returns ``out`` when it did the work, or None when the call is not of that form (the caller then
+    takes the general path, which also gives the errors).
+    """
+    cdef double c, w, sl, ic
+    if not (_plain_number(center, &c) and _plain_number(width, &w) and _plain_number(slope, &sl)
+            and _plain_number(intercept, &ic)) or not w > 1.0:
+        return None
+    if type(arr) is not cnp.ndarray or type(out) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray src = <cnp.ndarray>arr
+    cdef cnp.ndarray dst = <cnp.ndarray>out
+    cdef int t = cnp.PyArray_TYPE(src)
+    if t != cnp.NPY_INT16 and t != cnp.NPY_UINT16:
+        return None
+    if cnp.PyArray_TYPE(dst) != cnp.NPY_UINT8 or not cnp.PyArray_ISNOTSWAPPED(src):
+        return None
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(src) and cnp.PyArray_IS_C_CONTIGUOUS(dst)
+            and cnp.PyArray_ISWRITEABLE(dst)):
+        return None
+    cdef int nd = cnp.PyArray_NDIM(src), i
+    if cnp.PyArray_NDIM(dst) != nd:
+        return None
+    for i in range(nd):
+        if cnp.PyArray_DIM(src, i) != cnp.PyArray_DIM(dst, i):
+            return None
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(src)
+    cdef const char* sp = <const char*>cnp.PyArray_DATA(src)
+    cdef char* dp = <char*>cnp.PyArray_DATA(dst)
+    if n > 0 and dp < sp + 2 * n and sp < dp + n:
+        return None   # overlapping: the general path decides
+    # The same arithmetic as transforms._window_coefficients ("LINEAR") and window() above.
+    cdef double a = sl / (w - 1.0)
+    cdef double b = (ic - (c - 0.5)) / (w - 1.0) + 0.5
+    cdef double a2 = a * 255.0
+    cdef double b2 = b * 255.0 + 0.5
+    cdef plan_t plan
+    plan.kind = PLAN_NONE
+    if n == 0:
+        return out
+    if _have_fixed and n >= _FIXED_MIN:
+        _make_plan(a2, b2, t == cnp.NPY_INT16, &plan)
+    with nogil:
+        if t == cnp.NPY_INT16:
+            _linear_int(<const int16_t*>sp, <uint8_t*>dp, n, a2, b2, 255.0, &plan)
+        else:
+            _linear_int(<const uint16_t*>sp, <uint8_t*>dp, n, a2, b2, 255.0, &plan)
+    return out

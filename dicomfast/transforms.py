@@ -32,6 +32,8 @@ _FUNCTIONS_BY_SPELLING = {**_FUNCTIONS, **{k.lower(): v for k, v in _FUNCTIONS.i
 #: dtype arguments seen often, so that window() skips numpy.dtype() for them.
 _DTYPE_ARGS = {t: np.dtype(t) for t in (np.uint8, np.uint16, np.float16, np.float32, np.float64)}
 _SCALARS = (int, float)
+#: ``function`` spellings that take window()'s compiled fast path.
+_LINEAR_SPELLINGS = frozenset(("linear", "LINEAR"))
 #: The output scale of each window dtype: the integer range, or 1 for floats.
 _SCALE = {dt: (float((1 << (8 * dt.itemsize)) - 1) if dt.kind == "u" else 1.0) for dt in _DTYPE_ARGS.values()}
 
@@ -145,6 +147,12 @@ def window(arr, center, width, *, slope=1.0, intercept=0.0, function="linear", d
     frame (see :func:`frame_parameters`). ``out``, when given, must be C-contiguous, writable, of
     ``arr``'s shape and of ``dtype``.
     """
+    if out is not None and dtype is np.uint8 and function in _LINEAR_SPELLINGS:
+        # The display case (16-bit stored values, a LINEAR window, a preallocated uint8 out), all
+        # checked in C; None when the call is anything else.
+        done = _transform.window_linear_u8(arr, out, center, width, slope, intercept)
+        if done is not None:
+            return done
     dtype = _DTYPE_ARGS.get(dtype) or np.dtype(dtype)
     if dtype not in _WINDOW_OUTPUTS:
         raise TypeError(f"dtype must be one of uint8, uint16, float16, float32, float64, not {dtype}")

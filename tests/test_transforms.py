@@ -218,6 +218,133 @@ def test_window_threads_give_the_same_output():
         _transform.set_num_threads(0)
 
 
+# Windows chosen to take each variant of kernel 3 (_window.h: the pmulhuw/pmulhrsw plans) and the
+# fallbacks: (dtype, center, width, intercept, the plan kind's prefix).
+PLAN_CASES = [
+    ("int16", 40, 400, -1024, "mulhi-hrs"),                   # soft tissue: 3 operations, no shift
+    ("int16", -600, 1500, -1024, "mulhi-signed-r1"),         # lung: pmulhw and an arithmetic shift
+    ("int16", 40, 80, -1024, "mulhi-clamped-unsigned-s2"),   # brain: a left shift, both sides clamped
+    ("int16", -3000, 400, 0, "mulhi-clamped-unsigned"),      # below zero: pinned at the bottom
+    ("int16", 40, 400, -32768, "mulhi-clamped-unsigned"),    # near the type's top
+    ("uint16", 40, 400, -1024, "mulhi-unsigned"),
+    ("uint16", -600, 1500, -1024, "mulhi"),                  # reaches below 0, the type's minimum
+    ("uint16", 40, 80, -1024, "mulhi-clamped-unsigned-s2"),
+    ("uint16", 40000, 1200, 0, "mulhi-clamped-unsigned-r2"), # high: the unclamped t would wrap at 0
+    ("int16", 400, 1800, -1024, "madd"),                     # no pmulhw fit: pmaddwd with patches
+    ("int16", 0, 30000, 0, "float64"),                       # too wide for either plan
+]
+
+
+def _plan_kind(dtype, center, width, slope, intercept):
+    func, a, b = transforms_coefficients("LINEAR", float(center), float(width), float(slope), float(intercept))
+    return _transform.plan_kind(a * 255.0, b * 255.0 + 0.5, dtype == "int16")
+
+
+@pytest.mark.skipif(not _transform.HAVE_FIXED, reason="the fixed-point window loops need AVX2")
+@pytest.mark.parametrize("dtype, center, width, intercept, kind", PLAN_CASES)
+def test_window_plans_take_each_variant_and_are_exact(dtype, center, width, intercept, kind):
+    """Each plan variant gives the float64 loop's bytes for every 16-bit value (and through the
+    compiled entry of ``window`` with ``out=``)."""
+    assert _plan_kind(dtype, center, width, 1.0, intercept).startswith(kind)
+    info = np.iinfo(dtype)
+    arr = np.arange(int(info.min), int(info.max) + 1).astype(dtype)
+    func, a, b = transforms_coefficients("LINEAR", float(center), float(width), 1.0, float(intercept))
+    fast = np.empty(arr.size, np.uint8)
+    slow = np.empty(arr.size, np.uint8)
+    _transform.window(arr, fast, func, a, b, 255.0, 0.0, False, True)
+    _transform.window(arr, slow, func, a, b, 255.0, 0.0, False, False)
+    np.testing.assert_array_equal(fast, slow)
+    out = np.empty(arr.size, np.uint8)
+    assert dicomfast.window(arr, center, width, intercept=intercept, out=out) is out
+    np.testing.assert_array_equal(out, slow)
+
+
+@pytest.mark.skipif(not _transform.HAVE_FIXED, reason="the fixed-point window loops need AVX2")
+def test_window_common_ct_windows_take_kernel_3():
+    """The usual CT presets (int16 stored values, intercept -1024) take the pmulhw/pmulhrsw loops."""
+    presets = [(40, 400), (50, 350), (60, 400), (40, 80), (35, 80), (-600, 1500), (-500, 1400), (300, 1500), (90, 450)]
+    for center, width in presets:
+        assert _plan_kind("int16", center, width, 1.0, -1024.0).startswith("mulhi"), (center, width)
+    # Random CT-like windows: most take kernel 3 (the rest fall back to kernel 2 or the float64 loop).
+    rng = np.random.default_rng(5)
+    kinds = [_plan_kind("int16", c, w, 1.0, -1024.0) for c, w in zip(rng.uniform(-700, 1000, 300), rng.uniform(20, 2500, 300))]
+    assert sum(k.startswith("mulhi") for k in kinds) >= 0.85 * len(kinds)
+
+
+def test_window_compiled_entry_declines_what_it_does_not_handle():
+    """``_transform.window_linear_u8`` (window's fast path) returns None for any call it does not
+    handle; window() then takes the general path, with the same results and errors."""
+    arr = np.random.default_rng(3).integers(-1100, 3000, (64, 64)).astype(np.int16)
+    out = np.empty(arr.shape, np.uint8)
+    fast = _transform.window_linear_u8
+    assert fast(arr, out, 40, 400, 1, -1024) is out
+    expected = dicomfast.window(arr, 40.0, 400.0, intercept=-1024.0)   # the general path (no out)
+    np.testing.assert_array_equal(out, expected)
+    declined = [
+        (arr.astype(np.int32), out, 40, 400, 1, -1024),                # not 16-bit
+        (arr.astype(">i2"), out, 40, 400, 1, -1024),                   # byte-swapped
+        (arr[:, ::2], out[:, :32], 40, 400, 1, -1024),                 # not contiguous
+        (arr, out.astype(np.uint16), 40, 400, 1, -1024),               # not uint8
+        (arr, out[:32], 40, 400, 1, -1024),                            # another shape
+        (arr, out.reshape(-1), 40, 400, 1, -1024),                     # another number of dimensions
+        (arr, out, np.float64(40), 400, 1, -1024),                     # not a plain number
+        (arr, out, 40, True, 1, -1024),
+        (arr, out, 40, 1, 1, -1024),                                   # width 1: a step
+        (arr, out, 40, 400, 1, float("inf")),
+        (arr, out, 40, 400, 1, 10**400),
+        (arr.tolist(), out, 40, 400, 1, -1024),
+    ]
+    for args in declined:
+        assert fast(*args) is None
+    ro = out.copy()
+    ro.flags.writeable = False
+    assert fast(arr, ro, 40, 400, 1, -1024) is None
+    buf = np.zeros(2 * arr.size, np.uint8)
+    overlapping = buf[1 : 1 + arr.size].reshape(arr.shape)
+    assert fast(buf.view(np.int16).reshape(arr.shape), overlapping, 40, 400, 1, -1024) is None
+    # The same calls through window() give the general path's results (or its errors).
+    np.testing.assert_array_equal(dicomfast.window(arr, np.float64(40), 400, intercept=-1024, out=out), expected)
+    np.testing.assert_array_equal(dicomfast.window(arr, 40, 400, slope=1, intercept=-1024, function="LINEAR", out=out), expected)
+    with pytest.raises(ValueError, match="shape"):
+        dicomfast.window(arr, 40, 400, out=out[:32])
+
+
+def test_window_in_a_forked_child_after_threads():
+    """libgomp cannot run a parallel region in a child forked after the parent ran one (it hangs):
+    a forked child windows serially."""
+    import os
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork")
+    arr = np.random.default_rng(1).integers(-1100, 3000, 3 * (1 << 17)).astype(np.int16)
+    out = np.empty(arr.shape, np.uint8)
+    old = _transform.set_num_threads(2)
+    try:
+        dicomfast.window(arr, 40, 400, intercept=-1024, out=out)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            try:
+                ok = _transform.set_num_threads(1) == 1
+                dicomfast.window(arr, 40, 400, intercept=-1024, out=out)
+            finally:
+                os._exit(0 if ok else 3)
+        import time
+
+        deadline = time.monotonic() + 60
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                pytest.fail("the forked child hung in the window kernel")
+            time.sleep(0.01)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        _transform.set_num_threads(old)
+
+
 def test_window_width_one_linear_is_a_step():
     arr = np.arange(-3, 4, dtype=np.int16)
     out = dicomfast.window(arr, 0.5, 1.0)
@@ -608,7 +735,7 @@ def test_transform_benchmark_runs():
         sys.path.insert(0, str(bench_dir))
     import bench_transform
 
-    result = bench_transform.run(repeat=3, number=1, size=64)
+    result = bench_transform.run(repeat=3, number=1, size=64, threads=2)
     assert result["times"]
     for case, median in result["times"].items():
         assert median > 0, case
