@@ -61,6 +61,11 @@ class InvalidValueError(DicomError):
     """A value cannot be decoded as its VR says (for example a DS that is not a number)."""
 
 
+class InflateError(DicomError):
+    """A Deflated Explicit VR dataset cannot be inflated: corrupt zlib data, or more than the reader's
+    bound on the inflated size (a "zip bomb")."""
+
+
 class UnsupportedTransferSyntaxError(DicomError):
     """The transfer syntax is not one that dicomfast can read or decode."""
 

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from . import _scan, datadict
 from ._dataset import new_dataset
 from .dataset import Dataset, FileMetaDataset
-from .errors import DicomError, InvalidLengthError, NotDicomError, TruncatedError
+from .errors import DicomError, InflateError, InvalidLengthError, NotDicomError, TruncatedError
 from .tags import to_tag
 
 __all__ = ["dcmread", "read_file_meta"]
@@ -209,7 +209,7 @@ def _inflate(data: Any, pos: int, where: str) -> bytes:
     try:
         out = inflater.decompress(bytes(data[pos:]), MAX_INFLATED)
     except zlib.error as exc:
-        raise DicomError(f"{where}the deflated dataset cannot be inflated: {exc}") from None
+        raise InflateError(f"{where}the deflated dataset cannot be inflated: {exc}") from None
     if inflater.unconsumed_tail:
-        raise DicomError(f"{where}the deflated dataset inflates to more than {MAX_INFLATED} bytes")
+        raise InflateError(f"{where}the deflated dataset inflates to more than {MAX_INFLATED} bytes")
     return out

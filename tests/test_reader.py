@@ -203,8 +203,21 @@ def test_a_deflated_dataset():
     deflated = packer.compress(body) + packer.flush()
     ds = dicomfast.dcmread(part10(deflated, syntax=b"1.2.840.10008.1.2.1.99"))
     assert (ds.PatientID, ds.InstanceNumber) == ("ID", 3)
-    with pytest.raises(dicomfast.DicomError):
+    with pytest.raises(dicomfast.InflateError, match="cannot be inflated"):
         dicomfast.dcmread(part10(b"not deflate data at all", syntax=b"1.2.840.10008.1.2.1.99"))
+
+
+def test_a_deflated_dataset_beyond_the_inflated_bound(monkeypatch):
+    import zlib
+
+    from dicomfast import reader
+
+    body = explicit(0x00100020, b"LO", b"ID") + explicit(0x00081030, b"LO", b"x" * 4000)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    bomb = part10(packer.compress(body) + packer.flush(), syntax=b"1.2.840.10008.1.2.1.99")
+    monkeypatch.setattr(reader, "MAX_INFLATED", 1000)  # 4 KB inflated, from a few dozen bytes
+    with pytest.raises(dicomfast.InflateError, match="inflates to more than 1000 bytes"):
+        dicomfast.dcmread(bomb)
 
 
 def test_a_directory_is_an_os_error(tmp_path):
