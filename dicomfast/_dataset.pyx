@@ -556,7 +556,11 @@ def pixel_module(DatasetBase ds):
       ``pixel_tag`` ... ``pixel_vr``: the first of them in that order (its tag, record, whether it
       is encapsulated, its length and ``Tape.vr``), or 0, -1, False, 0, "" when there is none;
     * ``presence``: bits for Modality LUT Sequence (1), VOI LUT Sequence (2), Shared (4) and
-      Per-Frame (8) Functional Groups Sequences, Red Palette Color LUT Descriptor (16);
+      Per-Frame (8) Functional Groups Sequences, Red Palette Color LUT Descriptor (16); and 32
+      when the values pixel_info checks have exact types (``syntax``, Planar Configuration and
+      Number of Frames a str / an int or None; Bits Allocated, Bits Stored, Pixel Representation,
+      Rows, Columns and Samples per Pixel an int; Photometric Interpretation a str), so that equal
+      values give equal checks (pixels.py caches them);
     * ``v0 ... v15``: Bits Allocated, Bits Stored, High Bit, Pixel Representation, Rows, Columns,
       Samples per Pixel, Planar Configuration, Photometric Interpretation, Number of Frames,
       Rescale Slope, Rescale Intercept, Rescale Type, Window Center, Window Width, VOI LUT
@@ -605,24 +609,33 @@ def pixel_module(DatasetBase ds):
                                found[M_PER_FRAME_GROUPS], found[M_PALETTE])):
         if index >= 0:
             presence |= 1 << k
+    values = (_module_value(ds, found[M_BITS_ALLOCATED], True, fast),
+              _module_value(ds, found[M_BITS_STORED], True, fast),
+              _module_value(ds, found[M_HIGH_BIT], True, fast),
+              _module_value(ds, found[M_PIXEL_REPRESENTATION], True, fast),
+              _module_value(ds, found[M_ROWS], True, fast),
+              _module_value(ds, found[M_COLUMNS], True, fast),
+              _module_value(ds, found[M_SAMPLES], True, fast),
+              _module_value(ds, found[M_PLANAR], True, fast),
+              _module_value(ds, found[M_PHOTOMETRIC], False, fast),
+              _module_value(ds, found[M_FRAMES], False, fast),
+              _module_value(ds, found[M_RESCALE_SLOPE], False, fast),
+              _module_value(ds, found[M_RESCALE_INTERCEPT], False, fast),
+              _module_value(ds, found[M_RESCALE_TYPE], False, fast),
+              _module_value(ds, found[M_WINDOW_CENTER], False, fast),
+              _module_value(ds, found[M_WINDOW_WIDTH], False, fast),
+              _module_value(ds, found[M_VOI_FUNCTION], False, fast))
+    if (_exact_or_none(syntax, str) and type(values[0]) is int and type(values[1]) is int
+            and type(values[3]) is int and type(values[4]) is int and type(values[5]) is int
+            and type(values[6]) is int and _exact_or_none(values[7], int) and type(values[8]) is str
+            and _exact_or_none(values[9], int)):
+        presence |= 32
     return (syntax, tape.big_endian, tape.explicit_vr, npixel, pixel_tag, pixel_index, encapsulated,
-            length, vr, presence,
-            _module_value(ds, found[M_BITS_ALLOCATED], True, fast),
-            _module_value(ds, found[M_BITS_STORED], True, fast),
-            _module_value(ds, found[M_HIGH_BIT], True, fast),
-            _module_value(ds, found[M_PIXEL_REPRESENTATION], True, fast),
-            _module_value(ds, found[M_ROWS], True, fast),
-            _module_value(ds, found[M_COLUMNS], True, fast),
-            _module_value(ds, found[M_SAMPLES], True, fast),
-            _module_value(ds, found[M_PLANAR], True, fast),
-            _module_value(ds, found[M_PHOTOMETRIC], False, fast),
-            _module_value(ds, found[M_FRAMES], False, fast),
-            _module_value(ds, found[M_RESCALE_SLOPE], False, fast),
-            _module_value(ds, found[M_RESCALE_INTERCEPT], False, fast),
-            _module_value(ds, found[M_RESCALE_TYPE], False, fast),
-            _module_value(ds, found[M_WINDOW_CENTER], False, fast),
-            _module_value(ds, found[M_WINDOW_WIDTH], False, fast),
-            _module_value(ds, found[M_VOI_FUNCTION], False, fast))
+            length, vr, presence) + values
+
+
+cdef inline bint _exact_or_none(object value, type kind):
+    return value is None or type(value) is kind
 
 
 def element_at_stop(Tape tape):

@@ -126,6 +126,7 @@ def _int(value: Any, keyword: str, required: bool = True) -> int | None:
 
 
 def _value(value: Any) -> Any:
+    """A value of :func:`_dataset.pixel_module`, raising the exception its decoding raised."""
     if isinstance(value, Exception):
         raise value
     return value
@@ -148,13 +149,19 @@ def pixel_info(ds: Dataset) -> PixelInfo:
     :class:`PixelDataLengthError` for pixel data shorter than the attributes need, and
     :class:`UnsupportedTransferSyntaxError` for a transfer syntax dicomfast cannot decode.
     """
+    return module_info(ds)[1]
+
+
+def module_info(ds: Dataset) -> tuple[tuple, PixelInfo]:
+    """``(pixel_module(ds), pixel_info(ds))``: the module's values (for the rescale and window
+    attributes) with the checked PixelInfo."""
     m = pixel_module(ds)
     if m[M_NPIXEL] == 0:
         raise PixelDataError("the dataset has no Pixel Data, Float Pixel Data or Double Float Pixel Data")
     if m[M_NPIXEL] > 1:
         raise PixelDataError("only one of Pixel Data, Float Pixel Data and Double Float Pixel Data may be present")
-    return check_module(m, _PIXEL_TAGS[m[M_PIXEL_TAG]], m[M_PIXEL_INDEX], m[M_ENCAPSULATED],
-                        m[M_PIXEL_LENGTH], m[M_PIXEL_VR])
+    return m, check_module(m, _PIXEL_TAGS[m[M_PIXEL_TAG]], m[M_PIXEL_INDEX], m[M_ENCAPSULATED],
+                           m[M_PIXEL_LENGTH], m[M_PIXEL_VR])
 
 
 def pixel_info_of(ds: Dataset, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
@@ -172,11 +179,31 @@ def pixel_info_of(ds: Dataset, keyword: str, index: int, encapsulated: bool, len
  M_VOI_FUNCTION) = range(26)
 # Bits of m[M_PRESENCE]
 HAS_MODALITY_LUT, HAS_VOI_LUT, HAS_SHARED_GROUPS, HAS_PER_FRAME_GROUPS, HAS_PALETTE = 1, 2, 4, 8, 16
+EXACT_TYPES = 32  # the checked values are exact ints / strs / None: equal values, equal checks
+
+# The PixelInfo of recently checked modules, by their values: the files of a series share one.
+_CHECKED: dict = {}
 
 
 def check_module(m: tuple, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
     """The checks of :func:`pixel_info` on the values of :func:`_dataset.pixel_module`, for the
     pixel data element described by the other arguments."""
+    if not m[M_PRESENCE] & EXACT_TYPES:
+        return _check_module(m, keyword, index, encapsulated, length, vr)
+    # Everything the checks read (not High Bit, which they do not), with types that make equal
+    # keys mean equal outcomes: a hit skips the checks.
+    key = m[:3] + m[M_BITS_ALLOCATED:M_HIGH_BIT] + m[M_PIXEL_REPRESENTATION:M_RESCALE_SLOPE] + (
+        keyword, index, encapsulated, length, vr)
+    info = _CHECKED.get(key)
+    if info is None:
+        info = _check_module(m, keyword, index, encapsulated, length, vr)
+        if len(_CHECKED) >= 256:
+            _CHECKED.clear()
+        _CHECKED[key] = info
+    return info
+
+
+def _check_module(m: tuple, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
     syntax = _value(m[M_SYNTAX])
     if not syntax:
         # No meta group (read with force): the scan knows how the dataset is encoded.

@@ -247,7 +247,14 @@ def check_file(read):
             want = _outcome(lambda: getattr(ref, keyword, None))
             assert _same(got, want), (where, keyword, got, want)
         presence = sum(1 << k for k, keyword in enumerate(PRESENCE) if keyword in ref)
-        assert m[pixels.M_PRESENCE] == presence
+        assert m[pixels.M_PRESENCE] & ~pixels.EXACT_TYPES == presence
+        exact = (all(type(m[k]) is int for k in (pixels.M_BITS_ALLOCATED, pixels.M_BITS_STORED,
+                                                  pixels.M_PIXEL_REPRESENTATION, pixels.M_ROWS,
+                                                  pixels.M_COLUMNS, pixels.M_SAMPLES))
+                 and all(m[k] is None or type(m[k]) is int for k in (pixels.M_PLANAR, pixels.M_FRAMES))
+                 and type(m[pixels.M_PHOTOMETRIC]) is str
+                 and (m[pixels.M_SYNTAX] is None or type(m[pixels.M_SYNTAX]) is str))
+        assert bool(m[pixels.M_PRESENCE] & pixels.EXACT_TYPES) == exact
         tags = [t for t in PIXEL_TAGS if ref._find(t) >= 0]
         assert m[pixels.M_NPIXEL] == len(tags)
         if tags:
@@ -255,9 +262,10 @@ def check_file(read):
             assert m[pixels.M_PIXEL_TAG] == tags[0] and m[pixels.M_PIXEL_INDEX] == index
             assert m[pixels.M_PIXEL_LENGTH] == ref._tape.length(index)
             assert m[pixels.M_PIXEL_VR] == ref._tape.vr(index)
-        got = _outcome(pixels.pixel_info, _navigate(read(), where))
         want = _outcome(reference_pixel_info, _navigate(read(), where))
-        assert _same(got, want), (where, got, want)
+        for _ in range(2):  # the second time from the cache of checked modules, when it applies
+            got = _outcome(pixels.pixel_info, _navigate(read(), where))
+            assert _same(got, want), (where, got, want)
 
 
 @pytest.mark.parametrize("path", corpus_files(), ids=corpus_id)
