@@ -499,25 +499,39 @@ _MODULE_TAGS[:] = [
 
 cdef void _walk_module(DatasetBase ds, Py_ssize_t* found) noexcept:
     """found[k] = the first record of _MODULE_TAGS[k] directly in ``ds`` (-1 if none), as c_find
-    gives it, in one walk: a cursor over the sorted tags follows the records' ascending tags and
+    gives it, in one pass: a cursor over the sorted tags follows the records' ascending tags and
     restarts where they descend (a dataset out of order is still searched whole)."""
     cdef Elem* e = ds._tape.elems
     cdef Py_ssize_t i = ds._start, stop = ds._stop
-    cdef int k = 0
-    cdef uint32_t tag, prev = 0
+    cdef int k
+    cdef uint32_t tag, prev = 0, wanted = _MODULE_TAGS[0]
+    cdef bint root = ds._start == 0 and ds._stop == ds._tape.n and ds._parent is None
     for k in range(N_MODULE):
         found[k] = -1
     k = 0
     while i < stop:
+        if root and e[i].depth != 0:
+            # The whole tape: its top-level records are those of depth 0, so the records are read
+            # in order rather than by following `end` (a chain of dependent loads, twice as slow).
+            i += 1
+            continue
         tag = e[i].tag
+        if prev <= tag < wanted:
+            # the common case, between two wanted tags: two predictable comparisons
+            prev = tag
+            i = i + 1 if root else e[i].end
+            continue
         if tag < prev:
             k = 0
         prev = tag
         while _MODULE_TAGS[k] < tag:
             k += 1
-        if _MODULE_TAGS[k] == tag and found[k] < 0:
-            found[k] = i
-        i = e[i].end
+        wanted = _MODULE_TAGS[k]
+        if wanted == tag:
+            if found[k] < 0:
+                found[k] = i
+            wanted = _MODULE_TAGS[k + 1] if k < M_END else 0xFFFFFFFF
+        i = i + 1 if root else e[i].end
 
 
 cdef object _module_value(DatasetBase ds, Py_ssize_t index, bint us, bint fast):
@@ -544,7 +558,7 @@ cdef object _module_value(DatasetBase ds, Py_ssize_t index, bint us, bint fast):
         return exc
 
 
-def pixel_module(DatasetBase ds):
+def pixel_module(DatasetBase ds, bint transform_values=True):
     """The Image Pixel module of ``ds`` and what the pixel paths need besides, in one call.
 
     Returns ``(syntax, big_endian, explicit_vr, npixel, pixel_tag, pixel_index, encapsulated,
@@ -564,7 +578,8 @@ def pixel_module(DatasetBase ds):
     * ``v0 ... v15``: Bits Allocated, Bits Stored, High Bit, Pixel Representation, Rows, Columns,
       Samples per Pixel, Planar Configuration, Photometric Interpretation, Number of Frames,
       Rescale Slope, Rescale Intercept, Rescale Type, Window Center, Window Width, VOI LUT
-      Function, each as ``getattr(ds, keyword, None)`` gives it.
+      Function, each as ``getattr(ds, keyword, None)`` gives it. Without ``transform_values``
+      the last six (Rescale and Window) are not read: None whatever the dataset holds.
 
     A value that fails to decode (``syntax`` too) is returned as the exception it raised.
     """
@@ -618,13 +633,16 @@ def pixel_module(DatasetBase ds):
               _module_value(ds, found[M_SAMPLES], True, fast),
               _module_value(ds, found[M_PLANAR], True, fast),
               _module_value(ds, found[M_PHOTOMETRIC], False, fast),
-              _module_value(ds, found[M_FRAMES], False, fast),
-              _module_value(ds, found[M_RESCALE_SLOPE], False, fast),
-              _module_value(ds, found[M_RESCALE_INTERCEPT], False, fast),
-              _module_value(ds, found[M_RESCALE_TYPE], False, fast),
-              _module_value(ds, found[M_WINDOW_CENTER], False, fast),
-              _module_value(ds, found[M_WINDOW_WIDTH], False, fast),
-              _module_value(ds, found[M_VOI_FUNCTION], False, fast))
+              _module_value(ds, found[M_FRAMES], False, fast))
+    if transform_values:
+        values += (_module_value(ds, found[M_RESCALE_SLOPE], False, fast),
+                   _module_value(ds, found[M_RESCALE_INTERCEPT], False, fast),
+                   _module_value(ds, found[M_RESCALE_TYPE], False, fast),
+                   _module_value(ds, found[M_WINDOW_CENTER], False, fast),
+                   _module_value(ds, found[M_WINDOW_WIDTH], False, fast),
+                   _module_value(ds, found[M_VOI_FUNCTION], False, fast))
+    else:
+        values += (None, None, None, None, None, None)
     if (_exact_or_none(syntax, str) and type(values[0]) is int and type(values[1]) is int
             and type(values[3]) is int and type(values[4]) is int and type(values[5]) is int
             and type(values[6]) is int and _exact_or_none(values[7], int) and type(values[8]) is str

@@ -149,13 +149,13 @@ def pixel_info(ds: Dataset) -> PixelInfo:
     :class:`PixelDataLengthError` for pixel data shorter than the attributes need, and
     :class:`UnsupportedTransferSyntaxError` for a transfer syntax dicomfast cannot decode.
     """
-    return module_info(ds)[1]
+    return module_info(ds, False)[1]
 
 
-def module_info(ds: Dataset) -> tuple[tuple, PixelInfo]:
-    """``(pixel_module(ds), pixel_info(ds))``: the module's values (for the rescale and window
-    attributes) with the checked PixelInfo."""
-    m = pixel_module(ds)
+def module_info(ds: Dataset, transform_values: bool = True) -> tuple[tuple, PixelInfo]:
+    """``(pixel_module(ds, transform_values), pixel_info(ds))``: the module's values (with the
+    rescale and window attributes, if asked for) and the checked PixelInfo."""
+    m = pixel_module(ds, transform_values)
     if m[M_NPIXEL] == 0:
         raise PixelDataError("the dataset has no Pixel Data, Float Pixel Data or Double Float Pixel Data")
     if m[M_NPIXEL] > 1:
