@@ -562,7 +562,7 @@ def pixel_module(DatasetBase ds, bint transform_values=True):
     """The Image Pixel module of ``ds`` and what the pixel paths need besides, in one call.
 
     Returns ``(syntax, big_endian, explicit_vr, npixel, pixel_tag, pixel_index, encapsulated,
-    pixel_length, pixel_vr, presence, v0, ..., v15)``:
+    pixel_length, pixel_vr, presence, v0, ..., v15, key)``:
 
     * ``syntax``: the root's file meta Transfer Syntax UID (None without one);
     * ``big_endian``, ``explicit_vr``: how the dataset's tape was scanned;
@@ -579,7 +579,9 @@ def pixel_module(DatasetBase ds, bint transform_values=True):
       Samples per Pixel, Planar Configuration, Photometric Interpretation, Number of Frames,
       Rescale Slope, Rescale Intercept, Rescale Type, Window Center, Window Width, VOI LUT
       Function, each as ``getattr(ds, keyword, None)`` gives it. Without ``transform_values``
-      the last six (Rescale and Window) are not read: None whatever the dataset holds.
+      the last six (Rescale and Window) are not read: None whatever the dataset holds;
+    * ``key``: with the exact types above, a tuple of every value pixel_info checks (the syntax,
+      the byte order and VR encoding, and the module's values but High Bit), else None.
 
     A value that fails to decode (``syntax`` too) is returned as the exception it raised.
     """
@@ -643,13 +645,16 @@ def pixel_module(DatasetBase ds, bint transform_values=True):
                    _module_value(ds, found[M_VOI_FUNCTION], False, fast))
     else:
         values += (None, None, None, None, None, None)
+    key = None
     if (_exact_or_none(syntax, str) and type(values[0]) is int and type(values[1]) is int
             and type(values[3]) is int and type(values[4]) is int and type(values[5]) is int
             and type(values[6]) is int and _exact_or_none(values[7], int) and type(values[8]) is str
             and _exact_or_none(values[9], int)):
         presence |= 32
+        key = (syntax, tape.big_endian, tape.explicit_vr, values[0], values[1], values[3], values[4],
+               values[5], values[6], values[7], values[8], values[9])
     return (syntax, tape.big_endian, tape.explicit_vr, npixel, pixel_tag, pixel_index, encapsulated,
-            length, vr, presence) + values
+            length, vr, presence) + values + (key,)
 
 
 cdef inline bint _exact_or_none(object value, type kind):

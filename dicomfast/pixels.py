@@ -176,7 +176,7 @@ def pixel_info_of(ds: Dataset, keyword: str, index: int, encapsulated: bool, len
  M_PIXEL_LENGTH, M_PIXEL_VR, M_PRESENCE, M_BITS_ALLOCATED, M_BITS_STORED, M_HIGH_BIT,
  M_PIXEL_REPRESENTATION, M_ROWS, M_COLUMNS, M_SAMPLES, M_PLANAR, M_PHOTOMETRIC, M_FRAMES,
  M_RESCALE_SLOPE, M_RESCALE_INTERCEPT, M_RESCALE_TYPE, M_WINDOW_CENTER, M_WINDOW_WIDTH,
- M_VOI_FUNCTION) = range(26)
+ M_VOI_FUNCTION, M_KEY) = range(27)
 # Bits of m[M_PRESENCE]
 HAS_MODALITY_LUT, HAS_VOI_LUT, HAS_SHARED_GROUPS, HAS_PER_FRAME_GROUPS, HAS_PALETTE = 1, 2, 4, 8, 16
 EXACT_TYPES = 32  # the checked values are exact ints / strs / None: equal values, equal checks
@@ -188,12 +188,11 @@ _CHECKED: dict = {}
 def check_module(m: tuple, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
     """The checks of :func:`pixel_info` on the values of :func:`_dataset.pixel_module`, for the
     pixel data element described by the other arguments."""
-    if not m[M_PRESENCE] & EXACT_TYPES:
+    if m[M_KEY] is None:
         return _check_module(m, keyword, index, encapsulated, length, vr)
-    # Everything the checks read (not High Bit, which they do not), with types that make equal
-    # keys mean equal outcomes: a hit skips the checks.
-    key = m[:3] + m[M_BITS_ALLOCATED:M_HIGH_BIT] + m[M_PIXEL_REPRESENTATION:M_RESCALE_SLOPE] + (
-        keyword, index, encapsulated, length, vr)
+    # Everything the checks read, with types that make equal keys mean equal outcomes: a hit
+    # skips the checks.
+    key = (m[M_KEY], keyword, index, encapsulated, length, vr)
     info = _CHECKED.get(key)
     if info is None:
         info = _check_module(m, keyword, index, encapsulated, length, vr)
@@ -426,9 +425,21 @@ def _decode(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool) -> np
         return _encapsulated(ds, info, frame, as_rgb)
     raw = ds._tape.raw(info.index)
     if frame is None:
+        if _plain(info):
+            # The stored bytes are the array (a typical CT or MR series): one view, shaped.
+            return np.ndarray(info.shape, info.dtype, raw)
         flat = _flat_native(info, raw, 0, info.number_of_frames)
         return _finish(info, flat, info.number_of_frames, as_rgb)
     return _finish(info, _flat_native(info, raw, frame, 1), None, as_rgb)
+
+
+def _plain(info: PixelInfo) -> bool:
+    """Native stored values that :func:`_flat_native` and :func:`_finish` return as a plain view:
+    8 bits or more, in native byte order, one sample, nothing to correct or convert."""
+    return (info.samples_per_pixel == 1 and info.bits_allocated > 1 and not info.swap_ow
+            and (not info.big_endian or info.bits_allocated == 8)
+            and (info.bits_stored == info.bits_allocated or info.keyword != "PixelData")
+            and info.photometric_interpretation not in _YBR)
 
 
 def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> np.ndarray:
