@@ -308,37 +308,53 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
         if dtype not in _FLOATS:
             raise TypeError(f"the modality transform gives float32 or float64, not {dtype}")
     if _is_path(src):
-        path = os.fspath(src)
-        fd = os.open(path, _O_FLAGS)
-        try:
-            plan = _native_plan(path, fd)
-            if plan is not None:
-                ds, m, info, value = plan
-                if frame is not None:
-                    frame = pixels._check_frame(info, frame)
-                count = 1 if frame is not None else info.number_of_frames
-                nbytes = count * (info.frame_bits // 8)
-                direct = (window is None and not rescale and out is not None and dtype in (None, info.dtype)
-                          and _plain_layout(info))
-                if direct:
-                    _check_out(out, _shape(info, frame), info.dtype)
-                target = out.reshape(-1).view(np.uint8) if direct else _scratch(nbytes)
-                flat = _stored(fd, path, ds, info, value, frame, target)
-                if direct:
-                    return out
-                if _plain_layout(info):
-                    stored = flat.reshape(_shape(info, frame))  # nothing to correct or convert
-                else:
-                    stored = pixels._finish(info, flat, None if frame is not None else info.number_of_frames, True)
-                return _transform(ds, m, stored, info, frame, rescale, window, dtype, out)
-        finally:
-            os.close(fd)
+        direct = window is None and not rescale and out is not None and (dtype is None or dtype == out.dtype)
+        found = read_stored(os.fspath(src), frame, out if direct else None)
+        if found is not None:
+            ds, m, info, frame, stored = found
+            if stored is out:
+                return out  # read straight into out: nothing to transform
+            return _transform(ds, m, stored, info, frame, rescale, window, dtype, out)
     ds = pixels._dataset(src)
     m, info = pixels.module_info(ds)
     if frame is not None:
         frame = pixels._check_frame(info, frame)
     stored = pixels._decode(ds, info, frame, True)
     return _transform(ds, m, stored, info, frame, rescale, window, dtype, out)
+
+
+def read_stored(path: str, frame: int | None = None, into: np.ndarray | None = None) -> tuple | None:
+    """The stored values of the native pixel data of the file at ``path`` (all frames, or frame
+    ``frame``) read straight from the file, as ``(header, pixel_module(header), PixelInfo, frame,
+    array)``; None when the file needs the general path (``dcmread`` + ``pixel_array``: encapsulated,
+    deflated, 1-bit data, 8-bit big-endian OW, no pixel data where the header ends).
+
+    The array holds what ``pixel_array`` gives (shape, dtype, corrections, colour). It lives in a
+    per-thread buffer that the next read in this thread reuses, unless ``into`` is given and fits:
+    a C-contiguous writeable array of the result's shape and dtype, for data whose stored bytes are
+    the result (one sample, nothing to correct), which then receives the bytes and is returned.
+    ``header`` is the dataset up to the pixel data; ``frame`` is checked (an int, or None).
+    """
+    fd = os.open(path, _O_FLAGS)
+    try:
+        plan = _native_plan(path, fd)
+        if plan is None:
+            return None
+        ds, m, info, value = plan
+        if frame is not None:
+            frame = pixels._check_frame(info, frame)
+        plain = _plain_layout(info)
+        if (into is not None and plain and into.dtype == info.dtype and into.shape == _shape(info, frame)
+                and into.flags.c_contiguous and into.flags.writeable):
+            _stored(fd, path, ds, info, value, frame, into.reshape(-1).view(np.uint8))
+            return ds, m, info, frame, into
+        count = 1 if frame is not None else info.number_of_frames
+        flat = _stored(fd, path, ds, info, value, frame, _scratch(count * (info.frame_bits // 8)))
+    finally:
+        os.close(fd)
+    if plain:
+        return ds, m, info, frame, flat.reshape(_shape(info, frame))  # nothing to correct or convert
+    return ds, m, info, frame, pixels._finish(info, flat, None if frame is not None else info.number_of_frames, True)
 
 
 def _plain_layout(info: pixels.PixelInfo) -> bool:
