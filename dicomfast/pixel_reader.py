@@ -323,7 +323,8 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
     return _transform(ds, m, stored, info, frame, rescale, window, dtype, out)
 
 
-def read_stored(path: str, frame: int | None = None, into: np.ndarray | None = None) -> tuple | None:
+def read_stored(path: str, frame: int | None = None, into: np.ndarray | None = None,
+                check: Any = None) -> tuple | None:
     """The stored values of the native pixel data of the file at ``path`` (all frames, or frame
     ``frame``) read straight from the file, as ``(header, pixel_module(header), PixelInfo, frame,
     array)``; None when the file needs the general path (``dcmread`` + ``pixel_array``: encapsulated,
@@ -333,7 +334,8 @@ def read_stored(path: str, frame: int | None = None, into: np.ndarray | None = N
     per-thread buffer that the next read in this thread reuses, unless ``into`` is given and fits:
     a C-contiguous writeable array of the result's shape and dtype, for data whose stored bytes are
     the result (one sample, nothing to correct), which then receives the bytes and is returned.
-    ``header`` is the dataset up to the pixel data; ``frame`` is checked (an int, or None).
+    ``header`` is the dataset up to the pixel data; ``frame`` is checked (an int, or None), after
+    ``check(info)`` when given (the caller's own checks of the PixelInfo, which may raise).
     """
     fd = os.open(path, _O_FLAGS)
     try:
@@ -341,6 +343,8 @@ def read_stored(path: str, frame: int | None = None, into: np.ndarray | None = N
         if plan is None:
             return None
         ds, m, info, value = plan
+        if check is not None:
+            check(info)
         if frame is not None:
             frame = pixels._check_frame(info, frame)
         plain = _plain_layout(info)
