@@ -344,3 +344,49 @@ def test_a_damaged_character_set_fails_every_value_as_attribute_reads_do():
     want = _outcome(lambda: read().Rows)
     got = (type(rows), str(rows)) if isinstance(rows, Exception) else ("ok", rows)
     assert _same(got, want)
+
+
+# -- the unused-bit check ----------------------------------------------------------------------
+
+def _needs_correction_reference(values, bits_stored, signed):
+    """Per value, as the correction would compute it: the low bits kept, sign-extended if signed."""
+    mask = (1 << bits_stored) - 1
+    for v in values.tolist():
+        u = v & ((1 << 64) - 1)  # the value as a 64-bit pattern (negative values sign-extended)
+        c = u & mask
+        if signed and c >> (bits_stored - 1) & 1:
+            c |= ((1 << 64) - 1) & ~mask
+        if c != u:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("dtype", ["i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8"])
+def test_needs_bit_correction_matches_the_per_value_check(dtype):
+    from dicomfast import _pixels
+
+    rng = np.random.default_rng(7)
+    dt = np.dtype(dtype)
+    width = dt.itemsize * 8
+    info = np.iinfo(dt)
+    for bits in sorted({1, 2, width // 2, width - 1, width}):
+        hi = (1 << bits) - 1
+        for signed in (False, True):
+            for trial in range(12):
+                n = int(rng.integers(1, 300))
+                if trial % 3 == 0:  # values within the stored range, then one at its edge or past it
+                    lo_v = -(1 << (bits - 1)) if signed else 0
+                    hi_v = ((1 << (bits - 1)) - 1) if signed else hi
+                    lo_v, hi_v = max(lo_v, info.min), min(hi_v, info.max)
+                    values = rng.integers(lo_v, hi_v, n, endpoint=True, dtype=dt)
+                    if trial % 2:
+                        edges = [lo_v - 1 if lo_v > info.min else lo_v, hi_v + 1 if hi_v < info.max else hi_v]
+                        values[rng.integers(n)] = edges[int(rng.integers(2))]
+                else:
+                    values = rng.integers(info.min, info.max, n, endpoint=True, dtype=dt)
+                want = _needs_correction_reference(values, bits, signed)
+                assert _pixels.needs_bit_correction(values, bits, signed) == want, (dtype, bits, signed, values)
+    big = np.zeros(200_000, dt)  # several blocks; the odd value in the last one
+    big[-1] = 1 << (width - 2)
+    assert _pixels.needs_bit_correction(big, width - 2, False)
+    assert not _pixels.needs_bit_correction(big[:-1], width - 2, False)
