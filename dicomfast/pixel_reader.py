@@ -19,6 +19,7 @@ import numpy as np
 
 from . import pixels, reader, transforms
 from ._dataset import element_at_stop, pixel_module
+from ._scan import pread_into
 from ._transform import rescale as _rescale_kernel
 from .dataset import Dataset
 from .errors import InvalidValueError, TruncatedError
@@ -106,15 +107,11 @@ def _element_beyond(tape: Any, head: bytes, pos: int) -> tuple[int, int, int, st
 
 
 def _read_into(fd: int, target: np.ndarray, offset: int, path: str) -> None:
-    view = memoryview(target).cast("B")
-    done = 0
-    while done < view.nbytes:
-        got = os.preadv(fd, [view[done:]], offset + done)
-        if got <= 0:
-            raise TruncatedError(
-                f"{path}: the file ends {view.nbytes - done} bytes before the end of its pixel data",
-                offset=offset + done)
-        done += got
+    got = pread_into(fd, target, offset)
+    if got < target.nbytes:
+        raise TruncatedError(
+            f"{path}: the file ends {target.nbytes - got} bytes before the end of its pixel data",
+            offset=offset + got)
 
 
 def _stored(fd: int, path: str, ds: Dataset, info: pixels.PixelInfo, value: int, frame: int | None,
