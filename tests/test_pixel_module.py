@@ -10,6 +10,7 @@ against the Python path it replaced, on every corpus file and on mutated ones.
 """
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -390,3 +391,24 @@ def test_needs_bit_correction_matches_the_per_value_check(dtype):
     big[-1] = 1 << (width - 2)
     assert _pixels.needs_bit_correction(big, width - 2, False)
     assert not _pixels.needs_bit_correction(big[:-1], width - 2, False)
+
+
+def test_pread_into_reads_until_full_or_the_end(tmp_path):
+    from dicomfast._scan import pread_into
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(range(256)) * 4)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        buf = np.zeros(100, np.uint8)
+        assert pread_into(fd, buf, 10) == 100 and buf.tolist() == [(10 + i) % 256 for i in range(100)]
+        assert pread_into(fd, buf, 1000) == 24  # the file ends: a short count, not an error
+        assert pread_into(fd, buf, 5000) == 0
+        with pytest.raises(ValueError):
+            pread_into(fd, buf, -1)
+        with pytest.raises(BufferError):
+            pread_into(fd, b"read-only", 0)
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError):
+        pread_into(fd, buf, 0)  # closed
