@@ -155,13 +155,21 @@ def pixel_info(ds: Dataset) -> PixelInfo:
 def module_info(ds: Dataset, transform_values: bool = True) -> tuple[tuple, PixelInfo]:
     """``(pixel_module(ds, transform_values), pixel_info(ds))``: the module's values (with the
     rescale and window attributes, if asked for) and the checked PixelInfo."""
+    m, info, _ = _module_view(ds, transform_values)
+    return m, info
+
+
+def _module_view(ds: Dataset, transform_values: bool) -> tuple[tuple, PixelInfo, tuple | None]:
+    """:func:`module_info`, and the shape of the whole array when it is a plain view on the
+    stored bytes (:func:`_plain`), else None."""
     m = pixel_module(ds, transform_values)
     if m[M_NPIXEL] == 0:
         raise PixelDataError("the dataset has no Pixel Data, Float Pixel Data or Double Float Pixel Data")
     if m[M_NPIXEL] > 1:
         raise PixelDataError("only one of Pixel Data, Float Pixel Data and Double Float Pixel Data may be present")
-    return m, check_module(m, _PIXEL_TAGS[m[M_PIXEL_TAG]], m[M_PIXEL_INDEX], m[M_ENCAPSULATED],
-                           m[M_PIXEL_LENGTH], m[M_PIXEL_VR])
+    info, view = _check_view(m, _PIXEL_TAGS[m[M_PIXEL_TAG]], m[M_PIXEL_INDEX], m[M_ENCAPSULATED],
+                             m[M_PIXEL_LENGTH], m[M_PIXEL_VR])
+    return m, info, view
 
 
 def pixel_info_of(ds: Dataset, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
@@ -188,18 +196,29 @@ _CHECKED: dict = {}
 def check_module(m: tuple, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
     """The checks of :func:`pixel_info` on the values of :func:`_dataset.pixel_module`, for the
     pixel data element described by the other arguments."""
+    return _check_view(m, keyword, index, encapsulated, length, vr)[0]
+
+
+def _check_view(m: tuple, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> tuple:
+    """(:func:`check_module`, the shape of a plain view on the stored bytes or None)."""
     if m[M_KEY] is None:
-        return _check_module(m, keyword, index, encapsulated, length, vr)
+        info = _check_module(m, keyword, index, encapsulated, length, vr)
+        return info, _view_shape(info)
     # Everything the checks read, with types that make equal keys mean equal outcomes: a hit
     # skips the checks.
     key = (m[M_KEY], keyword, index, encapsulated, length, vr)
-    info = _CHECKED.get(key)
-    if info is None:
+    found = _CHECKED.get(key)
+    if found is None:
         info = _check_module(m, keyword, index, encapsulated, length, vr)
+        found = (info, _view_shape(info))
         if len(_CHECKED) >= 256:
             _CHECKED.clear()
-        _CHECKED[key] = info
-    return info
+        _CHECKED[key] = found
+    return found
+
+
+def _view_shape(info: PixelInfo) -> tuple | None:
+    return info.shape if not info.encapsulated and _plain(info) else None
 
 
 def _check_module(m: tuple, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
@@ -454,7 +473,10 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> n
     # (pixel_reader.read_native reads a path's pixel bytes straight into a new array; measured, it
     # is no faster than this whole-file read and view, so pixel_array does not use it.)
     ds = _dataset(src)
-    info = pixel_info(ds)
+    _, info, view = _module_view(ds, False)
+    if frame is None and view is not None:
+        # The stored bytes are the array (a typical CT or MR series): one view, shaped.
+        return np.ndarray(view, info.dtype, ds._tape.raw(info.index))
     if frame is not None:
         frame = _check_frame(info, frame)
     return _decode(ds, info, frame, as_rgb)
