@@ -2,8 +2,12 @@
 
 * :func:`read_native` reads a file's header (the first block, more only if needed), finds the
   native Pixel Data element after it, and reads the pixel bytes from the file **directly into the
-  result array** (``os.preadv``, the GIL released): one open, two reads, no copy of the file's bytes
-  and no scan of the pixel data. ``dicomfast.pixel_array(path)`` uses it.
+  result array** (``_scan.pread_into``, the GIL released): one open, two reads, no copy of the
+  file's bytes and no scan of the pixel data. (``dicomfast.pixel_array(path)`` does not use it: the
+  whole-file read and a view measured faster.)
+* :func:`read_stored` is the same read into a reused per-thread buffer (or a caller's array), with
+  the header dataset and its Image Pixel module: the reading half of ``read_pixels``, and of the
+  volume and batch readers (``_frames.fill``).
 * :func:`read_pixels` goes from a path, bytes or a Dataset to Hounsfield units (the modality
   transform) or to windowed display values in one call: the stored values are read into a reused
   per-thread buffer, and one fused kernel (``dicomfast.window``) rescales and windows them into
