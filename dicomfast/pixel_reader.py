@@ -28,7 +28,7 @@ from ._transform import rescale as _rescale_kernel
 from .dataset import Dataset
 from .errors import InvalidValueError, TruncatedError
 
-__all__ = ["read_native", "read_pixels"]
+__all__ = ["read_native", "read_pixels", "read_stored"]
 
 # Transfer syntaxes whose Pixel Data can be read from the file as it is stored.
 _PLAIN = {"1.2.840.10008.1.2": False, "1.2.840.10008.1.2.1": False, "1.2.840.10008.1.2.2": True}
