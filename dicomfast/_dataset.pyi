@@ -58,6 +58,18 @@ class DatasetBase:
     def _dictionary_vr(self, tag: int, index: int) -> str: ...
     def _sequence(self, index: int) -> Any: ...
 
+def pixel_module(ds: DatasetBase, transform_values: bool = True) -> tuple[Any, ...]:
+    """The Image Pixel module of ``ds`` and what the pixel paths need besides, in one compiled
+    walk of its records: ``(syntax, big_endian, explicit_vr, npixel, pixel_tag, pixel_index,
+    encapsulated, pixel_length, pixel_vr, presence, <16 values>, key)``; each value as
+    ``getattr(ds, keyword, None)`` gives it, or the exception its decoding raised. ``pixels.M_*``
+    name the positions and ``pixels.HAS_*`` / ``pixels.EXACT_TYPES`` the bits of ``presence``."""
+
+def element_at_stop(tape: Tape) -> tuple[int, int, int, str] | None:
+    """``(tag, value offset, value length, VR)`` of the top-level element where a header scan
+    stopped, from the bytes the scan had; None when it did not stop on purpose, those bytes end
+    before the element's header, or the length is undefined. The VR is "" for implicit VR."""
+
 def new_dataset(cls: type[DatasetBase], tape: Tape, parent: DatasetBase | None = None) -> Any:
     """A dataset of class ``cls`` over all of ``tape`` (the reader's fast constructor)."""
 

@@ -2,9 +2,10 @@
 
 The one place where ``load_series``, ``read_batch`` and ``DicomDataset`` turn a file's pixel data
 into output values. It writes straight into ``out`` (a slot of the caller's preallocated array), so
-a volume or a batch is filled without a second copy. Today it composes ``pixel_array`` with the
-transform kernels; it is meant to become one call of the fused ``read_pixels`` when that lands,
-without its callers changing.
+a volume or a batch is filled without a second copy. A path to native pixel data is read as
+``read_pixels`` reads it (``pixel_reader.read_stored``: the header, then the pixel bytes straight
+into a reused buffer, or into ``out`` itself for stored values); other sources and encodings go
+through ``dcmread`` + ``pixel_array``. The transforms are the same either way.
 
 Also here: functional group lookup for enhanced multi-frame datasets (per-frame item first, then
 shared), which the geometry of ``series.py`` reads too.
@@ -16,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _transform
+from . import _transform, pixel_reader, pixels
 from .dataset import Dataset
 from .errors import InvalidPixelAttributeError, InvalidValueError, PixelDataError, PixelDataLengthError
 from .pixels import pixel_array, pixel_info
@@ -26,6 +27,7 @@ from .transforms import apply_modality_lut, window as _window
 __all__ = ["functional_item", "fill", "stored_dtype", "check_window", "output_dtype", "check_claimed_size",
            "allocate", "cast"]
 
+_ENHANCED = pixels.HAS_SHARED_GROUPS | pixels.HAS_PER_FRAME_GROUPS
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
 _WINDOW_DTYPES = frozenset(np.dtype(t) for t in (np.uint8, np.uint16, np.float16, np.float32, np.float64))
@@ -239,12 +241,12 @@ def fill(src: Any, out: np.ndarray, *, frames: Sequence[int] | None = None, resc
     :func:`check_window` value) windowed into [0, 1] (float) or the full integer range.
     Monochrome data only.
     """
+    if type(src) is str or isinstance(src, os.PathLike):
+        if (frames is None or len(frames) == 1) and _fill_from_file(os.fspath(src), out, frames, rescale, window):
+            return
     ds = read_dataset(src)
     info = pixel_info(ds)
-    if info.samples_per_pixel != 1:
-        raise PixelDataError(
-            f"{info.photometric_interpretation} has {info.samples_per_pixel} samples per pixel: "
-            "volumes and batches are read from monochrome images only")
+    _check_monochrome(info)
     enhanced = is_enhanced(ds)
     if frames is None:
         arr = pixel_array(ds)
@@ -266,6 +268,46 @@ def fill(src: Any, out: np.ndarray, *, frames: Sequence[int] | None = None, resc
         else:
             arr = pixel_array(ds, frame=k)
         _fill_one(ds, arr, out[i], k, enhanced, rescale, window)
+
+
+def _check_monochrome(info: Any) -> None:
+    if info.samples_per_pixel != 1:
+        raise PixelDataError(
+            f"{info.photometric_interpretation} has {info.samples_per_pixel} samples per pixel: "
+            "volumes and batches are read from monochrome images only")
+
+
+def _fill_from_file(path: str, out: np.ndarray, frames: Sequence[int] | None, rescale: bool, window: Any) -> bool:
+    """:func:`fill` for a path whose native pixel data can be read straight from the file (all
+    frames, or one): the same checks in the same order, the same transforms, on the header read
+    up to the pixel data. False when the file needs the general path."""
+    def check(info: Any) -> None:
+        _check_monochrome(info)
+        if frames is not None:
+            expect = (1, info.rows, info.columns)
+            if out.shape != expect:
+                raise ValueError(f"1 frame(s) of {info.rows} x {info.columns} need shape {expect}, not {out.shape}")
+
+    target = out if frames is None else (out[0] if out.ndim == 3 else None)
+    direct = not rescale and window is None and target is not None  # stored values: into out itself
+    found = pixel_reader.read_stored(path, None if frames is None else frames[0], target if direct else None, check)
+    if found is None:
+        return False
+    ds, m, info, _, arr = found
+    if arr is target:
+        return True
+    enhanced = bool(m[pixels.M_PRESENCE] & _ENHANCED) and is_enhanced(ds)
+    if frames is not None:
+        _fill_one(ds, arr, out[0], frames[0], enhanced, rescale, window)
+        return True
+    if arr.shape != out.shape:
+        raise ValueError(f"the pixel data has shape {arr.shape}, the output {out.shape}")
+    if arr.ndim == 2:
+        _fill_one(ds, arr, out, 0, enhanced, rescale, window)
+    else:
+        for k in range(arr.shape[0]):
+            _fill_one(ds, arr[k], out[k], k, enhanced, rescale, window)
+    return True
 
 
 def _fill_one(ds: Any, arr: np.ndarray, out: np.ndarray, frame: int, enhanced: bool, rescale: bool,

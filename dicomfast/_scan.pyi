@@ -108,5 +108,9 @@ def read_part10(
     """Frame and scan a Part 10 file (or, with ``force``, a bare dataset) in one call:
     ``(framing, prefix_end, meta_tape, tape, begin)``, ``framing`` one of FRAMING's values."""
 
+def pread_into(fd: int, buffer: Buffer, offset: int) -> int:
+    """Read ``fd`` from ``offset`` into the writable ``buffer`` until it is full or the file ends;
+    return the bytes read (the GIL released)."""
+
 def read_file(path: str | bytes | os.PathLike[str], limit: int = -1) -> tuple[bytes, int]:
     """Read up to ``limit`` bytes of a file (all of it when negative); return (bytes, file size)."""

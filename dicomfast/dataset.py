@@ -240,9 +240,7 @@ class Dataset(_KeywordAttributes):
     @property
     def pixel_array(self):
         """The pixel data as a NumPy array (see :func:`dicomfast.pixel_array`)."""
-        from .pixels import pixel_array
-
-        return pixel_array(self)
+        return (_pixel_array or _load_pixel_array())(self)
 
     def to_pydicom(self):
         """A ``pydicom.Dataset`` with the same elements (needs pydicom installed)."""
@@ -284,3 +282,16 @@ def _unpickle(data: bytes, options: tuple, path: tuple) -> Dataset:
         tape = dataset._tape
         dataset = Dataset(tape, item + 1, tape.end(item), dataset)
     return dataset
+
+
+# dicomfast.pixels imports NumPy: loaded on the first pixel_array, then called without an import
+# statement (which costs microseconds per call even for a loaded module).
+_pixel_array = None
+
+
+def _load_pixel_array():
+    global _pixel_array
+    from .pixels import pixel_array
+
+    _pixel_array = pixel_array
+    return pixel_array

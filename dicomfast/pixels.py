@@ -25,7 +25,7 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from . import _pixels
-from ._scan import FLAG_ENCAPSULATED
+from ._dataset import pixel_module
 from .dataset import Dataset
 from .errors import (
     InvalidPixelAttributeError,
@@ -109,23 +109,26 @@ class PixelInfo(NamedTuple):
         return self.frame_shape
 
 
-def _root(ds: Dataset) -> Dataset:
-    while ds._parent is not None:
-        ds = ds._parent
-    return ds
-
-
-def _int(ds: Dataset, keyword: str, required: bool = True) -> int | None:
-    try:
-        value = getattr(ds, keyword)
-    except AttributeError:
-        value = None
+def _int(value: Any, keyword: str, required: bool = True) -> int | None:
+    """A value of :func:`_dataset.pixel_module` that must be one integer (or absent, if not
+    ``required``)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, Exception):
+        raise value  # its decoding failed: raised here, where ds.Keyword would have raised it
     if value is None:
         if required:
             raise InvalidPixelAttributeError(f"the Image Pixel module has no {keyword} value")
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidPixelAttributeError(f"{keyword} has a value that is not one integer: {value!r}")
+    return value
+
+
+def _value(value: Any) -> Any:
+    """A value of :func:`_dataset.pixel_module`, raising the exception its decoding raised."""
+    if isinstance(value, Exception):
+        raise value
     return value
 
 
@@ -146,32 +149,84 @@ def pixel_info(ds: Dataset) -> PixelInfo:
     :class:`PixelDataLengthError` for pixel data shorter than the attributes need, and
     :class:`UnsupportedTransferSyntaxError` for a transfer syntax dicomfast cannot decode.
     """
-    tape = ds._tape
-    found = []
-    for tag in _PIXEL_TAGS:
-        index = ds._find(tag)
-        if index >= 0:
-            found.append((tag, index))
-    if not found:
+    return module_info(ds, False)[1]
+
+
+def module_info(ds: Dataset, transform_values: bool = True) -> tuple[tuple, PixelInfo]:
+    """``(pixel_module(ds, transform_values), pixel_info(ds))``: the module's values (with the
+    rescale and window attributes, if asked for) and the checked PixelInfo."""
+    m, info, _ = _module_view(ds, transform_values)
+    return m, info
+
+
+def _module_view(ds: Dataset, transform_values: bool) -> tuple[tuple, PixelInfo, tuple | None]:
+    """:func:`module_info`, and the shape of the whole array when it is a plain view on the
+    stored bytes (:func:`_plain`), else None."""
+    m = pixel_module(ds, transform_values)
+    if m[M_NPIXEL] == 0:
         raise PixelDataError("the dataset has no Pixel Data, Float Pixel Data or Double Float Pixel Data")
-    if len(found) > 1:
+    if m[M_NPIXEL] > 1:
         raise PixelDataError("only one of Pixel Data, Float Pixel Data and Double Float Pixel Data may be present")
-    tag, index = found[0]
-    encapsulated = bool(tape.flags(index) & FLAG_ENCAPSULATED)
-    return pixel_info_of(ds, _PIXEL_TAGS[tag], index, encapsulated, tape.length(index), tape.vr(index))
+    info, view = _check_view(m, _PIXEL_TAGS[m[M_PIXEL_TAG]], m[M_PIXEL_INDEX], m[M_ENCAPSULATED],
+                             m[M_PIXEL_LENGTH], m[M_PIXEL_VR])
+    return m, info, view
 
 
 def pixel_info_of(ds: Dataset, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
     """:func:`pixel_info` for a pixel data element described by the caller: ``keyword``, its tape
     ``index`` (-1 when the element was not scanned, as for a header read), whether it is
     ``encapsulated``, its value ``length`` and its ``vr``."""
-    tape = ds._tape
-    meta = _root(ds).file_meta
-    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    return check_module(pixel_module(ds), keyword, index, encapsulated, length, vr)
+
+
+# Positions in the tuple of _dataset.pixel_module (see its docstring).
+(M_SYNTAX, M_BIG_ENDIAN, M_EXPLICIT_VR, M_NPIXEL, M_PIXEL_TAG, M_PIXEL_INDEX, M_ENCAPSULATED,
+ M_PIXEL_LENGTH, M_PIXEL_VR, M_PRESENCE, M_BITS_ALLOCATED, M_BITS_STORED, M_HIGH_BIT,
+ M_PIXEL_REPRESENTATION, M_ROWS, M_COLUMNS, M_SAMPLES, M_PLANAR, M_PHOTOMETRIC, M_FRAMES,
+ M_RESCALE_SLOPE, M_RESCALE_INTERCEPT, M_RESCALE_TYPE, M_WINDOW_CENTER, M_WINDOW_WIDTH,
+ M_VOI_FUNCTION, M_KEY) = range(27)
+# Bits of m[M_PRESENCE]
+HAS_MODALITY_LUT, HAS_VOI_LUT, HAS_SHARED_GROUPS, HAS_PER_FRAME_GROUPS, HAS_PALETTE = 1, 2, 4, 8, 16
+EXACT_TYPES = 32  # the checked values are exact ints / strs / None: equal values, equal checks
+
+# The PixelInfo of recently checked modules, by their values: the files of a series share one.
+_CHECKED: dict = {}
+
+
+def check_module(m: tuple, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
+    """The checks of :func:`pixel_info` on the values of :func:`_dataset.pixel_module`, for the
+    pixel data element described by the other arguments."""
+    return _check_view(m, keyword, index, encapsulated, length, vr)[0]
+
+
+def _check_view(m: tuple, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> tuple:
+    """(:func:`check_module`, the shape of a plain view on the stored bytes or None)."""
+    if m[M_KEY] is None:
+        info = _check_module(m, keyword, index, encapsulated, length, vr)
+        return info, _view_shape(info)
+    # Everything the checks read, with types that make equal keys mean equal outcomes: a hit
+    # skips the checks.
+    key = (m[M_KEY], keyword, index, encapsulated, length, vr)
+    found = _CHECKED.get(key)
+    if found is None:
+        info = _check_module(m, keyword, index, encapsulated, length, vr)
+        found = (info, _view_shape(info))
+        if len(_CHECKED) >= 256:
+            _CHECKED.clear()
+        _CHECKED[key] = found
+    return found
+
+
+def _view_shape(info: PixelInfo) -> tuple | None:
+    return info.shape if not info.encapsulated and _plain(info) else None
+
+
+def _check_module(m: tuple, keyword: str, index: int, encapsulated: bool, length: int, vr: str) -> PixelInfo:
+    syntax = _value(m[M_SYNTAX])
     if not syntax:
         # No meta group (read with force): the scan knows how the dataset is encoded.
-        big = tape.big_endian
-        syntax = "1.2.840.10008.1.2.2" if big else ("1.2.840.10008.1.2.1" if tape.explicit_vr else "1.2.840.10008.1.2")
+        big = m[M_BIG_ENDIAN]
+        syntax = "1.2.840.10008.1.2.2" if big else ("1.2.840.10008.1.2.1" if m[M_EXPLICIT_VR] else "1.2.840.10008.1.2")
     syntax = str(syntax)
     if syntax in _NATIVE and encapsulated:
         raise PixelDataError(f"the transfer syntax {syntax} is native but the pixel data is encapsulated")
@@ -180,16 +235,16 @@ def pixel_info_of(ds: Dataset, keyword: str, index: int, encapsulated: bool, len
             raise PixelDataError(f"the transfer syntax {syntax} is encapsulated but the pixel data is not")
         raise UnsupportedTransferSyntaxError(f"unknown transfer syntax {syntax}")
 
-    bits_allocated = _int(ds, "BitsAllocated")
+    bits_allocated = _int(m[M_BITS_ALLOCATED], "BitsAllocated")
     if not (bits_allocated == 1 or (bits_allocated in (8, 16, 24, 32, 40, 48, 56, 64))):
         raise InvalidPixelAttributeError(
             f"Bits Allocated {bits_allocated} is invalid: it must be 1 or a multiple of 8 up to 64")
     if keyword == "PixelData":
-        bits_stored = _int(ds, "BitsStored")
+        bits_stored = _int(m[M_BITS_STORED], "BitsStored")
         if not 1 <= bits_stored <= bits_allocated:
             raise InvalidPixelAttributeError(
                 f"Bits Stored {bits_stored} is invalid: it must be from 1 to Bits Allocated ({bits_allocated})")
-        pixel_representation = _int(ds, "PixelRepresentation")
+        pixel_representation = _int(m[M_PIXEL_REPRESENTATION], "PixelRepresentation")
         if pixel_representation not in (0, 1):
             raise InvalidPixelAttributeError(f"Pixel Representation {pixel_representation} is invalid: it must be 0 or 1")
         dtype = _INT_DTYPES.get((bits_allocated, pixel_representation))
@@ -199,33 +254,33 @@ def pixel_info_of(ds: Dataset, keyword: str, index: int, encapsulated: bool, len
         want = 32 if keyword == "FloatPixelData" else 64
         if bits_allocated != want:
             raise InvalidPixelAttributeError(f"{keyword} needs Bits Allocated {want}, not {bits_allocated}")
-        bits_stored = _int(ds, "BitsStored", required=False) or bits_allocated
+        bits_stored = _int(m[M_BITS_STORED], "BitsStored", required=False) or bits_allocated
         pixel_representation = 0
         dtype = _FLOAT32 if want == 32 else _FLOAT64
 
-    columns = _int(ds, "Columns")
+    columns = _int(m[M_COLUMNS], "Columns")
     if not 0 < columns <= 0xFFFF:
         raise InvalidPixelAttributeError(f"Columns {columns} is invalid: it must be from 1 to 65535")
-    rows = _int(ds, "Rows")
+    rows = _int(m[M_ROWS], "Rows")
     if not 0 < rows <= 0xFFFF:
         raise InvalidPixelAttributeError(f"Rows {rows} is invalid: it must be from 1 to 65535")
-    frames = _int(ds, "NumberOfFrames", required=False) if ds._find(0x00280008) >= 0 else None
+    frames = _int(m[M_FRAMES], "NumberOfFrames", required=False)
     if frames is None or frames == 0:
         frames = 1  # pydicom assumes one frame, with a warning
     if frames < 1:
         raise InvalidPixelAttributeError(f"Number of Frames {frames} is invalid")
-    photometric = getattr(ds, "PhotometricInterpretation", None)
+    photometric = _value(m[M_PHOTOMETRIC])
     if not isinstance(photometric, str) or not photometric:
         raise InvalidPixelAttributeError(f"Photometric Interpretation {photometric!r} is missing or invalid")
     photometric = photometric.strip()
     if photometric not in _PHOTOMETRIC:
         raise InvalidPixelAttributeError(f"unknown Photometric Interpretation {photometric!r}")
-    samples = _int(ds, "SamplesPerPixel")
+    samples = _int(m[M_SAMPLES], "SamplesPerPixel")
     if samples not in (1, 3):
         raise InvalidPixelAttributeError(f"Samples per Pixel {samples} is invalid: it must be 1 or 3")
     planar = 0
     if samples == 3:
-        planar = _int(ds, "PlanarConfiguration", required=not encapsulated) or 0
+        planar = _int(m[M_PLANAR], "PlanarConfiguration", required=not encapsulated) or 0
         if planar not in (0, 1):
             raise InvalidPixelAttributeError(f"Planar Configuration {planar} is invalid: it must be 0 or 1")
 
@@ -389,9 +444,21 @@ def _decode(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool) -> np
         return _encapsulated(ds, info, frame, as_rgb)
     raw = ds._tape.raw(info.index)
     if frame is None:
+        if _plain(info):
+            # The stored bytes are the array (a typical CT or MR series): one view, shaped.
+            return np.ndarray(info.shape, info.dtype, raw)
         flat = _flat_native(info, raw, 0, info.number_of_frames)
         return _finish(info, flat, info.number_of_frames, as_rgb)
     return _finish(info, _flat_native(info, raw, frame, 1), None, as_rgb)
+
+
+def _plain(info: PixelInfo) -> bool:
+    """Native stored values that :func:`_flat_native` and :func:`_finish` return as a plain view:
+    8 bits or more, in native byte order, one sample, nothing to correct or convert."""
+    return (info.samples_per_pixel == 1 and info.bits_allocated > 1 and not info.swap_ow
+            and (not info.big_endian or info.bits_allocated == 8)
+            and (info.bits_stored == info.bits_allocated or info.keyword != "PixelData")
+            and info.photometric_interpretation not in _YBR)
 
 
 def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> np.ndarray:
@@ -406,7 +473,10 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> n
     # (pixel_reader.read_native reads a path's pixel bytes straight into a new array; measured, it
     # is no faster than this whole-file read and view, so pixel_array does not use it.)
     ds = _dataset(src)
-    info = pixel_info(ds)
+    _, info, view = _module_view(ds, False)
+    if frame is None and view is not None:
+        # The stored bytes are the array (a typical CT or MR series): one view, shaped.
+        return np.ndarray(view, info.dtype, ds._tape.raw(info.index))
     if frame is not None:
         frame = _check_frame(info, frame)
     return _decode(ds, info, frame, as_rgb)
