@@ -20,9 +20,6 @@ are printed, never asserted: tests/test_bench_pixels.py runs :func:`run` once on
 """
 from __future__ import annotations
 
-import argparse
-import gc
-import json
 import os
 import sys
 from pathlib import Path
@@ -34,7 +31,8 @@ if str(HERE) not in sys.path:
 if str(HERE.parent) not in sys.path:  # run from a source checkout: the package next to benchmarks/
     sys.path.append(str(HERE.parent))
 
-from bench_header import _stats, _time_pass, machine_info  # noqa: E402
+import per_file  # noqa: E402
+from bench_header import machine_info  # noqa: E402
 from make_ct_series import make_series  # noqa: E402
 
 CENTER, WIDTH = 40.0, 400.0
@@ -147,23 +145,7 @@ def run(n_files: int = 100, repeat: int | None = None, quick: bool = False, *,
     problems = _check(paths)
     reads = _reads((size, size))
     order = [key for key, _ in CASES if key not in problems]
-    for key in order:
-        _time_pass(reads[key], paths)
-    samples: dict[str, list[float]] = {key: [] for key in order}
-    for _ in range(repeat):
-        for key in order:
-            gc.collect()
-            samples[key].append(_time_pass(reads[key], paths))
-    times = {key: _stats(samples[key]) for key in order}
-    ratios = {}
-    for name, num, den, target in RATIOS:
-        if num in times and den in times:
-            value = times[num]["median_us"] / times[den]["median_us"]
-            entry: dict[str, Any] = {"value": value, "numerator": num, "denominator": den}
-            if target is not None:
-                entry["target"] = target
-                entry["met"] = value >= target
-            ratios[name] = entry
+    times = per_file.time_cases(reads, order, paths, repeat)
     return {
         "machine": machine_info(),
         "versions": {"pydicom": pydicom.__version__, "dicomfast": dicomfast.__version__,
@@ -173,39 +155,16 @@ def run(n_files: int = 100, repeat: int | None = None, quick: bool = False, *,
         "files": {"dir": os.path.dirname(paths[0]), "count": len(paths), "bytes_each": os.path.getsize(paths[0])},
         "problems": problems,
         "times": times,
-        "ratios": ratios,
+        "ratios": per_file.ratios(times, RATIOS),
     }
 
 
 def format_report(result: dict[str, Any]) -> str:
-    cfg = result["config"]
-    lines = [f"read -> HU -> window -> uint8: {cfg['n_files']} x {cfg['rows']}x{cfg['cols']} int16 CT slices, "
-             f"{result['files']['bytes_each']} bytes each, {cfg['repeat']} passes (median, p25-p75 per file)"]
-    labels = dict(CASES)
-    for key, stats in result["times"].items():
-        lines.append(f"  {labels[key]:<38} {stats['median_us']:9.1f} us  "
-                     f"({stats['p25_us']:.1f}-{stats['p75_us']:.1f})")
-    for key, why in result["problems"].items():
-        lines.append(f"  {labels[key]:<38} left out: {why}")
-    for name, r in result["ratios"].items():
-        target = f"  (target >= {r['target']:g}: {'met' if r['met'] else 'NOT met'})" if "target" in r else ""
-        lines.append(f"  {name:<38} {r['value']:9.2f}x{target}")
-    return "\n".join(lines)
+    return per_file.format_report("read -> HU -> window -> uint8", result, CASES)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", "--n-files", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=None)
-    parser.add_argument("--quick", action="store_true", help="64 x 64 slices, one pass (a smoke run)")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
-    args = parser.parse_args(argv)
-    result = run(args.n_files, args.repeat, args.quick, data_dir=args.data_dir)
-    print(format_report(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1))
-    return 0
+    return per_file.main(__doc__, run, format_report, argv)
 
 
 if __name__ == "__main__":
