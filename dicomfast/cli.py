@@ -157,7 +157,9 @@ class Summary:
                 f"{self.counts['skipped']} skipped, {self.n_failed} failed")
         lines = [head]
         if self.skipped:
-            lines.append("skipped: " + ", ".join(f"{n} {why}" for why, n in self.skipped.most_common()))
+            # most frequent first, ties by name: the same text whatever order the workers finished in
+            by_count = sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+            lines.append("skipped: " + ", ".join(f"{n} {why}" for why, n in by_count))
         if self.failed:
             lines.append("failed, by error:")
             for kind, outcomes in sorted(self.failed.items(), key=lambda kv: (-len(kv[1]), kv[0])):

@@ -306,7 +306,7 @@ def test_convert_summarises_errors(capsys, tree, tmp_path, workers):
     assert code == cli.EXIT_FAILED
     head = err.splitlines()[0]
     assert "9 files" in head and "4 ok (13 files written)" in head and "2 skipped" in head, err
-    assert "3 failed" in head and "skipped: 1 not DICOM, 1 no pixel data" in err
+    assert "3 failed" in head and "skipped: 1 no pixel data, 1 not DICOM" in err
     for kind, path in [("TruncatedError: 2", "truncated.dcm"), ("FileNotFoundError: 1", "missing.dcm")]:
         assert kind in err and path in err
     rows = [line.split("\t") for line in log.read_text().splitlines()[1:]]
