@@ -98,7 +98,8 @@ def _jpegls():
 def _decode_with(func, data, what: str, **options) -> bytes:
     try:
         return func(bytes(data), version=2, **options)
-    except (RuntimeError, ValueError, TypeError, OSError) as exc:
+    except (RuntimeError, ValueError, TypeError, OSError, ArithmeticError) as exc:
+        # ArithmeticError: a plugin converting a corrupt header's field raises OverflowError
         raise DicomError(f"the {what} codestream cannot be decoded: {exc}") from exc
     except MemoryError as exc:
         # The plugin allocates what a (corrupt) codestream header declares before it finds the

@@ -440,3 +440,17 @@ def test_htj2k_syntaxes_decode_through_openjpeg(tmp_path, ts):
     ref, _ = _reference(out)
     ours = decode_frame(dicomfast.dcmread(out), 0)
     _assert_frames_equal(ours, ref[0], False, ts)
+
+
+@pytest.mark.parametrize("raised", [RuntimeError("bad marker"), OverflowError("value too large to convert to int"),
+                                    MemoryError(), ValueError("x"), ZeroDivisionError("y")])
+def test_a_plugin_failure_is_a_dicom_error(raised):
+    # The pixel fuzzer found libjpeg raising OverflowError on a corrupt JPEG header: every failure
+    # of a plugin on bad data must reach the caller as a DicomError naming the codestream.
+    from dicomfast import decoders
+
+    def plugin(data, version=2, **options):
+        raise raised
+
+    with pytest.raises(dicomfast.DicomError, match="JPEG codestream"):
+        decoders._decode_with(plugin, b"\xff\xd8", "JPEG")
