@@ -177,18 +177,8 @@ def _j2k_siz_offset(b: bytes) -> int | None:
 def _j2k_sign_precision(data) -> tuple[bool | None, int | None]:
     """(is_signed, precision) of the first component in a JPEG 2000 codestream's SIZ segment."""
     b = bytes(data[:4096]) if len(data) > 4096 else bytes(data)
-    offset = 0
-    if b.startswith(b"\x00\x00\x00\x0c\x6a\x50\x20\x20"):  # a (non-conformant) JP2 header
-        offset = 12
-        while offset + 8 <= len(b):
-            length = int.from_bytes(b[offset : offset + 4], "big")
-            if b[offset + 4 : offset + 8] == b"jp2c":
-                offset += 8
-                break
-            if length < 8:
-                return None, None
-            offset += length
-    if b[offset : offset + 4] != b"\xff\x4f\xff\x51" or offset + 42 >= len(b):
+    offset = _j2k_siz_offset(b)
+    if offset is None:
         return None, None
     ssiz = b[offset + 42]
     return bool(ssiz & 0x80), (ssiz & 0x7F) + 1
