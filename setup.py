@@ -33,16 +33,18 @@ if DEBUG:
 # OpenMP (prange) only where a kernel splits work across threads.
 OPENMP = {"_transform"}
 
+# Every .pyx under dicomfast/ is one extension, named by its path (dicomfast/core/_scan.pyx ->
+# dicomfast.core._scan); its own folder is on the include path for the C headers beside it.
 extensions = [
     Extension(
-        "dicomfast." + name,
+        os.path.splitext(path)[0].replace(os.sep, "."),
         [path],
-        include_dirs=[numpy.get_include(), "dicomfast"],
+        include_dirs=[numpy.get_include(), os.path.dirname(path)],
         define_macros=macros,
         extra_compile_args=compile_args + (["-fopenmp"] if name in OPENMP else []),
         extra_link_args=["-fopenmp"] if name in OPENMP else [],
     )
-    for path in sorted(glob.glob("dicomfast/*.pyx"))
+    for path in sorted(glob.glob(os.path.join("dicomfast", "**", "*.pyx"), recursive=True))
     for name in [os.path.splitext(os.path.basename(path))[0]]
 ]
 

@@ -90,7 +90,7 @@ def _pydicom_chunk(paths: list[str], specs: tuple) -> Any:
     import pyarrow as pa
     import pydicom
 
-    from dicomfast.indexing import _schema
+    from dicomfast.collection.indexing import _schema
 
     schema = _schema(specs)
     keywords = [tag for _, tag, _, _ in specs]
@@ -116,7 +116,7 @@ def pydicom_index(folder: str | Path, tags: tuple = (), workers: int = 2) -> Any
     ``dicomfast.index``)."""
     import pyarrow as pa
 
-    from dicomfast.indexing import _columns, _schema
+    from dicomfast.collection.indexing import _columns, _schema
 
     specs = _columns(tags)
     paths = []
@@ -187,7 +187,7 @@ def _memory_child(n: int, folder: str, out: str, workers: int) -> None:
     import resource
 
     import dicomfast
-    from dicomfast.indexing import iter_files
+    from dicomfast.collection.indexing import iter_files
 
     files = list(iter_files(folder))
     paths = (files[i % len(files)] for i in range(n))

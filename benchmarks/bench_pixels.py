@@ -10,7 +10,7 @@ written once into ``benchmarks/data/`` and reused), read warm from the page cach
 * ``pydicom``:         ``pydicom.dcmread(path).pixel_array`` (a writeable copy)
 * ``dicomfast``:       ``dicomfast.dcmread(path).pixel_array`` (a read-only view on the read bytes)
 * ``dicomfast_copy``:  the same, then ``.copy()``: a writeable array like pydicom's
-* ``dicomfast_direct``: ``dicomfast.pixel_reader.read_native(path)`` (read_pixels' read): the header
+* ``dicomfast_direct``: ``dicomfast.pixels.fileread.read_native(path)`` (read_pixels' read): the header
   read, then the pixel bytes read straight into a new writeable array (``os.preadv``), no
   whole-file buffer
 
@@ -79,7 +79,7 @@ def _reads(pixel_offset: int, count: int) -> dict[str, Callable[[str], Any]]:
         return dicomfast.dcmread(path).pixel_array.copy()
 
     def df_direct(path):
-        from dicomfast.pixel_reader import read_native
+        from dicomfast.pixels.fileread import read_native
 
         return read_native(path)
 

@@ -6,8 +6,8 @@ Frames: every RLE Lossless file of the test corpus (pydicom's and pydicom-data's
 0 of each, and a 512 x 512 16-bit signed CT frame (the phantom of ``make_ct_series``) encoded with
 pydicom's RLE encoder. For each frame, in one process, the decoders take turns:
 
-* ``dicomfast``: ``dicomfast._rle.decode_rle_frame`` (the compiled kernel, GIL released)
-* ``dicomfast_frame``: ``dicomfast.decoders.decode_frame`` (frame lookup, kernel, dtype and bits)
+* ``dicomfast``: ``dicomfast.pixels.codecs._rle.decode_rle_frame`` (the compiled kernel, GIL released)
+* ``dicomfast_frame``: ``dicomfast.pixels.codecs.decode.decode_frame`` (frame lookup, kernel, dtype and bits)
 * ``pylibjpeg_rle``: ``rle.utils.decode_pixel_data(version=2)`` (Rust), if installed
 * ``pydicom``: pydicom's pure-Python ``_rle_decode_frame``, the default without plugins
 
@@ -33,9 +33,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 import dicomfast  # noqa: E402
-from dicomfast._rle import decode_rle_frame  # noqa: E402
-from dicomfast.decoders import decode_frame  # noqa: E402
-from dicomfast.encapsulated import frame_bytes  # noqa: E402
+from dicomfast.pixels.codecs._rle import decode_rle_frame  # noqa: E402
+from dicomfast.pixels.codecs.decode import decode_frame  # noqa: E402
+from dicomfast.pixels.encapsulated import frame_bytes  # noqa: E402
 
 RLE_UID = "1.2.840.10008.1.2.5"
 

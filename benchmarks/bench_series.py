@@ -135,7 +135,7 @@ def run(n_files: int = 300, repeat: int | None = None, quick: bool = False, *, w
     import pydicom
 
     import dicomfast
-    from dicomfast._threads import default_workers
+    from dicomfast.collection.threads import default_workers
 
     if repeat is None:
         repeat = 1 if quick else DEFAULT_REPEAT

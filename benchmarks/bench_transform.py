@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:  # run from a source checkout: the checkout's dico
     sys.path.insert(0, str(ROOT))
 
 import dicomfast  # noqa: E402
-from dicomfast import _transform  # noqa: E402
+from dicomfast.pixels import _transform  # noqa: E402
 
 CENTER, WIDTH, SLOPE, INTERCEPT = 40.0, 400.0, 1.0, -1024.0
 

@@ -73,8 +73,7 @@ if [ "$previous_mode" != "$mode" ]; then
     # setup.py regenerates the C files for a debug build, not for a release build after one:
     # remove the generated C (and the modules built from it) so that nothing of the other
     # variant survives. Only files generated from a .pyx are touched.
-    for pyx in dicomfast/*.pyx; do
-        [ -e "$pyx" ] || continue
+    find dicomfast -name '*.pyx' -print0 | while IFS= read -r -d '' pyx; do
         rm -f "${pyx%.pyx}.c" "${pyx%.pyx}".*.so
     done
     rm -rf build/lib.* build/temp.*

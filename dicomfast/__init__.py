@@ -9,7 +9,7 @@ be slower by two orders of magnitude without saying so.
 """
 
 try:
-    from . import _scan, _values  # noqa: F401  (the compiled core)
+    from .core import _dataset, _scan, _values  # noqa: F401  (the compiled core)
 except ImportError as exc:  # pragma: no cover - exercised by tests/test_build.py in a subprocess
     raise ImportError(
         "dicomfast's compiled core is not built or does not load "
@@ -45,25 +45,25 @@ __version__ = "0.1.0"
 
 # The pixel and transform APIs import NumPy: only when first used, so a header read does not pay.
 _LAZY = {
-    "pixel_array": "pixels",
-    "iter_frames": "pixels",
-    "apply_color_lut": "pixels",
-    "window": "transforms",
-    "apply_modality_lut": "transforms",
-    "apply_voi_lut": "transforms",
-    "apply_windowing": "transforms",
-    "read_pixels": "pixel_reader",
-    "load_series": "series",
-    "Volume": "series",
+    "pixel_array": "pixels.native",
+    "iter_frames": "pixels.native",
+    "apply_color_lut": "pixels.native",
+    "window": "pixels.transforms",
+    "apply_modality_lut": "pixels.transforms",
+    "apply_voi_lut": "pixels.transforms",
+    "apply_windowing": "pixels.transforms",
+    "read_pixels": "pixels.fileread",
+    "load_series": "collection.series",
+    "Volume": "collection.series",
     "DicomDataset": "ml",
     "read_batch": "ml",
     # collections: pyarrow is imported on first use (pip install dicomfast[index])
-    "index": "indexing",  # not index.py: a submodule would shadow the function once imported
-    "index_schema": "indexing",
-    "series_table": "hierarchy",
-    "study_table": "hierarchy",
-    "patient_table": "hierarchy",
-    "format_tree": "hierarchy",
+    "index": "collection.indexing",  # not index.py: a submodule would shadow the function once imported
+    "index_schema": "collection.indexing",
+    "series_table": "collection.hierarchy",
+    "study_table": "collection.hierarchy",
+    "patient_table": "collection.hierarchy",
+    "format_tree": "collection.hierarchy",
 }
 
 

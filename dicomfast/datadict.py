@@ -22,7 +22,7 @@ tables into :mod:`dicomfast._dictionary` (edition :data:`EDITION`) by ``tools/ge
 from itertools import compress, product
 from operator import itemgetter
 
-from ._dictionary import DICTIONARY, EDITION, REPEATERS
+from ._generated.dictionary import DICTIONARY, EDITION, REPEATERS
 
 __all__ = [
     "EDITION",

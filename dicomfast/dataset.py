@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from . import datadict
-from ._dataset import DataElement, DatasetBase, Keyword, _configure, _set_tag_class, remember_static_vr
-from ._scan import FLAG_IMPLICIT as F_IMPLICIT
-from ._scan import FLAG_ITEM as F_ITEM
-from ._scan import FLAG_UNDEFINED as F_UNDEFINED
+from .core._dataset import DataElement, DatasetBase, Keyword, _configure, _set_tag_class, remember_static_vr
+from .core._scan import FLAG_IMPLICIT as F_IMPLICIT
+from .core._scan import FLAG_ITEM as F_ITEM
+from .core._scan import FLAG_UNDEFINED as F_UNDEFINED
 from .tags import Tag, to_tag
 
 __all__ = ["Dataset", "DataElement", "Sequence", "FileMetaDataset"]
@@ -209,7 +209,7 @@ class Dataset(_KeywordAttributes):
 
     def dump(self, *, max_value: int = 64) -> str:
         """A listing like DCMTK's dcmdump: one line per element, items indented."""
-        from ._dump import dump
+        from .dump import dump
 
         return dump(self, max_value=max_value)
 
@@ -291,7 +291,7 @@ _pixel_array = None
 
 def _load_pixel_array():
     global _pixel_array
-    from .pixels import pixel_array
+    from .pixels.native import pixel_array
 
     _pixel_array = pixel_array
     return pixel_array

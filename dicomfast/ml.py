@@ -18,12 +18,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import _frames, _threads
+from .collection import threads as _threads
+from .pixels import frames as _frames
 from .dataset import Dataset
 from .errors import DicomError, FileReadError
-from .pixels import pixel_info
+from .pixels.native import pixel_info
 from .reader import dcmread
-from .series import readable_rows, table_columns, table_paths
+from .collection.series import readable_rows, table_columns, table_paths
 
 __all__ = ["DicomDataset", "read_batch"]
 

@@ -8,8 +8,9 @@ import os
 import zlib
 from typing import Any, Iterable
 
-from . import _scan, datadict
-from ._dataset import new_dataset
+from . import datadict
+from .core import _scan
+from .core._dataset import new_dataset
 from .dataset import Dataset, FileMetaDataset
 from .errors import DicomError, InflateError, InvalidLengthError, NotDicomError, TruncatedError
 from .tags import to_tag

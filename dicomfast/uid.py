@@ -6,9 +6,9 @@ standard's tables into :mod:`dicomfast._uids` (edition :data:`EDITION`) by
 ``tools/gen_dictionary.py``. UIDs are str; a value read from a file may carry the trailing NUL
 (or, invalidly, space) that pads a UI value to even length: the lookups ignore it.
 """
-from ._uids import *  # noqa: F401,F403  (the Transfer Syntax constants)
-from ._uids import EDITION, UID_DICTIONARY
-from ._uids import __all__ as _TRANSFER_SYNTAX_KEYWORDS
+from ._generated.uids import *  # noqa: F401,F403  (the Transfer Syntax constants)
+from ._generated.uids import EDITION, UID_DICTIONARY
+from ._generated.uids import __all__ as _TRANSFER_SYNTAX_KEYWORDS
 
 __all__ = [
     "EDITION",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from package import compiled_modules
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_HINT = "build it with `bash ci/setup.sh` (or `pip install -e .`)"
 
@@ -19,13 +21,13 @@ def _is_extension(module) -> bool:
 
 def test_compiled_core_is_importable():
     try:
-        scan = importlib.import_module("dicomfast._scan")
+        scan = importlib.import_module("dicomfast.core._scan")
     except ImportError as exc:
-        pytest.fail(f"dicomfast._scan is not importable ({exc}); {BUILD_HINT}", pytrace=False)
-    assert _is_extension(scan), f"dicomfast._scan is not a compiled extension: {scan.__file__}"
+        pytest.fail(f"dicomfast.core._scan is not importable ({exc}); {BUILD_HINT}", pytrace=False)
+    assert _is_extension(scan), f"dicomfast.core._scan is not a compiled extension: {scan.__file__}"
 
 
-@pytest.mark.parametrize("pyx", sorted(p.stem for p in (ROOT / "dicomfast").glob("*.pyx")))
+@pytest.mark.parametrize("pyx", compiled_modules())
 def test_every_cython_module_is_built(pyx):
     """A .pyx added after the last build must not leave the tests running without it."""
     try:
@@ -40,7 +42,7 @@ import sys
 
 class _BlockCompiledCore:
     def find_spec(self, name, path=None, target=None):
-        if name == "dicomfast._scan":
+        if name == "dicomfast.core._scan":
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 
@@ -50,7 +52,7 @@ try:
 except ImportError as exc:
     print(f"ImportError: {exc}")
     sys.exit(0)
-print("dicomfast imported although dicomfast._scan could not be")
+print("dicomfast imported although dicomfast.core._scan could not be")
 sys.exit(1)
 """
 

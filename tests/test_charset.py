@@ -19,7 +19,8 @@ from pydicom.filereader import _read_file_meta_info, data_element_generator, rea
 from pydicom.tag import Tag
 from pydicom.valuerep import PN_DELIMS, TEXT_VR_DELIMS
 
-from dicomfast import _values, charset
+from dicomfast import charset
+from dicomfast.core import _values
 from reference import normalise
 
 CHARSET_DIR = os.path.join(os.path.dirname(pydicom.__file__), "data", "charset_files")

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-HEADER_DIR = Path(__file__).resolve().parents[1] / "dicomfast"
+from package import package_dir
+
+HEADER_DIR = package_dir() / "core"
 CC = shutil.which("cc") or shutil.which("gcc")
 
 pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler (cc or gcc) on PATH")

@@ -33,7 +33,7 @@ from dicomfast.datadict import (
 ROOT = Path(__file__).resolve().parents[1]
 STANDARD = ROOT / "tools" / "standard"
 GENERATOR = ROOT / "tools" / "gen_dictionary.py"
-GENERATED = ("_dictionary.py", "_uids.py")
+GENERATED = ("dictionary.py", "uids.py")
 FIELDS = ("VR", "VM", "name", "retired", "keyword")
 GROUP_LENGTH = ("UL", "1", "Group Length", True, "")
 PRIVATE_CREATOR = ("LO", "1", "Private Creator", False, "")
@@ -395,15 +395,15 @@ def test_generator_is_deterministic_and_committed_files_are_fresh(tmp_path):
     second = _generate(tmp_path / "b", 12345)
     assert first == second
     for name in GENERATED:
-        committed = (ROOT / "dicomfast" / name).read_bytes()
+        committed = (ROOT / "dicomfast" / "_generated" / name).read_bytes()
         assert committed == first[name], (
-            f"dicomfast/{name} differs from a fresh run of tools/gen_dictionary.py: re-run it"
+            f"dicomfast/_generated/{name} differs from a fresh run of tools/gen_dictionary.py: re-run it"
         )
 
 
 def test_generated_modules_say_so():
     for name in GENERATED:
-        head = (ROOT / "dicomfast" / name).read_text(encoding="utf-8")[:1500]
+        head = (ROOT / "dicomfast" / "_generated" / name).read_text(encoding="utf-8")[:1500]
         assert "GENERATED FILE - DO NOT EDIT" in head
         assert "tools/gen_dictionary.py" in head
         assert "edition 2024d" in head

@@ -18,7 +18,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 pydicom = pytest.importorskip("pydicom")
 
 import dicomfast  # noqa: E402
-from dicomfast import indexing  # noqa: E402
+from dicomfast.collection import indexing  # noqa: E402
 from pydicom.valuerep import DA, DT, TM  # noqa: E402
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -91,8 +91,8 @@ def test_column_types_come_from_the_dictionary(dicom_tree, tmp_path, table):
     }
     for name, arrow_type in expect.items():
         assert schema.field(name).type == arrow_type, name
-    assert dicomfast.indexing.column_type("AcquisitionDateTime") == pa.timestamp("us")
-    assert dicomfast.indexing.column_type(0x00280030) == pa.list_(pa.float64())
+    assert dicomfast.collection.indexing.column_type("AcquisitionDateTime") == pa.timestamp("us")
+    assert dicomfast.collection.indexing.column_type(0x00280030) == pa.list_(pa.float64())
     # no file, or only a bad file: the same schema
     (tmp_path / "empty").mkdir()
     assert dicomfast.index(tmp_path / "empty", TAGS, workers=1).schema == schema

@@ -37,7 +37,7 @@ def test_dask_by_address_and_to_parquet(dicom_tree, cluster, tmp_path):
 
 
 def test_map_chunks_on_dask_in_order_and_unordered(cluster):
-    from dicomfast._parallel import map_chunks
+    from dicomfast.collection.executor import map_chunks
 
     with distributed.Client(cluster) as client:
         ordered = list(map_chunks(sum, range(100), scheduler=client, chunksize=10))
@@ -47,7 +47,7 @@ def test_map_chunks_on_dask_in_order_and_unordered(cluster):
 
 
 def test_a_scheduler_that_is_not_one():
-    from dicomfast._parallel import map_chunks
+    from dicomfast.collection.executor import map_chunks
 
     with pytest.raises(TypeError, match="Client"):
         list(map_chunks(sum, range(10), scheduler=42))

@@ -36,7 +36,7 @@ def series(tmp_path_factory):
 
 
 def test_import_does_not_import_torch():
-    code = ("import sys; import dicomfast, dicomfast.ml, dicomfast.series; "
+    code = ("import sys; import dicomfast, dicomfast.ml, dicomfast.collection.series; "
             "heavy = [m for m in ('torch', 'pyarrow', 'pandas', 'nibabel') if m in sys.modules]; "
             "assert not heavy, heavy; print('ok')")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -1,4 +1,4 @@
-"""dicomfast._parallel.map_chunks: the executor of index (and the command line's convert)."""
+"""dicomfast.collection.executor.map_chunks: the executor of index (and the command line's convert)."""
 from __future__ import annotations
 
 import builtins
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from dicomfast._parallel import default_workers, map_chunks
+from dicomfast.collection.executor import default_workers, map_chunks
 
 
 def _pids(chunk):
@@ -78,7 +78,7 @@ def test_a_multithreaded_caller_gets_workers_by_forkserver(dicom_tree):
 
     pa = pytest.importorskip("pyarrow")
     import dicomfast
-    from dicomfast import _parallel
+    from dicomfast.collection import executor as _parallel
 
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
@@ -125,7 +125,7 @@ def test_a_dead_worker_without_on_crash_is_an_error():
 
 def test_index_reports_a_file_that_kills_its_worker():
     pa = pytest.importorskip("pyarrow")
-    from dicomfast import indexing
+    from dicomfast.collection import indexing
 
     specs = indexing._columns(["Rows"])
     batch = indexing._crashed_chunk(["/a", "/b"], specs)

@@ -19,9 +19,9 @@ from corpus import corpus_files, corpus_id
 from fuzzing import mutate_pixels, pixel_layout
 
 import dicomfast
-from dicomfast import pixels
-from dicomfast._dataset import element_at_stop, pixel_module
-from dicomfast._scan import FLAG_ENCAPSULATED
+from dicomfast.pixels import native as pixels
+from dicomfast.core._dataset import element_at_stop, pixel_module
+from dicomfast.core._scan import FLAG_ENCAPSULATED
 from dicomfast.errors import (
     DicomError,
     InvalidPixelAttributeError,
@@ -323,9 +323,9 @@ def test_mutated_image_pixel_attributes_match_the_python_path():
 def test_a_damaged_character_set_fails_every_value_as_attribute_reads_do():
     """A Specific Character Set whose value runs past the data (a partial read): each value raises
     the error that ``ds.Keyword`` raises, not a value decoded around it."""
-    from dicomfast import _scan
+    from dicomfast.core import _scan
     from dicomfast.dataset import Dataset
-    from dicomfast._dataset import new_dataset
+    from dicomfast.core._dataset import new_dataset
 
     def element(tag, vr, value):
         return (tag >> 16).to_bytes(2, "little") + (tag & 0xFFFF).to_bytes(2, "little") + vr + \
@@ -364,7 +364,7 @@ def _needs_correction_reference(values, bits_stored, signed):
 
 @pytest.mark.parametrize("dtype", ["i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8"])
 def test_needs_bit_correction_matches_the_per_value_check(dtype):
-    from dicomfast import _pixels
+    from dicomfast.pixels import _native as _pixels
 
     rng = np.random.default_rng(7)
     dt = np.dtype(dtype)
@@ -394,7 +394,7 @@ def test_needs_bit_correction_matches_the_per_value_check(dtype):
 
 
 def test_pread_into_reads_until_full_or_the_end(tmp_path):
-    from dicomfast._scan import pread_into
+    from dicomfast.core._scan import pread_into
 
     path = tmp_path / "f.bin"
     path.write_bytes(bytes(range(256)) * 4)

@@ -20,8 +20,8 @@ from pydicom.pixels.processing import apply_color_lut as pd_apply_color_lut
 
 import dicomfast
 import make_reference_files
-from dicomfast import pixels
-from dicomfast.pixel_reader import read_native
+from dicomfast.pixels import native as pixels
+from dicomfast.pixels.fileread import read_native
 from dicomfast.errors import DicomError, InvalidPixelAttributeError, PixelDataLengthError
 
 from corpus import corpus_files, corpus_id
@@ -58,7 +58,7 @@ def test_pixel_array_matches_pydicom(path):
     if ref is None and ref_error is None:
         pytest.skip("no pixel data")
     if compressed and not HAVE_DECODERS:
-        pytest.skip("compressed pixel data: dicomfast.decoders is not in this build")
+        pytest.skip("compressed pixel data: dicomfast.pixels.codecs.decode is not in this build")
     try:
         ds = dicomfast.dcmread(path, force=True)
     except DicomError as exc:
@@ -100,7 +100,7 @@ def test_generated_encoding_matches_its_source(path):
     lossless encodings, within the codec's error for the lossy ones (JPEG-LS near-lossless: NEAR=2
     per sample; JPEG and lossy JPEG 2000: a mean error under 3% of the range)."""
     if not HAVE_DECODERS:
-        pytest.skip("compressed pixel data: dicomfast.decoders is not in this build")
+        pytest.skip("compressed pixel data: dicomfast.pixels.codecs.decode is not in this build")
     source = dicomfast.pixel_array(dicomfast.dcmread(_encoding_source(path)))
     ours = dicomfast.pixel_array(dicomfast.dcmread(path))
     assert ours.shape == source.shape and ours.dtype == source.dtype
@@ -350,7 +350,7 @@ def test_ybr_to_rgb_every_8_bit_triplet():
     arr = np.stack([y, cb, cr], -1).reshape(4096, 4096, 3)
     ref = convert_color_space(arr, "YBR_FULL", "RGB")
     out = np.empty_like(arr)
-    dicomfast._pixels.ybr_full_to_rgb(arr.reshape(-1), out.reshape(-1))
+    dicomfast.pixels._native.ybr_full_to_rgb(arr.reshape(-1), out.reshape(-1))
     # pydicom's float32 matmul rounds like a fused multiply-add where the BLAS uses FMA; ours
     # always does. Without FMA, NumPy differs from both by one on a few dozen of 16.7 M triplets.
     mismatches = int((out != ref).sum())
@@ -554,7 +554,7 @@ def _rle_files():
 @pytest.mark.parametrize("path", _rle_files(), ids=corpus_id)
 def test_encapsulated_path_through_a_stand_in_decoder(path, monkeypatch):
     """The encapsulated path (frames from ``decoders.decode_frame``, then the unused-bit correction
-    and colour conversion) with pydicom's RLE decoder standing in for dicomfast.decoders."""
+    and colour conversion) with pydicom's RLE decoder standing in for dicomfast.pixels.codecs.decode."""
     from types import SimpleNamespace
 
     from pydicom.pixels import pixel_array as pd_pixel_array

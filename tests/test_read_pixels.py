@@ -19,7 +19,8 @@ from corpus import corpus_files, corpus_id
 from pydicom.pixels import processing as pp
 
 import dicomfast
-from dicomfast import pixel_reader, pixels
+from dicomfast.pixels import fileread as pixel_reader
+from dicomfast.pixels import native as pixels
 from dicomfast.errors import DicomError, InvalidValueError, TruncatedError
 
 
@@ -138,7 +139,7 @@ def test_read_pixels_enhanced_multiframe_per_frame_and_one_frame():
         corpus_id(p) == "pdd/eCT_Supplemental.dcm" for p in corpus_files()) else _path("pd/eCT_Supplemental.dcm")
     ds = dicomfast.dcmread(path)
     stored = dicomfast.pixel_array(ds)
-    params = dicomfast.transforms.frame_parameters(ds)
+    params = dicomfast.pixels.transforms.frame_parameters(ds)
     whole = dicomfast.read_pixels(path, window="auto")
     np.testing.assert_array_equal(whole, dicomfast.window(stored, **params))
     for k in range(stored.shape[0]):

@@ -8,8 +8,8 @@ import struct
 import pytest
 
 import dicomfast
-from dicomfast import _scan
-from dicomfast._scan import FLAG_ENCAPSULATED, FLAG_ITEM
+from dicomfast.core import _scan
+from dicomfast.core._scan import FLAG_ENCAPSULATED, FLAG_ITEM
 
 ITEM = b"\xfe\xff\x00\xe0"
 ITEM_END = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00"

@@ -19,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from package import compiled_modules, package_dir
+
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "dicomfast"
-COMPILED = sorted(p.stem for p in PACKAGE.glob("*.pyx"))
+PACKAGE = package_dir()
+COMPILED = compiled_modules()
 
 # Dunder methods a stub must show when the class defines them: they are how users use the class.
 PROTOCOL = {
@@ -87,7 +89,7 @@ class Stub:
 
 def _load(name: str):
     module = importlib.import_module(f"dicomfast.{name}")
-    path = PACKAGE / f"{name}.pyi"
+    path = PACKAGE.joinpath(*name.split(".")).with_suffix(".pyi")
     assert path.exists(), f"dicomfast/{name}.pyx has no stub: add dicomfast/{name}.pyi"
     return module, Stub(path)
 

@@ -33,9 +33,9 @@ from pydicom.sequence import Sequence as PSequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 import dicomfast
-from dicomfast import _transform
-from dicomfast.transforms import _window_coefficients as transforms_coefficients
-from dicomfast.transforms import frame_parameters
+from dicomfast.pixels import _transform
+from dicomfast.pixels.transforms import _window_coefficients as transforms_coefficients
+from dicomfast.pixels.transforms import frame_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(pydicom.__file__).resolve().parents[1]

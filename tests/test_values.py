@@ -1,4 +1,4 @@
-"""dicomfast._values against pydicom's value converters, VR by VR.
+"""dicomfast.core._values against pydicom's value converters, VR by VR.
 
 The reference is pydicom 3 with its default settings: a RawDataElement turned into a DataElement
 by ``pydicom.dataelem.convert_raw_data_element``, its value made plain (MultiValue -> list,
@@ -23,7 +23,8 @@ from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.errors import BytesLengthException
 from pydicom.tag import Tag
 
-from dicomfast import _values, charset
+from dicomfast import charset
+from dicomfast.core import _values
 from dicomfast.errors import InvalidValueError
 from reference import normalise
 

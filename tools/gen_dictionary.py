@@ -4,11 +4,11 @@
 Reads ``tools/standard/data_elements.tsv`` (PS3.6 data elements, plus the PS3.7 command group) and
 ``tools/standard/uids.tsv`` (PS3.6 UID registry) and writes:
 
-``dicomfast/_dictionary.py``
+``dicomfast/_generated/dictionary.py``
     ``DICTIONARY``: ``{tag: (VR, VM, name, retired, keyword)}`` for every fully specified tag, and
     ``REPEATERS``: ``((value, mask, entry), ...)`` for the rows written with ``xx`` (a tag ``t``
     matches when ``t & mask == value``).
-``dicomfast/_uids.py``
+``dicomfast/_generated/uids.py``
     ``UID_DICTIONARY``: ``{uid: (name, type, info, retired, keyword)}`` and one string constant per
     Transfer Syntax row, named by its keyword.
 
@@ -29,7 +29,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STANDARD_DIR = os.path.join(ROOT, "tools", "standard")
-DEFAULT_OUT_DIR = os.path.join(ROOT, "dicomfast")
+DEFAULT_OUT_DIR = os.path.join(ROOT, "dicomfast", "_generated")
 
 ELEMENTS_TSV = "data_elements.tsv"
 UIDS_TSV = "uids.tsv"
@@ -212,7 +212,7 @@ def render_dictionary(standard_dir):
             "rows the standard writes with 'xx' as (value, mask, entry): a tag t matches when\n"
             "t & mask == value. Use dicomfast.datadict rather than this module.",
         ),
-        "from ._tables import load_rows\n",
+        "from . import load_rows\n",
         "\n",
         f"EDITION = {ed!r}\n",
         "\n",
@@ -250,7 +250,7 @@ def render_uids(standard_dir):
             "UID_DICTIONARY maps a UID to (name, type, info, retired, keyword); one constant per\n"
             "Transfer Syntax, named by its keyword. Use dicomfast.uid rather than this module.",
         ),
-        "from ._tables import load_rows\n",
+        "from . import load_rows\n",
         "\n",
         "__all__ = [\n",
     ]
@@ -281,7 +281,7 @@ def main(argv=None):
     parser.add_argument("--out-dir", default=DEFAULT_OUT_DIR, help="where to write the modules")
     args = parser.parse_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
-    for name, render in (("_dictionary.py", render_dictionary), ("_uids.py", render_uids)):
+    for name, render in (("dictionary.py", render_dictionary), ("uids.py", render_uids)):
         target = os.path.join(args.out_dir, name)
         write(target, render(args.standard_dir))
         print(f"wrote {target}", file=sys.stderr)

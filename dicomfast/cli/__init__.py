@@ -37,7 +37,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple, Sequence, TextIO
 
-from ._parallel import default_workers, map_chunks
+from ..collection.executor import default_workers, map_chunks
 
 __all__ = ["main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_NOTHING", "EXIT_MISSING", "EXIT_INTERRUPTED"]
 
@@ -94,7 +94,7 @@ def discover(paths: Iterable[str], *, exclude: str | None = None) -> list[Item]:
     input) not entered. A path that does not exist is kept as an item, so that it fails and is
     reported like any other file.
     """
-    from .indexing import iter_files
+    from ..collection.indexing import iter_files
 
     items: list[Item] = []
     for arg in paths:
@@ -107,7 +107,7 @@ def discover(paths: Iterable[str], *, exclude: str | None = None) -> list[Item]:
 
 def _failure(item: Item, exc: BaseException) -> Outcome:
     """A DicomError is reported by its class; NotDicomError for a file found in a walk is a skip."""
-    from .errors import NotDicomError
+    from ..errors import NotDicomError
 
     message = str(exc) or repr(exc)
     if message.startswith(f"{item.path}: "):  # the summary shows the path already
@@ -327,7 +327,7 @@ def _parse_tag(text: str) -> Any:
         bare = bare[2:]
     if re.fullmatch(r"[0-9A-Fa-f]{8}", bare):
         return int(bare, 16)
-    from .datadict import tag_for_keyword
+    from ..datadict import tag_for_keyword
 
     if tag_for_keyword(text.strip()) is None:
         raise argparse.ArgumentTypeError(f"not a tag or a DICOM keyword: {text!r}")
@@ -335,9 +335,9 @@ def _parse_tag(text: str) -> Any:
 
 
 def _cmd_dump(args: argparse.Namespace) -> int:
-    from . import dcmread
-    from ._dump import dump
-    from .errors import DicomError
+    from .. import dcmread
+    from ..dump import dump
+    from ..errors import DicomError
 
     failed = 0
     for number, path in enumerate(args.files):
@@ -389,7 +389,7 @@ def output_stem(item: Item, ds: Any, options: ConvertOptions) -> str:
     ``--name uid``: the SOP Instance UID, in one flat directory.
     """
     if options.name == "uid":
-        from .errors import InvalidValueError
+        from ..errors import InvalidValueError
 
         uid = str(ds.get("SOPInstanceUID") or "").strip("\0 ")
         if not uid:
@@ -439,8 +439,8 @@ def convert_file(options: ConvertOptions, item: Item) -> Outcome:
 def _convert(options: ConvertOptions, item: Item) -> Outcome:
     import numpy as np
 
-    from . import dcmread
-    from .pixels import pixel_array
+    from .. import dcmread
+    from ..pixels.native import pixel_array
 
     ds = dcmread(item.path, force=options.force)
     if not any(tag in ds for tag in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
@@ -449,11 +449,11 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
     arr = pixel_array(ds)
     if options.to == "npy":
         if options.hu:
-            from .transforms import apply_modality_lut
+            from ..pixels.transforms import apply_modality_lut
 
             arr = apply_modality_lut(arr, ds)
         if options.dtype is not None:
-            from ._frames import cast
+            from ..pixels.frames import cast
 
             arr = cast(arr, options.dtype)  # rounded to nearest, and no silent wrap-around
         _save(stem + ".npy", lambda f: np.save(f, arr, allow_pickle=False), options.overwrite)
@@ -461,7 +461,7 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
 
     from PIL import Image
 
-    from ._render import display_frames
+    from ..pixels.render import display_frames
 
     frames = display_frames(ds, arr, window=options.window)
     n = frames.shape[0]
@@ -516,7 +516,7 @@ def _need_pyarrow() -> None:
 def _walk_args(paths: Sequence[str], exclude: Sequence[str] = ()) -> Iterable[str]:
     """The files to index, lazily: :func:`~dicomfast.indexing.iter_files` without hidden names,
     and without the command's own outputs (``exclude``: files or a directory)."""
-    from .indexing import iter_files
+    from ..collection.indexing import iter_files
 
     skip = {os.path.realpath(p) for p in exclude}
     skip_dirs = [p for p in exclude if os.path.isdir(p)]
@@ -530,7 +530,7 @@ def _index(args: argparse.Namespace, tags: Sequence[Any] = (), *, out: str | Non
     """``dicomfast.index`` with the command's options: the table (or None with ``out``)."""
     import warnings
 
-    from .indexing import DEFAULT_CHUNKSIZE, index
+    from ..collection.indexing import DEFAULT_CHUNKSIZE, index
 
     def show(message: Any, *_: Any, **__: Any) -> None:  # one line, without the source line
         print(f"dicomfast {args.command}: warning: {message}", file=sys.stderr)
@@ -611,7 +611,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 def _duration_lines(table: Any) -> list[str]:
     """One line per series: when it began and ended, and how long it took; then a total per patient."""
-    from .hierarchy import series_table
+    from ..collection.hierarchy import series_table
 
     series = series_table(table).to_pylist()
     lines = ["", "acquisition times per series (start, end, duration):"]
@@ -641,7 +641,7 @@ def _hms(seconds: float) -> str:
 def _cmd_tree(args: argparse.Namespace) -> int:
     _need_pyarrow()
     started = time.perf_counter()
-    from .hierarchy import format_tree
+    from ..collection.hierarchy import format_tree
 
     if args.index:
         import pyarrow.parquet as pq
@@ -713,7 +713,7 @@ def convert_series(options: ConvertOptions, job: SeriesJob) -> Outcome:
     """Read one series with :func:`dicomfast.load_series` and write it as NIfTI (in a worker
     process); never raises for a bad series: a SeriesError (a gap, mixed sizes...) is its outcome."""
     try:
-        from .series import load_series
+        from ..collection.series import load_series
 
         if not options.overwrite and os.path.exists(job.out):
             raise FileExistsError(f"{job.out} exists (pass --overwrite to replace it)")
@@ -740,7 +740,7 @@ def _cmd_convert_nifti(args: argparse.Namespace) -> int:
         raise _MissingDependency("--to nifti needs nibabel: pip install 'dicomfast[nifti]'") from None
     import pyarrow.compute as pc
 
-    from .hierarchy import series_table
+    from ..collection.hierarchy import series_table
 
     # 1. the index: which files belong to which series, by UID (Rows: which files are images)
     started = time.perf_counter()
@@ -795,7 +795,7 @@ def find_benchmarks(directory: str | None = None) -> Path:
     if not directory:
         if os.environ.get("DICOMFAST_BENCHMARKS"):
             candidates.append(os.environ["DICOMFAST_BENCHMARKS"])
-        candidates.append(os.fspath(Path(__file__).resolve().parent.parent / "benchmarks"))
+        candidates.append(os.fspath(Path(__file__).resolve().parents[2] / "benchmarks"))
     for candidate in candidates:
         if (Path(candidate) / "bench_header.py").is_file():
             return Path(candidate).resolve()
@@ -960,7 +960,7 @@ def _files_options(parser: argparse.ArgumentParser, *, force: bool = True) -> No
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(
         prog="dicomfast",

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ._frames import is_enhanced
-from .errors import InvalidValueError, PixelDataError
-from .pixels import apply_color_lut, pixel_array
+from .frames import is_enhanced
+from ..errors import InvalidValueError, PixelDataError
+from .native import apply_color_lut, pixel_array
 from .transforms import apply_modality_lut, apply_voi_lut, frame_parameters, window
 
 __all__ = ["display_frames"]

@@ -35,7 +35,7 @@ from cpython.unicode cimport PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
 from libc.stdint cimport int16_t, int32_t, int64_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcpy
 
-from dicomfast._cursor cimport df_u16, df_u32, df_u64
+from dicomfast.core._cursor cimport df_u16, df_u32, df_u64
 
 import codecs
 

@@ -17,11 +17,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _transform, pixel_reader, pixels
-from .dataset import Dataset
-from .errors import InvalidPixelAttributeError, InvalidValueError, PixelDataError, PixelDataLengthError
-from .pixels import pixel_array, pixel_info
-from .reader import dcmread
+from . import _transform, fileread as pixel_reader, native as pixels
+from ..dataset import Dataset
+from ..errors import InvalidPixelAttributeError, InvalidValueError, PixelDataError, PixelDataLengthError
+from .native import pixel_array, pixel_info
+from ..reader import dcmread
 from .transforms import apply_modality_lut, window as _window
 
 __all__ = ["functional_item", "fill", "stored_dtype", "check_window", "output_dtype", "check_claimed_size",

@@ -16,8 +16,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcmp
 
-from dicomfast._cursor cimport df_u16, df_u32, DF_ASSERT
-from dicomfast._values cimport VR_SQ, VR_UN
+from dicomfast.core._cursor cimport df_u16, df_u32, DF_ASSERT
+from dicomfast.core._values cimport VR_SQ, VR_UN
 
 from dicomfast.errors import (
     DicomError, InvalidLengthError, TruncatedError,

@@ -1,4 +1,5 @@
-"""The loader of the generated tables (_dictionary.py, _uids.py), written once.
+"""Tables generated from the standard by tools/gen_dictionary.py (dictionary.py, uids.py), and
+their loader (this module, hand-written).
 
 The generated modules hold their rows as a text table, parsed once at import with C-level iteration
 only (replace, split, slices, map, zip). With no cached .pyc that imports several times faster than

@@ -16,7 +16,7 @@ from libc.string cimport memcpy, memset
 import numpy
 cimport numpy as cnp
 
-from .errors import DicomError
+from dicomfast.errors import DicomError
 
 cnp.import_array()
 

@@ -9,10 +9,10 @@ cimport cython
 from libc.stdint cimport uint32_t, int32_t
 from libc.stdlib cimport malloc, free
 
-from dicomfast._scan cimport (Tape, Elem, F_SEQUENCE, F_ENCAPSULATED, F_RAW_DELIMITED, F_BIG, F_UNDEFINED,
+from dicomfast.core._scan cimport (Tape, Elem, F_SEQUENCE, F_ENCAPSULATED, F_RAW_DELIMITED, F_BIG, F_UNDEFINED,
                               SCAN_STOPPED, UNDEFINED_LENGTH)
-from dicomfast._cursor cimport df_u16, df_u32
-from dicomfast._values cimport decode_value, VR_UN, VR_CS, VR_US, VR_OB, VR_OW, VR_OF, VR_OD, VR_OL, VR_OV, \
+from dicomfast.core._cursor cimport df_u16, df_u32
+from dicomfast.core._values cimport decode_value, VR_UN, VR_CS, VR_US, VR_OB, VR_OW, VR_OF, VR_OD, VR_OL, VR_OV, \
     VR_UT, VR_UC, VR_UR, VR_SQ
 
 from dicomfast import datadict as _datadict
@@ -393,7 +393,7 @@ cdef class DataElement:
     __hash__ = None
 
     def __repr__(self):
-        from dicomfast._dump import element_line
+        from dicomfast.dump import element_line
 
         return element_line(self)
 

@@ -23,8 +23,8 @@ from bisect import bisect_left
 
 import struct
 
-from ._scan import FLAG_ENCAPSULATED
-from .errors import DicomError
+from ..core._scan import FLAG_ENCAPSULATED
+from ..errors import DicomError
 
 __all__ = ["frame_count", "frame_fragments", "frame_bytes"]
 

@@ -24,9 +24,10 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from . import _frames, _threads
-from .dataset import Dataset
-from .errors import (
+from . import threads as _threads
+from ..pixels import frames as _frames
+from ..dataset import Dataset
+from ..errors import (
     DicomError,
     DuplicateSliceError,
     FileReadError,
@@ -37,8 +38,8 @@ from .errors import (
     SeriesError,
     SliceSpacingError,
 )
-from .pixels import pixel_info
-from .reader import dcmread
+from ..pixels.native import pixel_info
+from ..reader import dcmread
 
 __all__ = ["load_series", "Volume"]
 

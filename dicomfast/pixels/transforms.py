@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import _transform
-from .errors import InvalidValueError
+from ..errors import InvalidValueError
 
 __all__ = ["apply_modality_lut", "apply_voi_lut", "apply_windowing", "window", "frame_parameters"]
 

@@ -24,10 +24,10 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
-from . import _pixels
-from ._dataset import pixel_module
-from .dataset import Dataset
-from .errors import (
+from . import _native as _pixels
+from ..core._dataset import pixel_module
+from ..dataset import Dataset
+from ..errors import (
     InvalidPixelAttributeError,
     PixelDataError,
     PixelDataLengthError,
@@ -135,7 +135,7 @@ def _value(value: Any) -> Any:
 def _dataset(src: Any) -> Dataset:
     if isinstance(src, Dataset):
         return src
-    from .reader import dcmread
+    from ..reader import dcmread
 
     if isinstance(src, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(src, "read"):
         return dcmread(src)
@@ -395,7 +395,7 @@ def _finish(info: PixelInfo, flat: np.ndarray, frames: int | None, as_rgb: bool)
 
 def _decoders():
     try:
-        from . import decoders  # written in parallel (issue 3, encapsulated part)
+        from .codecs import decode as decoders  # written in parallel (issue 3, encapsulated part)
     except ImportError:
         return None
     return decoders

@@ -22,10 +22,10 @@ import stat
 import warnings
 from typing import Any, Iterable, Iterator
 
-from . import datadict
-from ._parallel import DEFAULT_CHUNKSIZE, map_chunks
-from .reader import dcmread
-from .tags import to_tag
+from .. import datadict
+from .executor import DEFAULT_CHUNKSIZE, map_chunks
+from ..reader import dcmread
+from ..tags import to_tag
 
 __all__ = ["index", "index_schema", "column_type", "FILE_COLUMNS", "DATASET_COLUMNS", "ERROR_COLUMNS"]
 
@@ -78,7 +78,7 @@ _US_PER_DAY = 86_400_000_000
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
-def _pyarrow():
+def require_pyarrow():
     try:
         import pyarrow
     except ImportError:
@@ -110,7 +110,7 @@ def _column_of_tag(tag: int, name: str | None = None) -> tuple[str, int, str, bo
 
 @functools.lru_cache(maxsize=None)
 def _arrow_kind(kind: str) -> Any:
-    pa = _pyarrow()
+    pa = require_pyarrow()
     return {
         "text": pa.string(),
         "int": pa.int64(),
@@ -133,7 +133,7 @@ def column_type(tag: Any) -> Any:
     """
     _, _, kind, multi = _column_of_tag(to_tag(tag))
     arrow = _arrow_kind(kind)
-    return _pyarrow().list_(arrow) if multi else arrow
+    return require_pyarrow().list_(arrow) if multi else arrow
 
 
 def _columns(tags: Iterable[Any]) -> tuple:
@@ -154,7 +154,7 @@ def _columns(tags: Iterable[Any]) -> tuple:
 
 @functools.lru_cache(maxsize=64)
 def _schema(specs: tuple) -> Any:
-    pa = _pyarrow()
+    pa = require_pyarrow()
     fields = [
         pa.field("path", pa.string(), nullable=False),
         pa.field("file_size", pa.int64()),
@@ -361,7 +361,7 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
 
     No exception escapes for a file: a file that cannot be read is a row with its error.
     """
-    pa = _pyarrow()
+    pa = require_pyarrow()
     schema = _schema(specs)
     wanted = tuple(sorted({spec[1] for spec in specs}))
     plan = [(name, tag, _converter(kind, multi)) for name, tag, kind, multi in specs]
@@ -428,7 +428,7 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
 def _crashed_chunk(paths: list[str], specs: tuple) -> Any:
     """The rows of files that killed the worker process reading them (a crash in a decoder, the OOM
     killer), twice: only the path and the error (``map_chunks``'s ``on_crash``)."""
-    pa = _pyarrow()
+    pa = require_pyarrow()
     schema = _schema(specs)
     cells = {"path": paths, "error": ["the worker process died reading this file"] * len(paths),
              "error_type": ["WorkerCrashed"] * len(paths)}
@@ -508,7 +508,7 @@ def _walk(top: str, recursive: bool, hidden: bool = True, skip: str | None = Non
 
 def _previous_rows(previous: Any, schema: Any) -> Any:
     """``(table, {path: (size, mtime_us, row)})`` of an earlier index that can be reused, or None."""
-    pa = _pyarrow()
+    pa = require_pyarrow()
     if isinstance(previous, (str, os.PathLike)):
         import pyarrow.parquet as pq
 
@@ -573,7 +573,7 @@ def index(
     ``None``. The in-memory table is sorted by path; the Parquet file is in walk order, rows reused from
     ``previous`` last. ``progress=True`` shows a tqdm bar if tqdm is installed.
     """
-    pa = _pyarrow()
+    pa = require_pyarrow()
     specs = _columns(tags)
     schema = _schema(specs)
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy
 
-from . import uid as _uid
+from ... import uid as _uid
 from ._rle import decode_rle_frame
-from .encapsulated import frame_bytes, frame_count
-from .errors import DicomError, MissingDecoderError, UnsupportedTransferSyntaxError
+from ..encapsulated import frame_bytes, frame_count
+from ...errors import DicomError, MissingDecoderError, UnsupportedTransferSyntaxError
 
 __all__ = ["decode_frame", "decodable_transfer_syntaxes", "frame_count"]
 

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .indexing import _pyarrow
+from .indexing import require_pyarrow
 
 __all__ = ["series_table", "study_table", "patient_table", "format_tree", "instance_times"]
 
 
 def _compute():
-    _pyarrow()
+    require_pyarrow()
     import pyarrow.compute as pc
 
     return pc
@@ -43,7 +43,7 @@ def _compute():
 
 def _combine(date: Any, time: Any) -> Any:
     """date32 + time64[us] -> timestamp[us]; null where either is."""
-    pa = _pyarrow()
+    pa = require_pyarrow()
     pc = _compute()
     day = date.cast(pa.timestamp("us"))
     since_midnight = time.cast(pa.int64()).cast(pa.duration("us"))
@@ -77,7 +77,7 @@ def _aggregate(rows: Any, key: str, spec: list) -> Any:
 
 def _with_duration(table: Any) -> Any:
     """``duration`` (``duration[us]``), and ``duration_seconds`` (float64), which Arrow can sum."""
-    pa = _pyarrow()
+    pa = require_pyarrow()
     pc = _compute()
     duration = pc.subtract(table["end"], table["start"])
     seconds = pc.divide(duration.cast(pa.int64()).cast(pa.float64()), 1e6)
@@ -156,7 +156,7 @@ def study_table(table: Any) -> Any:
 
 def _sorted_lists(column: Any) -> Any:
     """Each list sorted, nulls dropped (Arrow's "distinct" keeps first-seen order)."""
-    pa = _pyarrow()
+    pa = require_pyarrow()
     return pa.array([sorted(v for v in values if v is not None) if values is not None else None
                      for values in column.to_pylist()], type=pa.list_(pa.string()))
 

@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from . import pixels, reader, transforms
-from ._dataset import element_at_stop, pixel_module
-from ._scan import pread_into
+from .. import reader
+from . import native as pixels, transforms
+from ..core._dataset import element_at_stop, pixel_module
+from ..core._scan import pread_into
 from ._transform import rescale as _rescale_kernel
-from .dataset import Dataset
-from .errors import InvalidValueError, TruncatedError
+from ..dataset import Dataset
+from ..errors import InvalidValueError, TruncatedError
 
 __all__ = ["read_native", "read_pixels", "read_stored"]
 

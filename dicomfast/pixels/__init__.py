@@ -1,0 +1,1 @@
+"""Pixel data: the Image Pixel module, native and encapsulated data, codecs, transforms."""

@@ -1,0 +1,1 @@
+"""Codecs for encapsulated pixel data."""
