@@ -1,4 +1,4 @@
-"""The ``dicomfast`` command (dicomfast/cli.py), run in-process through ``main([...])`` and once as
+"""The ``dicomfast`` command (dicomfast/cli/), run in-process through ``main([...])`` and once as
 ``python -m dicomfast``. Outputs are checked against pydicom's reading of the same files: the dump's
 values, the .npy arrays, and the PNGs against the DICOM windowing formulas applied to pydicom's
 pixel arrays."""
@@ -25,6 +25,9 @@ from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, ge
 
 import dicomfast
 from dicomfast import cli
+from dicomfast.cli import bench as cli_bench
+from dicomfast.cli import convert as cli_convert
+from dicomfast.cli import runner
 
 ROOT = Path(__file__).resolve().parent.parent
 PIL = pytest.importorskip("PIL.Image")
@@ -338,26 +341,26 @@ def test_png_without_pillow_names_the_extra(capsys, tmp_path, monkeypatch):
 # -- the shared machinery -------------------------------------------------------------------------
 
 def test_discover_walks_directories(tree):
-    items = cli.discover([str(tree), str(tree / "a/CT_small.dcm")])
+    items = runner.discover([str(tree), str(tree / "a/CT_small.dcm")])
     names = [os.path.relpath(i.path, tree) for i in items[:-1]]
     assert names == ["notes.txt", "rtplan.dcm", "a/CT_small.dcm", "a/b/MR_small.dcm", "broken/random.dcm",
                      "broken/truncated.dcm", "c/SC_rgb", "c/emri_small.dcm"]
     assert all(i.root == str(tree) for i in items[:-1])
-    assert items[-1] == cli.Item(str(tree / "a/CT_small.dcm"), None)
+    assert items[-1] == runner.Item(str(tree / "a/CT_small.dcm"), None)
 
 
-def _crash_on(bad: frozenset, item: cli.Item) -> cli.Outcome:
+def _crash_on(bad: frozenset, item: runner.Item) -> runner.Outcome:
     if item.path in bad:
         os._exit(3)  # what a segfault in a decoder looks like to the pool
-    return cli.Outcome(item.path, "ok", outputs=1)
+    return runner.Outcome(item.path, "ok", outputs=1)
 
 
 def test_a_crashing_worker_fails_only_its_file(capsys):
-    """cli._run_files goes through map_chunks with on_crash: a file that kills its worker is a
+    """runner.run_items goes through map_chunks with on_crash: a file that kills its worker is a
     WorkerCrashed failure and every other file is converted once."""
-    items = [cli.Item(f"f{i}", "root") for i in range(12)]
+    items = [runner.Item(f"f{i}", "root") for i in range(12)]
     args = cli.build_parser().parse_args(["convert", "x", "--to", "npy", "-o", "y", "-j", "2", "--chunksize", "3", "-q"])
-    summary = cli._run_files(functools.partial(_crash_on, frozenset({"f5", "f9"})), items, args, "convert")
+    summary = runner.run_items(functools.partial(_crash_on, frozenset({"f5", "f9"})), items, args, "convert")
     assert summary.counts == {"ok": 10, "failed": 2}
     assert sorted(o.path for o in summary.failed["WorkerCrashed"]) == ["f5", "f9"]
     assert summary.outputs == 10
@@ -365,15 +368,15 @@ def test_a_crashing_worker_fails_only_its_file(capsys):
 
 def test_progress_line_without_tqdm():
     stream = io.StringIO()
-    progress = cli.Progress(3, "convert", True, stream=stream, interval=0.0, use_tqdm=False)
+    progress = runner.Progress(3, "convert", True, stream=stream, interval=0.0, use_tqdm=False)
     for status in ("ok", "failed", "ok"):
-        progress.update(cli.Outcome("p", status))
+        progress.update(runner.Outcome("p", status))
     progress.close()
     text = stream.getvalue()
     assert "convert: 3/3 files (100%), 1 failed" in text and text.endswith("\n")
     silent = io.StringIO()
-    off = cli.Progress(3, "convert", False, stream=silent)
-    off.update(cli.Outcome("p", "ok"))
+    off = runner.Progress(3, "convert", False, stream=silent)
+    off.update(runner.Outcome("p", "ok"))
     off.close()
     assert silent.getvalue() == ""
 
@@ -381,9 +384,9 @@ def test_progress_line_without_tqdm():
 def test_progress_bar_with_tqdm():
     pytest.importorskip("tqdm")
     stream = io.StringIO()
-    progress = cli.Progress(2, "convert", True, stream=stream)
-    progress.update(cli.Outcome("p", "ok"))
-    progress.update(cli.Outcome("p", "ok"))
+    progress = runner.Progress(2, "convert", True, stream=stream)
+    progress.update(runner.Outcome("p", "ok"))
+    progress.update(runner.Outcome("p", "ok"))
     progress.close()
     assert "2/2" in stream.getvalue()
 
@@ -402,7 +405,7 @@ def test_bench_prints_the_table(capsys, tmp_path):
     ratios = re.findall(r"(\d+\.\d)x$", table, re.M)
     assert len(ratios) >= 8  # their values are timings on a shared machine: printed, not judged
     results = json.loads(out.read_text())
-    assert set(results) == set(cli.BENCHMARKS)
+    assert set(results) == set(cli_bench.BENCHMARKS)
 
 
 def test_bench_outside_a_checkout(capsys, tmp_path):
@@ -600,11 +603,11 @@ def test_series_output_names_are_safe_and_unique():
                  series_description="T1 / post-contrast", modality="MR") for i in (1, 2)]
     rows.append(dict(patient_id=None, study_instance_uid="1.3", series_instance_uid="1.3.1", series_number=None,
                      series_description=None, modality="CT"))
-    names = cli.series_output_names(rows)
+    names = cli_convert.series_output_names(rows)
     assert names == [os.path.join("P_1", "1.2", "3_T1_post-contrast_1.2.1"),
                      os.path.join("P_1", "1.2", "3_T1_post-contrast_1.2.2"),
                      os.path.join("NO_PATIENT_ID", "1.3", "NA_CT")]
-    assert cli.series_output_names(rows, "uid") == ["1.2.1", "1.2.2", "1.3.1"]
+    assert cli_convert.series_output_names(rows, "uid") == ["1.2.1", "1.2.2", "1.3.1"]
 
 
 def test_index_and_convert_on_dask(capsys, dicom_tree, dask_cluster, tmp_path):
@@ -635,7 +638,7 @@ def test_index_and_convert_on_dask(capsys, dicom_tree, dask_cluster, tmp_path):
 
 def test_dask_scheduler_that_does_not_answer(capsys, monkeypatch, tmp_path):
     pytest.importorskip("distributed")
-    monkeypatch.setattr(cli, "DASK_CONNECT_TIMEOUT", 0.5)
+    monkeypatch.setattr(runner, "DASK_CONNECT_TIMEOUT", 0.5)
     code, _, err = run(capsys, "index", data_file("CT_small.dcm"), "-o", tmp_path / "a.parquet",
                        "--dask", "tcp://127.0.0.1:9")
     assert code == cli.EXIT_MISSING and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
