@@ -413,6 +413,18 @@ def test_bench_outside_a_checkout(capsys, tmp_path):
     assert code == cli.EXIT_MISSING and "--benchmarks DIR" in err
 
 
+def test_bench_runs_each_benchmark_in_a_process_of_its_own(capsys, tmp_path):
+    """The benchmarks put their own directory on sys.path to import their helpers: they run in a
+    child process, so this one's sys.path and modules stay as they were, and a benchmark that
+    fails is reported with its traceback (exit 1)."""
+    path, modules = list(sys.path), set(sys.modules)
+    code, _, _ = run(capsys, "bench", "--quick", "--only", "transform", "-q")
+    assert code == 0 and sys.path == path and not [m for m in set(sys.modules) - modules if m.startswith("bench_")]
+    (tmp_path / "bench_header.py").write_text("def run(**kwargs):\n    raise RuntimeError('boom')\n")
+    code, _, err = run(capsys, "bench", "--benchmarks", tmp_path, "--only", "header", "-q")
+    assert code == cli.EXIT_FAILED and "RuntimeError: boom" in err and "bench_header.py failed (exit code 1)" in err
+
+
 def test_output_inside_the_input_is_not_walked(capsys, tmp_path):
     shutil.copy(data_file("MR_small.dcm"), tmp_path / "MR_small.dcm")
     for _ in range(2):

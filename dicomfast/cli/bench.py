@@ -1,21 +1,29 @@
 """``dicomfast bench``: the benchmarks of a source checkout (``benchmarks/bench_*.py``) and one table
-of dicomfast's times against pydicom's, NumPy's and pylibjpeg-rle's. See docs/cli.md.
+of dicomfast's times against pydicom's, NumPy's and pylibjpeg-rle's.
+
+The benchmarks are scripts outside the package: they put their own directory (and some the
+checkout and its ``tests/``) on ``sys.path`` to import their helpers (``make_ct_series``,
+``per_file``, ``bench_header``). So each one runs in a child process of its own, as it would from
+the command line, and sends back its results and its report as JSON: this process's ``sys.path``
+and ``sys.modules`` stay as they were, and the child imports the same ``dicomfast`` as this
+process. See docs/cli.md.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .options import positive_int
-from .runner import EXIT_OK, MissingDependency
+from .runner import EXIT_FAILED, EXIT_OK, MissingDependency
 
-__all__ = ["register", "run", "BENCHMARKS", "find_benchmarks", "import_benchmark", "run_benchmarks",
-           "format_bench_table"]
+__all__ = ["register", "run", "BENCHMARKS", "BenchmarkFailed", "find_benchmarks", "benchmark_arguments", "run_benchmark",
+           "run_benchmarks", "run_in_this_process", "format_bench_table"]
 
 #: The benchmarks that ``dicomfast bench`` runs, in order.
 BENCHMARKS = ("header", "pixels", "transform", "rle")
@@ -23,6 +31,14 @@ BENCHMARKS = ("header", "pixels", "transform", "rle")
 #: The directory that holds the imported ``dicomfast`` package (dicomfast/cli/bench.py is two levels
 #: below it): in a source checkout, the checkout's root.
 _PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+
+#: What the child process runs: ``argv`` is the benchmarks directory, the benchmark's name, its
+#: ``run()`` arguments as JSON and the file to write the results to.
+_CHILD = "import sys; from dicomfast.cli.bench import run_in_this_process; run_in_this_process(*sys.argv[1:])"
+
+
+class BenchmarkFailed(Exception):
+    """A benchmark's process ended with an error (its traceback is on stderr)."""
 
 
 def register(commands: Any) -> None:
@@ -60,30 +76,56 @@ def find_benchmarks(directory: str | None = None) -> Path:
     )
 
 
-def import_benchmark(directory: Path, name: str) -> Any:
+def benchmark_arguments(name: str, *, n_files: int, repeat: int, quick: bool, data_dir: str) -> dict[str, Any]:
+    """The keyword arguments of ``bench_<name>.run()`` for the command's options."""
+    if name in ("header", "pixels"):
+        return dict(n_files=n_files, repeat=repeat, quick=quick, data_dir=data_dir)
+    if name == "transform":
+        return dict(size=64 if quick else 512, repeat=1 if quick else max(repeat, 11), number=1 if quick else 10)
+    if name == "rle":
+        return dict(repeat=1 if quick else repeat, quick=quick)
+    raise ValueError(f"no benchmark {name!r}: one of {', '.join(BENCHMARKS)}")
+
+
+def run_in_this_process(directory: str, name: str, arguments: str, out: str) -> None:
+    """The child's side: import ``bench_<name>`` from ``directory`` (first on ``sys.path``, as when
+    the script runs from the command line), call its ``run(**arguments)`` and write
+    ``{"result": ..., "report": ...}`` as JSON to ``out``."""
     import importlib
 
-    if str(directory) not in sys.path:
-        sys.path.insert(0, str(directory))
-    return importlib.import_module(f"bench_{name}")
+    sys.path.insert(0, directory)
+    module = importlib.import_module(f"bench_{name}")
+    result = module.run(**json.loads(arguments))
+    report = getattr(module, "format_report", None) or module.report
+    Path(out).write_text(json.dumps({"result": result, "report": report(result)}, default=str))
+
+
+def run_benchmark(directory: Path, name: str, arguments: dict[str, Any]) -> tuple[Any, str]:
+    """Run ``bench_<name>.run(**arguments)`` in a child process: its result (as JSON gives it back)
+    and its own report. What the child prints is passed on to ``sys.stdout`` and ``sys.stderr``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_PARENT), env.get("PYTHONPATH")) if p)
+    with tempfile.TemporaryDirectory(prefix="dicomfast-bench-result-") as tmp:
+        out = os.path.join(tmp, "result.json")
+        child = subprocess.run([sys.executable, "-c", _CHILD, str(directory), name, json.dumps(arguments), out],
+                               env=env, capture_output=True, text=True)
+        sys.stdout.write(child.stdout)
+        sys.stderr.write(child.stderr)
+        if child.returncode != 0:
+            raise BenchmarkFailed(f"{directory / f'bench_{name}.py'} failed (exit code {child.returncode})")
+        answer = json.loads(Path(out).read_text())
+    return answer["result"], answer["report"]
 
 
 def run_benchmarks(directory: Path, which: Sequence[str], *, n_files: int, repeat: int, quick: bool,
-                   data_dir: str, log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
-    """Run the benchmarks' own ``run()`` functions; benchmark name -> its result."""
-    results: dict[str, Any] = {}
+                   data_dir: str, log: Callable[[str], None] = lambda s: None) -> dict[str, tuple[Any, str]]:
+    """Run the benchmarks' own ``run()`` functions, one child process each; benchmark name ->
+    (its result, its report)."""
+    results: dict[str, tuple[Any, str]] = {}
     for name in which:
         log(f"running bench_{name} ...")
-        module = import_benchmark(directory, name)
-        if name == "header":
-            results[name] = module.run(n_files, repeat, quick, data_dir=data_dir)
-        elif name == "pixels":
-            results[name] = module.run(n_files, repeat, quick, data_dir=data_dir)
-        elif name == "transform":
-            results[name] = module.run(size=64 if quick else 512, repeat=1 if quick else max(repeat, 11),
-                                       number=1 if quick else 10)
-        elif name == "rle":
-            results[name] = module.run(repeat=1 if quick else repeat, quick=quick)
+        arguments = benchmark_arguments(name, n_files=n_files, repeat=repeat, quick=quick, data_dir=data_dir)
+        results[name] = run_benchmark(directory, name, arguments)
     return results
 
 
@@ -147,14 +189,17 @@ def run(args: argparse.Namespace) -> int:
     which = args.only or list(BENCHMARKS)
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
     with tempfile.TemporaryDirectory(prefix="dicomfast-bench-") as tmp:
-        results = run_benchmarks(directory, which, n_files=args.n_files, repeat=args.repeat, quick=args.quick,
+        try:
+            ran = run_benchmarks(directory, which, n_files=args.n_files, repeat=args.repeat, quick=args.quick,
                                  data_dir=args.data_dir or tmp, log=log)
+        except BenchmarkFailed as exc:
+            print(f"dicomfast bench: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    results = {name: result for name, (result, _) in ran.items()}
     if args.full:
-        for name, result in results.items():
-            module = import_benchmark(directory, name)
-            report = getattr(module, "format_report", None) or module.report
+        for name, (_, report) in ran.items():
             print(f"== bench_{name} ==")
-            print(report(result))
+            print(report)
             print()
     print(format_bench_table(results))
     if args.json:
