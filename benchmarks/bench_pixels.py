@@ -10,9 +10,9 @@ written once into ``benchmarks/data/`` and reused), read warm from the page cach
 * ``pydicom``:         ``pydicom.dcmread(path).pixel_array`` (a writeable copy)
 * ``dicomfast``:       ``dicomfast.dcmread(path).pixel_array`` (a read-only view on the read bytes)
 * ``dicomfast_copy``:  the same, then ``.copy()``: a writeable array like pydicom's
-* ``dicomfast_direct``: ``dicomfast.pixels.fileread.read_native(path)`` (read_pixels' read): the header
-  read, then the pixel bytes read straight into a new writeable array (``os.preadv``), no
-  whole-file buffer
+* ``dicomfast_direct``: ``dicomfast.read_pixels(path, rescale=False)`` (read_pixels' read): the
+  header read, then the pixel bytes read straight from the file into a reused buffer (``pread``),
+  no whole-file buffer, and copied into a new writeable array
 
 Timing as in bench_header.py: one untimed pass per case, then ``repeat`` passes taking turns, the
 median of the per-file times. Numbers are printed, never asserted: tests/test_benchmarks.py runs
@@ -79,9 +79,7 @@ def _reads(pixel_offset: int, count: int) -> dict[str, Callable[[str], Any]]:
         return dicomfast.dcmread(path).pixel_array.copy()
 
     def df_direct(path):
-        from dicomfast.pixels.fileread import read_native
-
-        return read_native(path)
+        return dicomfast.read_pixels(path, rescale=False)
 
     return {"fromfile": fromfile, "read_frombuffer": read_frombuffer, "pydicom": pd,
             "dicomfast": df, "dicomfast_copy": df_copy, "dicomfast_direct": df_direct}

@@ -8,7 +8,7 @@ and reused), read warm from the page cache, per file:
 
 * ``pydicom``:        ``ds = pydicom.dcmread(path)``, ``ds.pixel_array``, ``apply_modality_lut``,
   ``apply_voi_lut`` (float64 over the output range: pydicom stops there, still short of uint8)
-* ``dicomfast``:      ``dicomfast.read_pixels(path, window="auto")``: a new uint8 array
+* ``dicomfast``:      ``dicomfast.read_pixels(path, window="dataset")``: a new uint8 array
 * ``dicomfast_out``:  the same into a preallocated uint8 array (``out=``), as a batch loader does
 * ``dicomfast_hu``:   ``dicomfast.read_pixels(path)``: Hounsfield units, float32
 * ``fromfile``:       ``np.fromfile(path)``: the file's bytes, for scale
@@ -38,7 +38,7 @@ from make_ct_series import make_series  # noqa: E402
 CENTER, WIDTH = 40.0, 400.0
 CASES = (
     ("pydicom", "pydicom   read + modality + VOI"),
-    ("dicomfast", "dicomfast read_pixels(window='auto')"),
+    ("dicomfast", "dicomfast read_pixels(window='dataset')"),
     ("dicomfast_out", "dicomfast ... out=preallocated"),
     ("dicomfast_hu", "dicomfast read_pixels() -> HU"),
     ("fromfile", "np.fromfile(path)  [scale]"),
@@ -86,10 +86,10 @@ def _reads(shape: tuple[int, int]) -> dict[str, Callable[[str], Any]]:
         return pp.apply_voi_lut(pp.apply_modality_lut(ds.pixel_array, ds), ds)
 
     def df(path):
-        return dicomfast.read_pixels(path, window="auto")
+        return dicomfast.read_pixels(path, window="dataset")
 
     def df_out(path):
-        return dicomfast.read_pixels(path, window="auto", out=out)
+        return dicomfast.read_pixels(path, window="dataset", out=out)
 
     def df_hu(path):
         return dicomfast.read_pixels(path)
@@ -120,7 +120,7 @@ def _check(paths: list[str]) -> dict[str, str]:
         y_min = -(2 ** (bits - 1)) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
         y_max = (2 ** (bits - 1) - 1) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
         expected = np.floor((voi - y_min) / (y_max - y_min) * 255 + 0.5)
-        got = dicomfast.read_pixels(path, window="auto")
+        got = dicomfast.read_pixels(path, window="dataset")
         if got.dtype != np.uint8 or np.abs(got.astype(np.float64) - expected).max() > 1:
             problems["dicomfast"] = f"{path}: differs from pydicom's apply_voi_lut, rounded"
     return problems

@@ -7,7 +7,7 @@ Frames: every RLE Lossless file of the test corpus (pydicom's and pydicom-data's
 pydicom's RLE encoder. For each frame, in one process, the decoders take turns:
 
 * ``dicomfast``: ``dicomfast.pixels.codecs._rle.decode_rle_frame`` (the compiled kernel, GIL released)
-* ``dicomfast_frame``: ``dicomfast.pixels.codecs.decode.decode_frame`` (frame lookup, kernel, dtype and bits)
+* ``dicomfast_frame``: ``dicomfast.pixels.codecs.decode_frame`` (frame lookup, kernel, dtype and bits)
 * ``pylibjpeg_rle``: ``rle.utils.decode_pixel_data(version=2)`` (Rust), if installed
 * ``pydicom``: pydicom's pure-Python ``_rle_decode_frame``, the default without plugins
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 import dicomfast  # noqa: E402
 from dicomfast.pixels.codecs._rle import decode_rle_frame  # noqa: E402
-from dicomfast.pixels.codecs.decode import decode_frame  # noqa: E402
+from dicomfast.pixels.codecs import decode_frame  # noqa: E402
 from dicomfast.pixels.encapsulated import frame_bytes  # noqa: E402
 
 RLE_UID = "1.2.840.10008.1.2.5"

@@ -45,14 +45,14 @@ __version__ = "0.1.0"
 
 # The pixel and transform APIs import NumPy: only when first used, so a header read does not pay.
 _LAZY = {
-    "pixel_array": "pixels.native",
-    "iter_frames": "pixels.native",
-    "apply_color_lut": "pixels.native",
-    "window": "pixels.transforms",
-    "apply_modality_lut": "pixels.transforms",
-    "apply_voi_lut": "pixels.transforms",
-    "apply_windowing": "pixels.transforms",
-    "read_pixels": "pixels.fileread",
+    "pixel_array": "pixels",
+    "iter_frames": "pixels",
+    "apply_color_lut": "pixels",
+    "window": "pixels",
+    "apply_modality_lut": "pixels",
+    "apply_voi_lut": "pixels",
+    "apply_windowing": "pixels",
+    "read_pixels": "pixels",
     "load_series": "collection.series",
     "Volume": "collection.series",
     "DicomDataset": "ml",

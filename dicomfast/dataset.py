@@ -11,13 +11,16 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from . import datadict
-from .core._dataset import DataElement, DatasetBase, Keyword, _configure, _set_tag_class, remember_static_vr
+from .core._dataset import (DataElement, DatasetBase, ElementHeader, Keyword, _configure, _set_tag_class,
+                             element_at_stop, remember_static_vr)
 from .core._scan import FLAG_IMPLICIT as F_IMPLICIT
+from .core._scan import FLAG_ENCAPSULATED as F_ENCAPSULATED
 from .core._scan import FLAG_ITEM as F_ITEM
 from .core._scan import FLAG_UNDEFINED as F_UNDEFINED
+from .errors import DicomError
 from .tags import Tag, to_tag
 
-__all__ = ["Dataset", "DataElement", "Sequence", "FileMetaDataset"]
+__all__ = ["Dataset", "DataElement", "Sequence", "FileMetaDataset", "Fragments", "ElementHeader", "element_after_header"]
 
 _KEYWORD_TO_TAG = datadict.KEYWORD_TO_TAG
 
@@ -242,6 +245,24 @@ class Dataset(_KeywordAttributes):
         """The pixel data as a NumPy array (see :func:`dicomfast.pixel_array`)."""
         return (_pixel_array or _load_pixel_array())(self)
 
+    def fragments(self, tag: Any = 0x7FE00010) -> "Fragments":
+        """The items of an encapsulated element (Pixel Data by default) directly in this dataset:
+        its Basic Offset Table and fragments, zero-copy. Raises a :class:`DicomError` when the
+        element is absent, not encapsulated, or holds no fragment after its offset table."""
+        tag = to_tag(tag)
+        tape = self._tape
+        i = tape.find(self._start, self._stop, tag)
+        if i < 0 or not tape.flags(i) & F_ENCAPSULATED:
+            try:
+                name = f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {datadict.dictionary_description(tag)}"
+            except KeyError:
+                name = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+            raise DicomError(f"the dataset has no {name}" if i < 0 else f"{name} is not encapsulated")
+        items = tape.children(i + 1, tape.end(i))
+        if len(items) < 2:
+            raise DicomError("encapsulated Pixel Data holds no fragments after its Basic Offset Table")
+        return Fragments(tape, items)
+
     def to_pydicom(self):
         """A ``pydicom.Dataset`` with the same elements (needs pydicom installed)."""
         from .interop import to_pydicom
@@ -274,6 +295,55 @@ class FileMetaDataset(Dataset):
     __slots__ = ()
 
 
+def element_after_header(ds: Dataset, read_at: Any = None) -> ElementHeader | None:
+    """Where the next top-level element's value is, after a ``stop_before_pixels`` read of ``ds``
+    stopped at it (the pixel data): its :class:`ElementHeader` (tag, value offset in the source,
+    length, VR), from the bytes read, or from ``read_at(offset, n)`` when the read ended inside the
+    element's header. None when the read did not stop there, or the length is undefined."""
+    if ds._parent is not None:
+        return None
+    return element_at_stop(ds._tape, read_at)
+
+
+class Fragments:
+    """The items of an encapsulated element (:meth:`Dataset.fragments`): the Basic Offset Table
+    (``offset_table``) and the fragments after it (``fragments[k]``, ``len(fragments)``), as
+    zero-copy read-only memoryviews on the bytes the dataset was read from; ``position(k)`` is where
+    fragment k's item starts relative to the first fragment's item, as offset tables count (PS3.5
+    A.4), and ``length(k)`` its length. Nothing is read until asked for."""
+
+    __slots__ = ("_tape", "_items")
+
+    def __init__(self, tape: Any, items: list[int]) -> None:
+        self._tape = tape
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items) - 1
+
+    def __getitem__(self, k: int) -> memoryview:
+        if not 0 <= k < len(self._items) - 1:
+            raise IndexError(k)
+        return self._tape.raw(self._items[k + 1])
+
+    @property
+    def offset_table(self) -> memoryview:
+        return self._tape.raw(self._items[0])
+
+    @property
+    def offset_table_length(self) -> int:
+        return self._tape.length(self._items[0])
+
+    def length(self, k: int) -> int:
+        return self._tape.length(self._items[k + 1])
+
+    def position(self, k: int) -> int:
+        return self._tape.start(self._items[k + 1]) - self._tape.start(self._items[1])
+
+    def __repr__(self) -> str:
+        return f"<Fragments: {len(self)} after a {self.offset_table_length}-byte offset table>"
+
+
 def _unpickle(data: bytes, options: tuple, path: tuple) -> Dataset:
     from .reader import _read_source
 
@@ -291,7 +361,7 @@ _pixel_array = None
 
 def _load_pixel_array():
     global _pixel_array
-    from .pixels.native import pixel_array
+    from .pixels import pixel_array
 
     _pixel_array = pixel_array
     return pixel_array

@@ -19,10 +19,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .collection import threads as _threads
-from .pixels import frames as _frames
 from .dataset import Dataset
 from .errors import DicomError, FileReadError
-from .pixels.native import pixel_info
+from .pixels import allocate, check_claimed_size, check_window, fill, output_dtype, read_dataset, stored_dtype, pixel_info
 from .reader import dcmread
 from .collection.series import readable_rows, table_columns, table_paths
 
@@ -64,16 +63,16 @@ def read_image(src: Any, *, frame: int | None = None, rescale: bool = True, wind
                dtype: Any = None) -> np.ndarray:
     """One file's image as a new array: (rows, cols), or (frames, rows, cols) for a multi-frame
     file unless ``frame`` picks one. Options as :func:`read_batch`'s (``window`` already checked)."""
-    ds = _frames.read_dataset(src)
+    ds = read_dataset(src)
     info = pixel_info(ds)
-    out_dtype = _frames.output_dtype(dtype, rescale, window, info.dtype)
+    out_dtype = output_dtype(dtype, rescale, window, info.dtype)
     if frame is not None:
-        out = _frames.allocate((info.rows, info.columns), out_dtype, "the image")
-        _frames.fill(ds, out[None], frames=[frame], rescale=rescale, window=window)
+        out = allocate((info.rows, info.columns), out_dtype, "the image")
+        fill(ds, out[None], frames=[frame], rescale=rescale, window=window)
         return out
     shape = (info.rows, info.columns) if info.number_of_frames == 1 else (info.number_of_frames, info.rows, info.columns)
-    out = _frames.allocate(shape, out_dtype, "the image")
-    _frames.fill(ds, out, rescale=rescale, window=window)
+    out = allocate(shape, out_dtype, "the image")
+    fill(ds, out, rescale=rescale, window=window)
     return out
 
 
@@ -111,8 +110,8 @@ class DicomDataset:
         self.paths = _paths_of(source)
         self.frame = _check_frame(frame)
         self.rescale = bool(rescale)
-        self.window = _frames.check_window(window)
-        self.dtype = None if dtype is None else _frames.output_dtype(dtype, rescale, self.window)
+        self.window = check_window(window)
+        self.dtype = None if dtype is None else output_dtype(dtype, rescale, self.window)
         if transform is not None and not callable(transform):
             raise TypeError("transform must be callable")
         if target_transform is not None and not callable(target_transform):
@@ -190,7 +189,7 @@ def read_batch(
     items = _paths_of(paths)
     workers = _threads.check_workers(workers)
     frame = _check_frame(frame)
-    window = _frames.check_window(window)
+    window = check_window(window)
     if out is None:
         if not items:
             raise ValueError("read_batch needs at least one path, or an out array")
@@ -201,21 +200,21 @@ def read_batch(
                 pixel_info(header)  # its claimed size against its data, before out is sized from it
             else:
                 header = dcmread(first, stop_before_pixels=True)
-                _frames.check_claimed_size(header, os.path.getsize(first))
+                check_claimed_size(header, os.path.getsize(first))
             rows, cols = int(header.Rows), int(header.Columns)
             nframes = header.get("NumberOfFrames")
-            stored = _frames.stored_dtype(header)
+            stored = stored_dtype(header)
         except (DicomError, OSError, AttributeError, TypeError) as exc:
             raise _wrap(exc, first, 0) from exc
         nframes = nframes if isinstance(nframes, int) and nframes > 1 and frame is None else 1
         shape = (len(items), rows, cols) if nframes == 1 else (len(items), nframes, rows, cols)
-        out = _frames.allocate(shape, _frames.output_dtype(dtype, rescale, window, stored), "the batch")
+        out = allocate(shape, output_dtype(dtype, rescale, window, stored), "the batch")
     else:
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
         if dtype is not None and np.dtype(dtype) != out.dtype:
             raise TypeError(f"dtype {np.dtype(dtype)} differs from out's dtype {out.dtype}")
-        _frames.output_dtype(out.dtype, rescale, window)  # a dtype the options can produce
+        output_dtype(out.dtype, rescale, window)  # a dtype the options can produce
         if out.ndim not in (3, 4) or (frame is not None and out.ndim != 3):
             want = "(N, rows, cols)" if frame is not None else "(N, rows, cols) or (N, frames, rows, cols)"
             raise ValueError(f"out must have shape {want}, not {out.shape}")
@@ -227,9 +226,9 @@ def read_batch(
     def one(i: int, path: Any) -> None:
         try:
             if frame is None:
-                _frames.fill(path, out[i], rescale=rescale, window=window)
+                fill(path, out[i], rescale=rescale, window=window)
             else:
-                _frames.fill(path, out[i:i + 1], frames=[frame], rescale=rescale, window=window)
+                fill(path, out[i:i + 1], frames=[frame], rescale=rescale, window=window)
         except (DicomError, OSError, ValueError, IndexError) as exc:
             raise _wrap(exc, path, i) from exc
 

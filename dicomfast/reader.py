@@ -15,7 +15,7 @@ from .dataset import Dataset, FileMetaDataset
 from .errors import DicomError, InflateError, InvalidLengthError, NotDicomError, TruncatedError
 from .tags import to_tag
 
-__all__ = ["dcmread", "read_file_meta"]
+__all__ = ["dcmread", "read_file_meta", "read_header_fd", "HEADER_BLOCK"]
 
 # A header read starts with one block of this size and reads more only if the scan needs it.
 HEADER_BLOCK = 8192
@@ -128,6 +128,22 @@ def _read_header(path: str, options: tuple) -> Dataset:
             return _read_source(data, options, name=path, complete=size >= 0)
         except _NeedMore:
             data, size = _scan.read_file(path, max(4 * len(data), 1 << 20))
+
+
+_BEFORE_PIXELS = (True, None, False)
+
+
+def read_header_fd(fd: int, name: str | None = None) -> Dataset:
+    """``dcmread(..., stop_before_pixels=True)`` of an open file descriptor, read from offset 0
+    with ``os.pread`` (the descriptor's position is not used): the first block, more only if the
+    scan needs it. For readers that go on to read the pixel data through the same descriptor."""
+    size = HEADER_BLOCK
+    while True:
+        data = os.pread(fd, size, 0)
+        try:
+            return _read_source(data, _BEFORE_PIXELS, name=name, complete=len(data) < size)
+        except _NeedMore:
+            size = max(4 * size, 1 << 20)
 
 
 class _NeedMore(Exception):

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 
 import dicomfast
 from dicomfast import DicomError, MissingDecoderError, UnsupportedTransferSyntaxError
-from dicomfast.pixels.codecs import decode as decoders
+from dicomfast.pixels.codecs import pylibjpeg as decoders
 from dicomfast.pixels.codecs._rle import decode_rle_frame
-from dicomfast.pixels.codecs.decode import decode_frame
+from dicomfast.pixels.codecs import decode_frame
 from dicomfast.pixels.encapsulated import frame_bytes, frame_count, frame_fragments
 
 pydicom = pytest.importorskip("pydicom")
@@ -447,7 +447,7 @@ def test_htj2k_syntaxes_decode_through_openjpeg(tmp_path, ts):
 def test_a_plugin_failure_is_a_dicom_error(raised):
     # The pixel fuzzer found libjpeg raising OverflowError on a corrupt JPEG header: every failure
     # of a plugin on bad data must reach the caller as a DicomError naming the codestream.
-    from dicomfast.pixels.codecs import decode as decoders
+    from dicomfast.pixels.codecs import pylibjpeg as decoders
 
     def plugin(data, version=2, **options):
         raise raised

@@ -66,7 +66,9 @@ def test_read_batch_window(series):
     # the files' own window (40/400) gives the same
     np.testing.assert_array_equal(dicomfast.read_batch(series, window="dataset", dtype=np.uint8), out)
     np.testing.assert_array_equal(dicomfast.read_batch(series, window=np.array([40, 400]), dtype=np.uint8), out)
-    unit = dicomfast.read_batch(series, window=(40, 400))
+    # the one dtype policy: a window gives uint8 by default, float32 in [0, 1] on request
+    np.testing.assert_array_equal(dicomfast.read_batch(series, window=(40, 400)), out)
+    unit = dicomfast.read_batch(series, window=(40, 400), dtype=np.float32)
     assert unit.dtype == np.float32 and 0 <= unit.min() and unit.max() <= 1
 
 

@@ -20,13 +20,12 @@ from pydicom.pixels.processing import apply_color_lut as pd_apply_color_lut
 
 import dicomfast
 import make_reference_files
-from dicomfast.pixels import native as pixels
-from dicomfast.pixels.fileread import read_native
+from dicomfast.pixels import module as pixels
+from dicomfast.pixels import native
 from dicomfast.errors import DicomError, InvalidPixelAttributeError, PixelDataLengthError
 
 from corpus import corpus_files, corpus_id
 
-HAVE_DECODERS = pixels._decoders() is not None
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
@@ -57,8 +56,6 @@ def test_pixel_array_matches_pydicom(path):
     pds, ref, ref_error, compressed = _reference(path)
     if ref is None and ref_error is None:
         pytest.skip("no pixel data")
-    if compressed and not HAVE_DECODERS:
-        pytest.skip("compressed pixel data: dicomfast.pixels.codecs.decode is not in this build")
     try:
         ds = dicomfast.dcmread(path, force=True)
     except DicomError as exc:
@@ -99,8 +96,6 @@ def test_generated_encoding_matches_its_source(path):
     """Each DCMTK/GDCM-encoded file against the native image it was made from: identical for the
     lossless encodings, within the codec's error for the lossy ones (JPEG-LS near-lossless: NEAR=2
     per sample; JPEG and lossy JPEG 2000: a mean error under 3% of the range)."""
-    if not HAVE_DECODERS:
-        pytest.skip("compressed pixel data: dicomfast.pixels.codecs.decode is not in this build")
     source = dicomfast.pixel_array(dicomfast.dcmread(_encoding_source(path)))
     ours = dicomfast.pixel_array(dicomfast.dcmread(path))
     assert ours.shape == source.shape and ours.dtype == source.dtype
@@ -221,24 +216,22 @@ def make_file(data: bytes, *, rows=4, cols=6, spp=1, ba=16, bs=None, pr=0, frame
 
 
 def _check_path_read(blob: bytes, expected: np.ndarray) -> None:
-    """The direct read of read_pixels (``pixel_reader.read_native``: the header read, then the
-    pixel bytes read straight into the array), whole and frame by frame, gives what the Dataset
-    path gives, and so does pixel_array(path)."""
+    """The direct read of a path (``read_pixels(path, rescale=False)``: the header read, then the
+    pixel bytes read straight from the file), whole and frame by frame, gives what the Dataset path
+    gives, and so does pixel_array(path)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "f.dcm")
         with open(path, "wb") as f:
             f.write(blob)
         _same(dicomfast.pixel_array(path), expected)
-        direct = read_native(path)
-        if direct is None:  # 1-bit and 8-bit OW big endian: the general path
-            return
+        direct = dicomfast.read_pixels(path, rescale=False)
         _same(direct, expected)
         info = pixels.pixel_info(dicomfast.dcmread(blob))
         if info.number_of_frames > 1:
             for n in (0, info.number_of_frames - 1):
-                _same(read_native(path, frame=n), expected[n])
+                _same(dicomfast.read_pixels(path, rescale=False, frame=n), expected[n])
         else:
-            _same(read_native(path, frame=0), expected)
+            _same(dicomfast.read_pixels(path, rescale=False, frame=0), expected)
 
 
 def reference(blob: bytes, **kwargs):
@@ -447,12 +440,6 @@ def test_sources():
         dicomfast.pixel_array(3)
 
 
-@pytest.mark.skipif(HAVE_DECODERS, reason="the decoders module is present")
-def test_encapsulated_without_decoders():
-    with pytest.raises(dicomfast.UnsupportedTransferSyntaxError):
-        dicomfast.pixel_array(_path("pd/JPEG2000.dcm"))
-
-
 # -- palette colour ------------------------------------------------------------------------------
 
 def _palette_files():
@@ -553,9 +540,8 @@ def _rle_files():
 
 @pytest.mark.parametrize("path", _rle_files(), ids=corpus_id)
 def test_encapsulated_path_through_a_stand_in_decoder(path, monkeypatch):
-    """The encapsulated path (frames from ``decoders.decode_frame``, then the unused-bit correction
-    and colour conversion) with pydicom's RLE decoder standing in for dicomfast.pixels.codecs.decode."""
-    from types import SimpleNamespace
+    """The encapsulated path (frames from ``codecs.decode_frame``, then the unused-bit correction
+    and colour conversion) with pydicom's RLE decoder standing in for dicomfast.pixels.codecs.decode_frame."""
 
     from pydicom.pixels import pixel_array as pd_pixel_array
 
@@ -567,7 +553,7 @@ def test_encapsulated_path_through_a_stand_in_decoder(path, monkeypatch):
             warnings.simplefilter("ignore")
             return pd_pixel_array(path, index=index, raw=True)
 
-    monkeypatch.setattr(pixels, "_decoders", lambda: SimpleNamespace(decode_frame=decode_frame))
+    monkeypatch.setattr(native, "decode_frame", decode_frame)
     _, ref, _, _ = _reference(path)
     ds = dicomfast.dcmread(path)
     _same(dicomfast.pixel_array(ds), ref)

@@ -1,6 +1,6 @@
-"""read_pixels and pixel_array(path) (dicomfast/pixel_reader.py) against pydicom and the Dataset path.
+"""read_pixels and pixel_array(path) (dicomfast/pixels/pipeline.py, fileread.py) against pydicom and the Dataset path.
 
-* ``pixel_reader.read_native(path)`` reads the header, then the pixel bytes straight into the
+* ``fileread.read_stored(path)`` reads the header, then the pixel bytes straight into the
   array: for every corpus file it gives what ``pixel_array(dcmread(path))`` gives (or the same kind
   of error), or None where it leaves the file to the general path.
 * ``read_pixels(path)`` is pydicom's ``apply_modality_lut`` cast to float32; with a window it is
@@ -19,7 +19,7 @@ from corpus import corpus_files, corpus_id
 from pydicom.pixels import processing as pp
 
 import dicomfast
-from dicomfast.pixels import fileread as pixel_reader
+from dicomfast.pixels import fileread
 from dicomfast.pixels import native as pixels
 from dicomfast.errors import DicomError, InvalidValueError, TruncatedError
 
@@ -38,15 +38,16 @@ def test_direct_read_of_a_path_matches_the_dataset_path(path):
         expected = pixels.pixel_array(ds)
     except DicomError as exc:
         try:
-            pixel_reader.read_native(path)
+            fileread.read_stored(path)
         except DicomError:
             return
         except Exception as other:  # noqa: BLE001 - a clearer failure than pytest's
             pytest.fail(f"the Dataset path raises {exc!r}, the direct read {other!r}")
         return  # None (the general path would raise), or a header read that stops before the damage
-    ours = pixel_reader.read_native(path)
-    if ours is None:
+    found = fileread.read_stored(path)
+    if found is None:
         return
+    ours = found.array
     assert ours.dtype == expected.dtype and ours.shape == expected.shape
     assert np.array_equal(ours, expected, equal_nan=ours.dtype.kind == "f")
 
@@ -70,6 +71,8 @@ def test_read_pixels_hu_matches_pydicom(path):
     assert ours.dtype == np.float32
     np.testing.assert_array_equal(ours, ref.astype(np.float32))
     np.testing.assert_array_equal(dicomfast.read_pixels(path, dtype=np.float64), ref.astype(np.float64))
+    # an integer dtype: rounded to nearest (the one dtype policy of the pixel pipeline)
+    np.testing.assert_array_equal(dicomfast.read_pixels(path, dtype=np.int32), np.rint(ref).astype(np.int32))
     with open(path, "rb") as f:
         blob = f.read()
     np.testing.assert_array_equal(dicomfast.read_pixels(blob), ours)
@@ -102,19 +105,19 @@ def test_read_pixels_window_matches_pydicom(path, center, width):
     assert diff[~near_tie].max(initial=0) == 0 and diff.max(initial=0) <= 1
 
 
-def test_read_pixels_auto_window_uses_the_file_window(tmp_path):
+def test_read_pixels_dataset_window_uses_the_file_window(tmp_path):
     pds = pydicom.dcmread(_path("pd/CT_small.dcm"))
     pds.WindowCenter, pds.WindowWidth = [40, 400], [400, 2000]  # two windows: the first is used
     path = tmp_path / "w.dcm"
     pds.save_as(path)
-    ours = dicomfast.read_pixels(path, window="auto")
+    ours = dicomfast.read_pixels(path, window="dataset")
     np.testing.assert_array_equal(ours, dicomfast.read_pixels(path, window=(40, 400)))
-    raw = dicomfast.read_pixels(path, window="auto", rescale=False)
+    raw = dicomfast.read_pixels(path, window="dataset", rescale=False)
     np.testing.assert_array_equal(raw, dicomfast.window(pds.pixel_array, 40, 400))
-    as16 = dicomfast.read_pixels(path, window="auto", dtype=np.uint16)
+    as16 = dicomfast.read_pixels(path, window="dataset", dtype=np.uint16)
     assert as16.dtype == np.uint16 and as16.max() > 255
     with pytest.raises(InvalidValueError):
-        dicomfast.read_pixels(_path("pd/CT_small.dcm"), window="auto")  # no window in the file
+        dicomfast.read_pixels(_path("pd/CT_small.dcm"), window="dataset")  # no window in the file
 
 
 def test_read_pixels_into_a_batch_and_stored_values(tmp_path):
@@ -140,10 +143,10 @@ def test_read_pixels_enhanced_multiframe_per_frame_and_one_frame():
     ds = dicomfast.dcmread(path)
     stored = dicomfast.pixel_array(ds)
     params = dicomfast.pixels.transforms.frame_parameters(ds)
-    whole = dicomfast.read_pixels(path, window="auto")
+    whole = dicomfast.read_pixels(path, window="dataset")
     np.testing.assert_array_equal(whole, dicomfast.window(stored, **params))
     for k in range(stored.shape[0]):
-        np.testing.assert_array_equal(dicomfast.read_pixels(path, window="auto", frame=k), whole[k])
+        np.testing.assert_array_equal(dicomfast.read_pixels(path, window="dataset", frame=k), whole[k])
     hu = dicomfast.read_pixels(path)
     expected = dicomfast.apply_modality_lut(stored, ds).astype(np.float32)
     np.testing.assert_array_equal(hu, expected)
@@ -155,8 +158,10 @@ def test_read_pixels_bad_arguments(tmp_path):
         dicomfast.read_pixels(path, window="soft tissue")
     with pytest.raises(TypeError):
         dicomfast.read_pixels(path, window=40)
+    with pytest.raises(ValueError):
+        dicomfast.read_pixels(path, dtype=np.uint8)  # HU of a CT do not fit uint8: never wrapped
     with pytest.raises(TypeError):
-        dicomfast.read_pixels(path, dtype=np.uint8)  # HU are float
+        dicomfast.read_pixels(path, dtype=np.complex64)
     with pytest.raises(TypeError):
         dicomfast.read_pixels(path, frame="0")
     with pytest.raises(IndexError):
@@ -183,7 +188,7 @@ def test_truncated_pixel_data_in_a_file_is_a_dicom_error(tmp_path):
     with pytest.raises(TruncatedError):
         fd = os.open(cut, os.O_RDONLY)
         try:
-            pixel_reader._read_into(fd, np.empty(len(blob), np.uint8), 0, str(cut))
+            fileread._read_into(fd, np.empty(len(blob), np.uint8), 0, str(cut))
         finally:
             os.close(fd)
 

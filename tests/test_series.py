@@ -377,7 +377,7 @@ def _claim(path, rows=65535, cols=65535, frames=None, encapsulated=False):
 
 
 def test_huge_claims_fail_before_allocating(tmp_path, monkeypatch):
-    from dicomfast.pixels import frames as _frames
+    from dicomfast.pixels import pipeline as _frames
 
     spec = make_series(tmp_path / "native", n=3)
     _claim(spec.paths[1])
@@ -512,8 +512,7 @@ def test_claimed_size_check_accepts_every_valid_corpus_file():
     import os
 
     from corpus import corpus_files
-    from dicomfast.pixels import frames as _frames
-    from dicomfast.pixels.native import pixel_info
+    from dicomfast.pixels import check_claimed_size, pixel_info
 
     checked = 0
     for path in corpus_files():
@@ -521,7 +520,7 @@ def test_claimed_size_check_accepts_every_valid_corpus_file():
             pixel_info(dicomfast.dcmread(path))
         except (errors.DicomError, OSError):
             continue
-        _frames.check_claimed_size(dicomfast.dcmread(path, stop_before_pixels=True), os.path.getsize(path))
+        check_claimed_size(dicomfast.dcmread(path, stop_before_pixels=True), os.path.getsize(path))
         checked += 1
     assert checked > 50
 

@@ -25,7 +25,6 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from . import threads as _threads
-from ..pixels import frames as _frames
 from ..dataset import Dataset
 from ..errors import (
     DicomError,
@@ -38,7 +37,7 @@ from ..errors import (
     SeriesError,
     SliceSpacingError,
 )
-from ..pixels.native import pixel_info
+from ..pixels import allocate, check_claimed_size, fill, functional_item, is_enhanced, output_dtype, read_dataset, stored_dtype, pixel_info
 from ..reader import dcmread
 
 __all__ = ["load_series", "Volume"]
@@ -298,7 +297,7 @@ def _slices_of(ds: Any, item: int, where: str) -> list[_Slice]:
         raise InconsistentSliceError(f"{where}: {samples} samples per pixel: a volume is read from monochrome images")
     nframes = ds.get("NumberOfFrames")
     nframes = nframes if isinstance(nframes, int) and nframes > 0 else 1
-    if not _frames.is_enhanced(ds):
+    if not is_enhanced(ds):
         if nframes > 1:
             raise MissingGeometryError(
                 f"{where}: {nframes} frames but no functional groups: no per-frame positions")
@@ -317,9 +316,9 @@ def _slices_of(ds: Any, item: int, where: str) -> list[_Slice]:
     out = []
     for k in range(nframes):
         here = f"{where} frame {k}"
-        pos = _frames.functional_item(ds, "PlanePositionSequence", k)
-        ori = _frames.functional_item(ds, "PlaneOrientationSequence", k)
-        meas = _frames.functional_item(ds, "PixelMeasuresSequence", k)
+        pos = functional_item(ds, "PlanePositionSequence", k)
+        ori = functional_item(ds, "PlaneOrientationSequence", k)
+        meas = functional_item(ds, "PixelMeasuresSequence", k)
         row, col = _orientation(
             ori.get("ImageOrientationPatient") if ori is not None else ds.get("ImageOrientationPatient"), here)
         position = _vector(pos.get("ImagePositionPatient") if pos is not None else None, 3,
@@ -477,7 +476,7 @@ def load_series(
         if from_directory and ds.get("Rows") is None:
             return None  # not an image (a DICOMDIR, a report, ...)
         try:
-            _frames.check_claimed_size(ds, os.path.getsize(item))
+            check_claimed_size(ds, os.path.getsize(item))
         except (DicomError, OSError) as exc:
             raise _wrap(exc, item, i) from exc
         return ds
@@ -513,10 +512,10 @@ def load_series(
     # 4. pixels, each file into its slots
     stored = None
     if not rescale and dtype is None:
-        stored = np.result_type(*{_frames.stored_dtype(ds) for ds in headers})
-    out_dtype = _frames.output_dtype(dtype, rescale, None, stored)
+        stored = np.result_type(*{stored_dtype(ds) for ds in headers})
+    out_dtype = output_dtype(dtype, rescale, None, stored)
     first = ordered[0]
-    array = _frames.allocate((len(ordered), first.rows, first.columns), out_dtype, "the volume")
+    array = allocate((len(ordered), first.rows, first.columns), out_dtype, "the volume")
     slots: dict[int, list[tuple[int, int | None]]] = {}
     for slot, s in enumerate(ordered):
         slots.setdefault(s.item, []).append((slot, s.frame))
@@ -529,7 +528,7 @@ def load_series(
         else:
             # An enhanced file: read it once, then its frames in parallel.
             try:
-                ds = _frames.read_dataset(item)
+                ds = read_dataset(item)
             except (DicomError, OSError) as exc:
                 raise _wrap(exc, item if not isinstance(item, Dataset) else None, index[i]) from exc
             chunk = max(1, -(-len(where) // workers))
@@ -539,10 +538,10 @@ def load_series(
         i, src, where = task
         try:
             if where[0][1] is None:
-                _frames.fill(src, array[where[0][0]], rescale=rescale)
+                fill(src, array[where[0][0]], rescale=rescale)
             else:
                 for slot, frame in where:
-                    _frames.fill(src, array[slot:slot + 1], frames=[frame], rescale=rescale)
+                    fill(src, array[slot:slot + 1], frames=[frame], rescale=rescale)
         except (DicomError, OSError, ValueError) as exc:
             item = items[i]
             raise _wrap(exc, item if not isinstance(item, Dataset) else None, index[i]) from exc

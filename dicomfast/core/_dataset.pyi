@@ -1,14 +1,14 @@
-"""Type stub of the compiled half of the Dataset view (dicomfast/_dataset.pyx).
+"""Type stub of the compiled half of the Dataset view (dicomfast/core/_dataset.pyx).
 
 The underscored members of :class:`DatasetBase` are its contract with ``dataset.Dataset``, which
 subclasses it: the attributes it reads and the hooks it overrides.
 """
 
-from typing import Any, Final, NoReturn, overload
+from typing import Any, Callable, Final, NoReturn, overload
 
 from typing_extensions import Self, final
 
-from dicomfast._scan import Tape
+from dicomfast.core._scan import Tape
 
 @final
 class _Unset:
@@ -58,17 +58,22 @@ class DatasetBase:
     def _dictionary_vr(self, tag: int, index: int) -> str: ...
     def _sequence(self, index: int) -> Any: ...
 
-def pixel_module(ds: DatasetBase, transform_values: bool = True) -> tuple[Any, ...]:
-    """The Image Pixel module of ``ds`` and what the pixel paths need besides, in one compiled
-    walk of its records: ``(syntax, big_endian, explicit_vr, npixel, pixel_tag, pixel_index,
-    encapsulated, pixel_length, pixel_vr, presence, <16 values>, key)``; each value as
-    ``getattr(ds, keyword, None)`` gives it, or the exception its decoding raised. ``pixels.M_*``
-    name the positions and ``pixels.HAS_*`` / ``pixels.EXACT_TYPES`` the bits of ``presence``."""
+@final
+class ElementHeader:
+    """Where one element's value is, from its header."""
+    @property
+    def tag(self) -> int: ...
+    @property
+    def value_offset(self) -> int: ...
+    @property
+    def length(self) -> int: ...
+    @property
+    def vr(self) -> str: ...
 
-def element_at_stop(tape: Tape) -> tuple[int, int, int, str] | None:
-    """``(tag, value offset, value length, VR)`` of the top-level element where a header scan
-    stopped, from the bytes the scan had; None when it did not stop on purpose, those bytes end
-    before the element's header, or the length is undefined. The VR is "" for implicit VR."""
+def element_at_stop(tape: Tape, read_at: Callable[[int, int], bytes] | None = None) -> ElementHeader | None:
+    """The header of the top-level element where a header scan stopped, from the bytes the scan
+    had or, when they end before it, from ``read_at(offset, 12)``; None when the scan did not stop
+    on purpose, the header cannot be read, or the length is undefined."""
 
 def new_dataset(cls: type[DatasetBase], tape: Tape, parent: DatasetBase | None = None) -> Any:
     """A dataset of class ``cls`` over all of ``tape`` (the reader's fast constructor)."""

@@ -56,25 +56,8 @@ def remember_static_vr(uint32_t tag, str vr):
 # cleared, so no method can meet a dataset whose tape has been taken away.
 @cython.no_gc_clear
 cdef class DatasetBase:
-    """A range of records in a Tape, with the values decoded so far."""
-
-    cdef public Tape _tape
-    cdef public Py_ssize_t _start
-    cdef public Py_ssize_t _stop
-    cdef public object _parent
-    cdef public object _index        # {tag: record} once built; None before
-    cdef public dict _cache          # {tag: value}
-    cdef public object _encodings
-    cdef public object file_meta
-    cdef public object _preamble       # the 128-byte preamble: bytes, or (source,) to slice it from
-    cdef public object _source
-    cdef object __weakref__
-    # The records directly in this dataset, in file order, once a second lookup asks for them;
-    # `ordered` when their tags ascend (as the standard requires), so a lookup can bisect.
-    cdef int32_t* kids
-    cdef Py_ssize_t nkids
-    cdef bint ordered
-    cdef int lookups
+    """A range of records in a Tape, with the values decoded so far. (Its fields and C methods
+    are declared in _dataset.pxd.)"""
 
     def __cinit__(self):
         self.kids = NULL
@@ -182,6 +165,75 @@ cdef class DatasetBase:
 
     def _sequence(self, index):
         raise NotImplementedError  # dataset.py
+
+    cdef void c_find_sorted(self, const uint32_t* tags, int n, Py_ssize_t* found) noexcept:
+        """found[k] = the first record of tags[k] directly in this dataset (-1 if none), as c_find
+        gives it, for ``n`` ascending tags of which the last is 0xFFFFFFFF (a sentinel), in one
+        pass: a cursor over the tags follows the records' ascending tags and restarts where they
+        descend (a dataset out of order is still searched whole)."""
+        cdef Elem* e = self._tape.elems
+        cdef Py_ssize_t i = self._start, stop = self._stop
+        cdef int k
+        cdef uint32_t tag, prev = 0, wanted = tags[0]
+        cdef bint root = self._start == 0 and self._stop == self._tape.n and self._parent is None
+        for k in range(n):
+            found[k] = -1
+        k = 0
+        while i < stop:
+            if root and e[i].depth != 0:
+                # The whole tape: its top-level records are those of depth 0, so the records are
+                # read in order rather than by following `end` (a chain of dependent loads, twice
+                # as slow).
+                i += 1
+                continue
+            tag = e[i].tag
+            if prev <= tag < wanted:
+                # the common case, between two wanted tags: two predictable comparisons
+                prev = tag
+                i = i + 1 if root else e[i].end
+                continue
+            if tag < prev:
+                k = 0
+            prev = tag
+            while tags[k] < tag:
+                k += 1
+            wanted = tags[k]
+            if wanted == tag:
+                if found[k] < 0:
+                    found[k] = i
+                wanted = tags[k + 1] if k < n - 1 else 0xFFFFFFFF
+            i = i + 1 if root else e[i].end
+
+    cdef object c_value_at(self, Py_ssize_t index, bint us):
+        """The value of record ``index`` (directly in this dataset), as ``ds.Keyword`` gives it.
+        ``us``: its tag is US in the dictionary and the character set is resolved, so that a
+        2-byte value written as US or left to the dictionary (implicit VR, UN) is read straight
+        from the bytes, as decode_value would give it, without the value cache."""
+        cdef Elem* e = &self._tape.elems[index]
+        cdef uint32_t tag
+        if (us and e.length == 2 and (e.vr == VR_US or e.vr == 0 or e.vr == VR_UN)
+                and not (e.flags & (F_SEQUENCE | F_ENCAPSULATED | F_RAW_DELIMITED))
+                and e.offset + 2 <= self._tape.size):
+            return df_u16(self._tape.data + e.offset, e.flags & F_BIG)
+        tag = e.tag
+        return self.c_value(tag, index, self.c_vr(tag, index))
+
+    cdef str c_record(self, Py_ssize_t index, uint32_t* length, bint* encapsulated):
+        """The VR written for record ``index`` ("" for implicit VR), its value length and whether
+        it is encapsulated pixel data."""
+        cdef Elem* e = &self._tape.elems[index]
+        length[0] = e.length
+        encapsulated[0] = (e.flags & F_ENCAPSULATED) != 0
+        return self._tape.vr(index)
+
+    cdef bint c_big_endian(self) noexcept:
+        return self._tape.big_endian
+
+    cdef bint c_explicit_vr(self) noexcept:
+        return self._tape.explicit_vr
+
+    cdef bint c_encodings_resolved(self) noexcept:
+        return self._encodings is not UNSET
 
     cdef object c_encodings(self):
         """The Python codecs of this dataset's Specific Character Set, or its parent's."""
@@ -441,243 +493,30 @@ cdef class Keyword:
             f"dicomfast datasets are read-only ({self.name}); to_pydicom() gives one you can edit")
 
 
-# -- the Image Pixel module in one call ---------------------------------------------------------
-#
-# pixel_info (pixels.py) checks a dozen attributes and read_pixels reads a few more: as Python
-# attribute reads of a fresh dataset they cost ~1 us each (each lookup walks the records, the first
-# value resolves the character set, the second lookup builds the dataset's index), more than the
-# rest of a header read. Here one walk of the dataset's records finds them all, and the values are
-# decoded in the same call. Values are exactly what `ds.Keyword` gives (the same decoder, cached the
-# same way); the checks stay in Python.
+@cython.final
+cdef class ElementHeader:
+    """Where one element's value is: its ``tag``, ``value_offset`` (in the bytes it was read
+    from), value ``length`` and ``vr`` ("" for implicit VR)."""
 
-cdef enum:
-    N_MODULE = 26
-    # positions in _MODULE_TAGS (ascending, for the walk's merge)
-    M_CHARSET = 0
-    M_SAMPLES = 1
-    M_PHOTOMETRIC = 2
-    M_PLANAR = 3
-    M_FRAMES = 4
-    M_ROWS = 5
-    M_COLUMNS = 6
-    M_BITS_ALLOCATED = 7
-    M_BITS_STORED = 8
-    M_HIGH_BIT = 9
-    M_PIXEL_REPRESENTATION = 10
-    M_WINDOW_CENTER = 11
-    M_WINDOW_WIDTH = 12
-    M_RESCALE_INTERCEPT = 13
-    M_RESCALE_SLOPE = 14
-    M_RESCALE_TYPE = 15
-    M_VOI_FUNCTION = 16
-    M_PALETTE = 17
-    M_MODALITY_LUT = 18
-    M_VOI_LUT = 19
-    M_SHARED_GROUPS = 20
-    M_PER_FRAME_GROUPS = 21
-    M_FLOAT_PIXELS = 22
-    M_DOUBLE_PIXELS = 23
-    M_PIXELS = 24
-    M_END = 25           # a sentinel above every tag
+    cdef readonly uint32_t tag
+    cdef readonly Py_ssize_t value_offset
+    cdef readonly uint32_t length
+    cdef readonly str vr
 
-cdef uint32_t _MODULE_TAGS[N_MODULE]
-_MODULE_TAGS[:] = [
-    0x00080005,                                      # Specific Character Set
-    0x00280002, 0x00280004, 0x00280006, 0x00280008,  # Samples per Pixel, Photometric, Planar, Frames
-    0x00280010, 0x00280011,                          # Rows, Columns
-    0x00280100, 0x00280101, 0x00280102, 0x00280103,  # Bits Allocated, Stored, High Bit, Pixel Representation
-    0x00281050, 0x00281051,                          # Window Center, Window Width
-    0x00281052, 0x00281053, 0x00281054,              # Rescale Intercept, Slope, Type
-    0x00281056,                                      # VOI LUT Function
-    0x00281101,                                      # Red Palette Color Lookup Table Descriptor
-    0x00283000, 0x00283010,                          # Modality LUT Sequence, VOI LUT Sequence
-    0x52009229, 0x52009230,                          # Shared, Per-Frame Functional Groups Sequence
-    0x7FE00008, 0x7FE00009, 0x7FE00010,              # Float, Double Float Pixel Data, Pixel Data
-    0xFFFFFFFF,
-]
+    def __repr__(self):
+        return (f"ElementHeader(tag=0x{self.tag:08X}, value_offset={self.value_offset}, "
+                f"length={self.length}, vr={self.vr!r})")
 
 
-cdef void _walk_module(DatasetBase ds, Py_ssize_t* found) noexcept:
-    """found[k] = the first record of _MODULE_TAGS[k] directly in ``ds`` (-1 if none), as c_find
-    gives it, in one pass: a cursor over the sorted tags follows the records' ascending tags and
-    restarts where they descend (a dataset out of order is still searched whole)."""
-    cdef Elem* e = ds._tape.elems
-    cdef Py_ssize_t i = ds._start, stop = ds._stop
-    cdef int k
-    cdef uint32_t tag, prev = 0, wanted = _MODULE_TAGS[0]
-    cdef bint root = ds._start == 0 and ds._stop == ds._tape.n and ds._parent is None
-    for k in range(N_MODULE):
-        found[k] = -1
-    k = 0
-    while i < stop:
-        if root and e[i].depth != 0:
-            # The whole tape: its top-level records are those of depth 0, so the records are read
-            # in order rather than by following `end` (a chain of dependent loads, twice as slow).
-            i += 1
-            continue
-        tag = e[i].tag
-        if prev <= tag < wanted:
-            # the common case, between two wanted tags: two predictable comparisons
-            prev = tag
-            i = i + 1 if root else e[i].end
-            continue
-        if tag < prev:
-            k = 0
-        prev = tag
-        while _MODULE_TAGS[k] < tag:
-            k += 1
-        wanted = _MODULE_TAGS[k]
-        if wanted == tag:
-            if found[k] < 0:
-                found[k] = i
-            wanted = _MODULE_TAGS[k + 1] if k < M_END else 0xFFFFFFFF
-        i = i + 1 if root else e[i].end
-
-
-cdef object _module_value(DatasetBase ds, Py_ssize_t index, bint us, bint fast):
-    """``getattr(ds, keyword, None)`` of the element at record ``index`` (-1: absent), except that
-    a value that fails to decode is returned as its exception, which the caller raises only if it
-    uses the value: errors then come in the order of the Python checks."""
-    cdef Elem* e
-    cdef uint32_t tag
-    if index < 0:
-        return None
-    e = &ds._tape.elems[index]
-    # The common case without the value cache: a 2-byte value of a tag that is US in the dictionary
-    # (``us``), written as US or left to the dictionary (implicit VR, UN), as decode_value gives
-    # it. ``fast``: the character set is resolved (decoding would resolve it first, and raise if
-    # it is damaged).
-    if (us and fast and e.length == 2 and (e.vr == VR_US or e.vr == 0 or e.vr == VR_UN)
-            and not (e.flags & (F_SEQUENCE | F_ENCAPSULATED | F_RAW_DELIMITED))
-            and e.offset + 2 <= ds._tape.size):
-        return df_u16(ds._tape.data + e.offset, e.flags & F_BIG)
-    tag = e.tag
-    try:
-        return ds.c_value(tag, index, ds.c_vr(tag, index))
-    except Exception as exc:  # handed to the caller, who raises it where the Python path would
-        return exc
-
-
-def pixel_module(DatasetBase ds, bint transform_values=True):
-    """The Image Pixel module of ``ds`` and what the pixel paths need besides, in one call.
-
-    Returns ``(syntax, big_endian, explicit_vr, npixel, pixel_tag, pixel_index, encapsulated,
-    pixel_length, pixel_vr, presence, v0, ..., v15, key)``:
-
-    * ``syntax``: the root's file meta Transfer Syntax UID (None without one);
-    * ``big_endian``, ``explicit_vr``: how the dataset's tape was scanned;
-    * ``npixel``: how many of Pixel Data, Float Pixel Data and Double Float Pixel Data are present;
-      ``pixel_tag`` ... ``pixel_vr``: the first of them in that order (its tag, record, whether it
-      is encapsulated, its length and ``Tape.vr``), or 0, -1, False, 0, "" when there is none;
-    * ``presence``: bits for Modality LUT Sequence (1), VOI LUT Sequence (2), Shared (4) and
-      Per-Frame (8) Functional Groups Sequences, Red Palette Color LUT Descriptor (16); and 32
-      when the values pixel_info checks have exact types (``syntax``, Planar Configuration and
-      Number of Frames a str / an int or None; Bits Allocated, Bits Stored, Pixel Representation,
-      Rows, Columns and Samples per Pixel an int; Photometric Interpretation a str), so that equal
-      values give equal checks (pixels.py caches them);
-    * ``v0 ... v15``: Bits Allocated, Bits Stored, High Bit, Pixel Representation, Rows, Columns,
-      Samples per Pixel, Planar Configuration, Photometric Interpretation, Number of Frames,
-      Rescale Slope, Rescale Intercept, Rescale Type, Window Center, Window Width, VOI LUT
-      Function, each as ``getattr(ds, keyword, None)`` gives it. Without ``transform_values``
-      the last six (Rescale and Window) are not read: None whatever the dataset holds;
-    * ``key``: with the exact types above, a tuple of every value pixel_info checks (the syntax,
-      the byte order and VR encoding, and the module's values but High Bit), else None.
-
-    A value that fails to decode (``syntax`` too) is returned as the exception it raised.
-    """
-    cdef DatasetBase root = ds
-    cdef object meta, syntax = None
-    cdef Py_ssize_t found[N_MODULE]
-    cdef Py_ssize_t index, pixel_index = -1
-    cdef int k, npixel = 0, presence = 0
-    cdef uint32_t pixel_tag = 0
-    cdef Elem* e
-    cdef Tape tape = ds._tape
-    cdef bint encapsulated = False, fast = True
-    cdef uint32_t length = 0
-    cdef str vr = ""
-    while root._parent is not None:
-        root = <DatasetBase>root._parent
-    meta = root.file_meta
-    if meta is not None:
-        if isinstance(meta, DatasetBase):
-            index = (<DatasetBase>meta).c_find(0x00020010)
-            syntax = _module_value(<DatasetBase>meta, index, False, False)
-        else:
-            syntax = meta.get("TransferSyntaxUID")
-    _walk_module(ds, found)
-    if ds._encodings is UNSET:
-        try:
-            ds.c_resolve_encodings(found[M_CHARSET])
-        except Exception:
-            fast = False  # left unresolved: each value's decode raises it, as ds.Keyword would
-    for k in (M_PIXELS, M_FLOAT_PIXELS, M_DOUBLE_PIXELS):
-        if found[k] >= 0:
-            npixel += 1
-            if pixel_index < 0:
-                pixel_index = found[k]
-                pixel_tag = _MODULE_TAGS[k]
-    if pixel_index >= 0:
-        e = &tape.elems[pixel_index]
-        encapsulated = (e.flags & F_ENCAPSULATED) != 0
-        length = e.length
-        vr = tape.vr(pixel_index)
-    for k, index in enumerate((found[M_MODALITY_LUT], found[M_VOI_LUT], found[M_SHARED_GROUPS],
-                               found[M_PER_FRAME_GROUPS], found[M_PALETTE])):
-        if index >= 0:
-            presence |= 1 << k
-    values = (_module_value(ds, found[M_BITS_ALLOCATED], True, fast),
-              _module_value(ds, found[M_BITS_STORED], True, fast),
-              _module_value(ds, found[M_HIGH_BIT], True, fast),
-              _module_value(ds, found[M_PIXEL_REPRESENTATION], True, fast),
-              _module_value(ds, found[M_ROWS], True, fast),
-              _module_value(ds, found[M_COLUMNS], True, fast),
-              _module_value(ds, found[M_SAMPLES], True, fast),
-              _module_value(ds, found[M_PLANAR], True, fast),
-              _module_value(ds, found[M_PHOTOMETRIC], False, fast),
-              _module_value(ds, found[M_FRAMES], False, fast))
-    if transform_values:
-        values += (_module_value(ds, found[M_RESCALE_SLOPE], False, fast),
-                   _module_value(ds, found[M_RESCALE_INTERCEPT], False, fast),
-                   _module_value(ds, found[M_RESCALE_TYPE], False, fast),
-                   _module_value(ds, found[M_WINDOW_CENTER], False, fast),
-                   _module_value(ds, found[M_WINDOW_WIDTH], False, fast),
-                   _module_value(ds, found[M_VOI_FUNCTION], False, fast))
-    else:
-        values += (None, None, None, None, None, None)
-    key = None
-    if (_exact_or_none(syntax, str) and type(values[0]) is int and type(values[1]) is int
-            and type(values[3]) is int and type(values[4]) is int and type(values[5]) is int
-            and type(values[6]) is int and _exact_or_none(values[7], int) and type(values[8]) is str
-            and _exact_or_none(values[9], int)):
-        presence |= 32
-        key = (syntax, tape.big_endian, tape.explicit_vr, values[0], values[1], values[3], values[4],
-               values[5], values[6], values[7], values[8], values[9])
-    return (syntax, tape.big_endian, tape.explicit_vr, npixel, pixel_tag, pixel_index, encapsulated,
-            length, vr, presence) + values + (key,)
-
-
-cdef inline bint _exact_or_none(object value, type kind):
-    return value is None or type(value) is kind
-
-
-def element_at_stop(Tape tape):
-    """``(tag, value offset, value length, VR)`` of the top-level element where a header scan
-    stopped (``stop_before_pixels``: the pixel data), read from the bytes the scan had; None when
-    the scan did not stop on purpose, those bytes end before the element's header, or its length
-    is undefined (encapsulated). The VR is "" for implicit VR."""
-    cdef Py_ssize_t pos = tape.stop
-    cdef const unsigned char* h
-    cdef bint big = tape.big_endian
+cdef object _element_header(const unsigned char* h, Py_ssize_t pos, bint big, bint explicit_vr):
+    """The ElementHeader of the element whose header (at least 12 readable bytes) starts at
+    ``h``, which is offset ``pos`` of its buffer; None for an undefined length (encapsulated)."""
     cdef unsigned int code
-    cdef uint32_t tag, length
+    cdef uint32_t length
     cdef Py_ssize_t value
     cdef str vr = ""
-    if tape.status != SCAN_STOPPED or pos < 0 or pos + 12 > tape.size:
-        return None
-    h = tape.data + pos
-    tag = (<uint32_t>df_u16(h, big) << 16) | df_u16(h + 2, big)
-    if tape.explicit_vr:
+    cdef ElementHeader found
+    if explicit_vr:
         code = h[4] | (<unsigned int>h[5] << 8)
         if (code == VR_OB or code == VR_OW or code == VR_OF or code == VR_OD or code == VR_OL
                 or code == VR_OV or code == VR_UN or code == VR_UT or code == VR_UC or code == VR_UR
@@ -690,4 +529,29 @@ def element_at_stop(Tape tape):
         length, value = df_u32(h + 4, big), pos + 8
     if length == UNDEFINED_LENGTH:
         return None
-    return tag, value, length, vr
+    found = ElementHeader.__new__(ElementHeader)
+    found.tag = (<uint32_t>df_u16(h, big) << 16) | df_u16(h + 2, big)
+    found.value_offset = value
+    found.length = length
+    found.vr = vr
+    return found
+
+
+def element_at_stop(Tape tape, read_at=None):
+    """The :class:`ElementHeader` of the top-level element where a header scan stopped
+    (``stop_before_pixels``: the pixel data), read from the bytes the scan had, or when they end
+    before the element's header and ``read_at`` is given, from ``read_at(offset, 12)`` (the source's
+    bytes from ``offset`` on). None when the scan did not stop on purpose, the header cannot be
+    read, or its length is undefined (encapsulated)."""
+    cdef Py_ssize_t pos = tape.stop
+    cdef const unsigned char[::1] head
+    if tape.status != SCAN_STOPPED or pos < 0:
+        return None
+    if pos + 12 <= tape.size:
+        return _element_header(tape.data + pos, pos, tape.big_endian, tape.explicit_vr)
+    if read_at is None:
+        return None
+    head = read_at(pos, 12)
+    if head.shape[0] < 12:
+        return None
+    return _element_header(&head[0], pos, tape.big_endian, tape.explicit_vr)

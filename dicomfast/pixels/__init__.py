@@ -1,15 +1,43 @@
-"""Pixel data: the Image Pixel module, native and encapsulated data, codecs, transforms.
+"""Pixel data: the Image Pixel module, native and encapsulated data, codecs, and the one pipeline
+from stored values to the caller's array.
+
+| module | what it does |
+| --- | --- |
+| ``_module.pyx``, ``module.py`` | the Image Pixel module read in one compiled walk (``PixelModule``), checked once into a ``PixelInfo`` |
+| ``native.py``, ``_native.pyx`` | native data: frames sliced, bits unpacked and corrected, YBR converted; ``pixel_array`` |
+| ``encapsulated.py`` | which fragments hold frame *n* (offset tables, markers) |
+| ``codecs/`` | the decoders, a registry keyed by transfer syntax UID, one module per backend |
+| ``color.py`` | palette colour LUTs |
+| ``groups.py`` | functional groups of enhanced multi-frame images |
+| ``transforms.py``, ``_transform.pyx`` | modality and VOI LUTs as pydicom has them, and the fused ``window`` kernel |
+| ``fileread.py`` | native pixel bytes read straight from a file into a reused buffer |
+| ``pipeline.py`` | stored values -> modality -> VOI -> the caller's dtype and ``out``: ``read_pixels``, ``fill`` |
+| ``render.py`` | frames as 8-bit display images (``dicomfast convert --to png``) |
 
 What the layers above use is imported from here (``from dicomfast.pixels import read_pixels``);
 the modules inside are this package's own business.
 """
-from .fileread import read_pixels
-from .frames import cast
-from .native import PixelInfo, apply_color_lut, iter_frames, pixel_array, pixel_info
+from .color import apply_color_lut
+from .groups import functional_item, is_enhanced
+from .module import PixelInfo, pixel_info
+from .native import iter_frames, pixel_array
+from .pipeline import (
+    allocate,
+    cast,
+    check_claimed_size,
+    check_window,
+    fill,
+    output_dtype,
+    read_dataset,
+    read_pixels,
+    stored_dtype,
+)
 from .render import display_frames
 from .transforms import apply_modality_lut, apply_voi_lut, apply_windowing, frame_parameters, window
 
 __all__ = [
-    "PixelInfo", "apply_color_lut", "apply_modality_lut", "apply_voi_lut", "apply_windowing", "cast",
-    "display_frames", "frame_parameters", "iter_frames", "pixel_array", "pixel_info", "read_pixels", "window",
+    "PixelInfo", "allocate", "apply_color_lut", "apply_modality_lut", "apply_voi_lut", "apply_windowing", "cast",
+    "check_claimed_size", "check_window", "display_frames", "fill", "frame_parameters", "functional_item",
+    "is_enhanced", "iter_frames", "output_dtype", "pixel_array", "pixel_info", "read_dataset", "read_pixels",
+    "stored_dtype", "window",
 ]

@@ -19,23 +19,24 @@ relative to the first byte of the first fragment's item tag, as PS3.5 A.4 says.
 """
 from __future__ import annotations
 
+import struct
 from bisect import bisect_left
 
-import struct
-
-from ..core._scan import FLAG_ENCAPSULATED
+from ..dataset import Dataset, Fragments
 from ..errors import DicomError
 
-__all__ = ["frame_count", "frame_fragments", "frame_bytes"]
+__all__ = ["frame_count", "frame_fragments", "frame_bytes", "fragment_count"]
 
-_PIXEL_DATA = 0x7FE00010
+_NUMBER_OF_FRAMES = 0x00280008
 _EXTENDED_OFFSET_TABLE = 0x7FE00001
 _EXTENDED_OFFSET_TABLE_LENGTHS = 0x7FE00002
 _EOI = b"\xff\xd9"
 
 
-def _number_of_frames(ds) -> int:
-    if ds._find(0x00280008) < 0:  # absent: the quick answer (``get`` pays for a miss)
+def frame_count(ds: Dataset) -> int:
+    """The number of frames of the dataset: (0028,0008) Number of Frames, 1 when absent or not a
+    positive number."""
+    if _NUMBER_OF_FRAMES not in ds:  # absent: the quick answer (``get`` pays for a miss)
         return 1
     try:
         n = ds.NumberOfFrames
@@ -45,55 +46,41 @@ def _number_of_frames(ds) -> int:
     return n if n > 0 else 1
 
 
-def _pixel_data_record(ds):
-    tape = ds._tape
-    i = tape.find(ds._start, ds._stop, _PIXEL_DATA)
-    if i < 0:
-        raise DicomError("the dataset has no (7FE0,0010) Pixel Data")
-    if not tape.flags(i) & FLAG_ENCAPSULATED:
-        raise DicomError("(7FE0,0010) Pixel Data is not encapsulated")
-    return tape, i
+def fragment_count(ds: Dataset) -> int:
+    """The number of fragments after the Basic Offset Table of the encapsulated Pixel Data."""
+    return len(ds.fragments())
 
 
-def _fragments(ds):
-    """(tape, [record of each fragment after the Basic Offset Table], BOT record or -1)."""
-    tape, i = _pixel_data_record(ds)
-    items = tape.children(i + 1, tape.end(i))
-    if len(items) < 2:
-        raise DicomError("encapsulated Pixel Data holds no fragments after its Basic Offset Table")
-    return tape, items[1:], items[0]
-
-
-def frame_count(ds) -> int:
-    """The number of frames of the dataset: (0028,0008) Number of Frames, 1 when absent."""
-    return _number_of_frames(ds)
-
-
-def _from_extended_table(ds, tape, frags, starts, index, nframes):
-    e = tape.find(ds._start, ds._stop, _EXTENDED_OFFSET_TABLE)
-    n = tape.find(ds._start, ds._stop, _EXTENDED_OFFSET_TABLE_LENGTHS)
-    if e < 0 or n < 0:
+def _raw_value(ds: Dataset, tag: int) -> memoryview | None:
+    if tag not in ds:
         return None
     try:
-        offsets, lengths = tape.raw(e), tape.raw(n)
+        return ds[tag].raw_value()
     except DicomError:
+        return None
+
+
+def _from_extended_table(ds: Dataset, frags: Fragments, starts: list[int], index: int, nframes: int):
+    offsets = _raw_value(ds, _EXTENDED_OFFSET_TABLE)
+    lengths = _raw_value(ds, _EXTENDED_OFFSET_TABLE_LENGTHS)
+    if offsets is None or lengths is None:
         return None
     if len(offsets) != len(lengths) or len(offsets) % 8 or len(offsets) // 8 != nframes:
         return None
     (offset,) = struct.unpack_from("<Q", offsets, 8 * index)
     (length,) = struct.unpack_from("<Q", lengths, 8 * index)
     k = bisect_left(starts, offset)
-    if k == len(starts) or starts[k] != offset or length > tape.length(frags[k]):
+    if k == len(starts) or starts[k] != offset or length > frags.length(k):
         return None
-    return [tape.raw(frags[k])[:length]]
+    return [frags[k][:length]]
 
 
-def _from_basic_table(tape, frags, starts, bot, index, nframes):
-    size = tape.length(bot)
+def _from_basic_table(frags: Fragments, starts: list[int], index: int, nframes: int):
+    size = frags.offset_table_length
     if size == 0 or size % 4 or size // 4 != nframes:
         return None
     try:
-        table = struct.unpack(f"<{nframes}L", tape.raw(bot))
+        table = struct.unpack(f"<{nframes}L", frags.offset_table)
     except DicomError:
         return None
     if table[0] != 0:
@@ -108,55 +95,54 @@ def _from_basic_table(tape, frags, starts, bot, index, nframes):
         positions.append(k)
     first = positions[index]
     last = positions[index + 1] if index + 1 < len(positions) else len(frags)
-    return [tape.raw(j) for j in frags[first:last]]
+    return [frags[j] for j in range(first, last)]
 
 
-def _by_markers(tape, frags, index):
+def _by_markers(frags: Fragments, index: int):
     current = []
     frame = 0
-    for j in frags:
+    for j in range(len(frags)):
         current.append(j)
-        if _EOI in tape.raw(j)[-10:].tobytes():
+        if _EOI in frags[j][-10:].tobytes():
             if frame == index:
-                return [tape.raw(k) for k in current]
+                return [frags[k] for k in current]
             frame += 1
             current = []
     if current and frame == index:  # the data ended without a marker: pydicom returns the rest
-        return [tape.raw(k) for k in current]
+        return [frags[k] for k in current]
     raise DicomError(f"the encapsulated Pixel Data holds too few frames for frame {index}")
 
 
-def frame_fragments(ds, index: int) -> list[memoryview]:
+def frame_fragments(ds: Dataset, index: int) -> list[memoryview]:
     """The fragments of frame ``index`` (from 0), as zero-copy memoryviews on the file's bytes.
 
     Raises ``IndexError`` for an index outside ``[0, frame_count(ds))`` and
     :class:`~dicomfast.errors.DicomError` when the data does not hold that frame.
     """
-    nframes = _number_of_frames(ds)
+    nframes = frame_count(ds)
     index = int(index)
     if not 0 <= index < nframes:
         raise IndexError(f"frame index {index} out of range for {nframes} frames")
-    tape, frags, bot = _fragments(ds)
-    if len(frags) == nframes and tape.find(ds._start, ds._stop, _EXTENDED_OFFSET_TABLE) < 0:
+    frags = ds.fragments()
+    if len(frags) == nframes and _EXTENDED_OFFSET_TABLE not in ds:
         # The common case, a fragment per frame: a consistent Basic Offset Table can only say
         # that too, and an inconsistent one is ignored, so the table need not be read.
-        return [tape.raw(frags[index])]
-    base = tape.start(frags[0])
-    starts = [tape.start(j) - base for j in frags]
-    found = _from_extended_table(ds, tape, frags, starts, index, nframes)
+        return [frags[index]]
+    starts = [frags.position(j) for j in range(len(frags))]
+    found = _from_extended_table(ds, frags, starts, index, nframes)
     if found is None:
-        found = _from_basic_table(tape, frags, starts, bot, index, nframes)
+        found = _from_basic_table(frags, starts, index, nframes)
     if found is None:
         if len(frags) == nframes:
-            found = [tape.raw(frags[index])]
+            found = [frags[index]]
         elif nframes == 1:
-            found = [tape.raw(j) for j in frags]
+            found = [frags[j] for j in range(len(frags))]
         else:
-            found = _by_markers(tape, frags, index)
+            found = _by_markers(frags, index)
     return found
 
 
-def frame_bytes(ds, index: int) -> bytes | memoryview:
+def frame_bytes(ds: Dataset, index: int) -> bytes | memoryview:
     """The encoded bytes of frame ``index``: a zero-copy memoryview when the frame is one
     fragment, else the fragments joined into ``bytes``."""
     fragments = frame_fragments(ds, index)

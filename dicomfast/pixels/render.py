@@ -19,10 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from .frames import is_enhanced
-from ..errors import InvalidValueError, PixelDataError
-from .native import apply_color_lut, pixel_array
-from .transforms import apply_modality_lut, apply_voi_lut, frame_parameters, window
+from ..errors import PixelDataError
+from .color import apply_color_lut
+from .groups import functional_item, is_enhanced
+from .module import PixelModule, pixel_module
+from .native import pixel_array
+from .pipeline import check_window, transform_into
+from .transforms import apply_modality_lut, apply_voi_lut, window
 
 __all__ = ["display_frames"]
 
@@ -71,44 +74,41 @@ def _to_8bit(values: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _grey(ds: Any, frames: np.ndarray, user_window: tuple[float, float] | None) -> np.ndarray:
-    # The rescale is folded into the window's one pass where it is a plain slope and intercept;
-    # a Modality LUT, or an enhanced image's per-frame rescale, is applied first.
-    slope = ds.get("RescaleSlope")
-    intercept = ds.get("RescaleIntercept")
-    if slope is not None and intercept is not None and not ds.get("ModalityLUTSequence"):
-        values, slope, intercept = frames, float(slope), float(intercept)
-    elif ds.get("ModalityLUTSequence") or is_enhanced(ds):
-        values, slope, intercept = apply_modality_lut(frames, ds), 1.0, 0.0
-    else:
-        values, slope, intercept = frames, 1.0, 0.0
-
-    if user_window is not None:
-        center, width = user_window
-        return window(values, center, width, slope=slope, intercept=intercept, function="linear")
-    center = ds.get("WindowCenter")
-    width = ds.get("WindowWidth")
-    if center is not None and width is not None:
-        center, width = _first(center), _first(width)
-        function = str(ds.get("VOILUTFunction") or "LINEAR").strip().upper()
-        return window(values, center, width, slope=slope, intercept=intercept, function=function)
-    if is_enhanced(ds):
-        try:
-            params = frame_parameters(ds)
-        except InvalidValueError:  # some frame has no window: fall through to min/max
-            params = None
-        if params is not None:
-            return window(values, params["center"], params["width"], slope=slope, intercept=intercept,
-                          function=params["function"])
+    # A window (the caller's, or the file's) goes through the pixel pipeline, which folds the
+    # rescale into the window's one pass (a Modality LUT, or an enhanced image's per-frame values,
+    # frame by frame); without one, the VOI LUT or each frame's range.
+    m = pixel_module(ds)
+    window = check_window(user_window) if user_window is not None else "dataset"
+    if window == "dataset" and not _has_windows(ds, m, frames.shape[0]):
+        window = None
+    if window is not None:
+        out = np.empty(frames.shape, np.uint8)
+        return transform_into(ds, m, frames, out, range(frames.shape[0]), True, window)
     voi = ds.get("VOILUTSequence")
     if voi and voi[0].get("LUTDescriptor") is not None and voi[0].get("LUTData") is not None:
         modality = apply_modality_lut(frames, ds)
         bits = int(voi[0].get("LUTDescriptor")[2])
         return _to_8bit(apply_voi_lut(modality, ds), bits)
-    return _min_max(values, slope, intercept)
+    slope = ds.get("RescaleSlope")
+    intercept = ds.get("RescaleIntercept")
+    if slope is not None and intercept is not None and not ds.get("ModalityLUTSequence"):
+        return _min_max(frames, float(slope), float(intercept))
+    if ds.get("ModalityLUTSequence") or is_enhanced(ds):
+        return _min_max(apply_modality_lut(frames, ds), 1.0, 0.0)
+    return _min_max(frames, 1.0, 0.0)
 
 
-def _first(value: Any) -> float:
-    return float(value[0] if isinstance(value, (list, tuple)) else value)
+def _has_windows(ds: Any, m: PixelModule, nframes: int) -> bool:
+    """Whether the file gives every frame a window (top level, or each frame's Frame VOI LUT)."""
+    if m.window_center is not None and m.window_width is not None:
+        return True
+    if not m.enhanced:
+        return False
+    for k in range(nframes):
+        item = functional_item(ds, "FrameVOILUTSequence", k)
+        if item is None or item.get("WindowCenter") is None or item.get("WindowWidth") is None:
+            return False
+    return True
 
 
 def _min_max(values: np.ndarray, slope: float, intercept: float) -> np.ndarray:

@@ -18,15 +18,17 @@ import numpy as np
 
 from . import _transform
 from ..errors import InvalidValueError
+from .groups import frame_items, is_enhanced
 
-__all__ = ["apply_modality_lut", "apply_voi_lut", "apply_windowing", "window", "frame_parameters"]
+__all__ = ["apply_modality_lut", "apply_voi_lut", "apply_windowing", "window", "frame_parameters", "window_into",
+           "rescale_into", "as_kernel_input", "WINDOW_DTYPES"]
 
 #: Input dtypes the kernels take as they are; other integer and float dtypes are cast first.
 _KERNEL_INPUTS = frozenset(
     np.dtype(t) for t in (np.int8, np.int16, np.int32, np.uint8, np.uint16, np.uint32, np.float32, np.float64)
 )
 #: Output dtypes of ``window``.
-_WINDOW_OUTPUTS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+WINDOW_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 _FUNCTIONS = {"LINEAR": "LINEAR", "LINEAR_EXACT": "LINEAR_EXACT", "SIGMOID": "SIGMOID"}
 _FUNCTIONS_BY_SPELLING = {**_FUNCTIONS, **{k.lower(): v for k, v in _FUNCTIONS.items()}}
 #: dtype arguments seen often, so that window() skips numpy.dtype() for them.
@@ -42,7 +44,7 @@ _SCALE = {dt: (float((1 << (8 * dt.itemsize)) - 1) if dt.kind == "u" else 1.0) f
 # argument checks and casts
 
 
-def _as_input(arr: Any, what: str = "arr") -> np.ndarray:
+def as_kernel_input(arr: Any, what: str = "arr") -> np.ndarray:
     """A C-contiguous, native-endian array of a kernel input dtype (a view when it already is one)."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{what} must be a numpy.ndarray, not {type(arr).__name__}")
@@ -129,6 +131,31 @@ def _run_window(src: np.ndarray, dst: np.ndarray, function: str, center: float, 
         _transform.window(src, dst, func, a, b, scale, offset, False)
 
 
+def window_into(src: np.ndarray, out: np.ndarray, center: Any, width: Any, slope: Any = 1.0, intercept: Any = 0.0,
+                function: Any = "LINEAR") -> np.ndarray:
+    """:func:`window` of one set of parameters into ``out``, for callers that have checked ``out``
+    (C-contiguous, writeable, of ``src``'s shape, a window dtype, not overlapping ``src``): the
+    pixel pipeline's entry to the kernel."""
+    if function in _LINEAR_SPELLINGS and _transform.window_linear_u8(src, out, center, width, slope, intercept) is not None:
+        return out  # the display case (16-bit stored values into uint8), all checked in C
+    if not (src.flags.c_contiguous and src.dtype in _KERNEL_INPUTS):
+        src = as_kernel_input(src)
+    _run_window(src.reshape(-1), out.reshape(-1), _function_name(function), _number(center, "center"),
+                _number(width, "width"), _number(slope, "slope"), _number(intercept, "intercept"),
+                _SCALE[out.dtype], 0.0)
+    return out
+
+
+def rescale_into(src: np.ndarray, out: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """``out = src * slope + intercept``, computed in float64 and rounded once into ``out``'s float
+    dtype (so a float32 result equals pydicom's float64 result cast to float32); ``out`` checked by
+    the caller (C-contiguous, float32 or float64, ``src``'s shape)."""
+    if not (src.flags.c_contiguous and src.dtype in _KERNEL_INPUTS):
+        src = as_kernel_input(src)
+    _transform.rescale(src.reshape(-1), out.reshape(-1), slope, intercept)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # window
 
@@ -154,13 +181,13 @@ def window(arr, center, width, *, slope=1.0, intercept=0.0, function="linear", d
         if done is not None:
             return done
     dtype = _DTYPE_ARGS.get(dtype) or np.dtype(dtype)
-    if dtype not in _WINDOW_OUTPUTS:
+    if dtype not in WINDOW_DTYPES:
         raise TypeError(f"dtype must be one of uint8, uint16, float16, float32, float64, not {dtype}")
     function = _function_name(function)
     if type(arr) is np.ndarray and arr.dtype in _KERNEL_INPUTS and arr.flags.c_contiguous:
         src = arr  # the common case, without the checks and the conversion
     else:
-        src = _as_input(arr)
+        src = as_kernel_input(arr)
     if out is None:
         out = np.empty(src.shape, dtype)
     elif not (type(out) is np.ndarray and out.dtype == dtype and out.shape == src.shape
@@ -272,34 +299,17 @@ def _lut(item: Any, ds: Any, kind: str) -> tuple[np.ndarray, int]:
 
 
 def _apply_lut(arr: np.ndarray, lut: np.ndarray, first_map: int) -> np.ndarray:
-    src = _as_input(arr)
+    src = as_kernel_input(arr)
     dst = np.empty(src.shape, lut.dtype)
     _transform.lookup(src.reshape(-1), lut, dst.reshape(-1), first_map)
     return dst
 
 
 def _rescale(arr: np.ndarray, slope: float, intercept: float) -> np.ndarray:
-    src = _as_input(arr)
+    src = as_kernel_input(arr)
     dst = np.empty(src.shape, np.float64)
     _transform.rescale(src.reshape(-1), dst.reshape(-1), slope, intercept)
     return dst
-
-
-def _frame_items(ds: Any, keyword: str, nframes: int):
-    """The first item of ``keyword`` for each frame: per-frame groups first, then shared; None if neither."""
-    per_frame = _get(ds, "PerFrameFunctionalGroupsSequence") or []
-    shared = _get(ds, "SharedFunctionalGroupsSequence") or []
-    shared_seq = _get(shared[0], keyword) if shared else None
-    shared_item = shared_seq[0] if shared_seq else None
-    items = []
-    for k in range(nframes):
-        seq = _get(per_frame[k], keyword) if k < len(per_frame) else None
-        items.append(seq[0] if seq else shared_item)
-    return items
-
-
-def _is_enhanced(ds: Any) -> bool:
-    return bool(_get(ds, "PerFrameFunctionalGroupsSequence") or _get(ds, "SharedFunctionalGroupsSequence"))
 
 
 def _nframes(arr: np.ndarray, ds: Any) -> int:
@@ -319,10 +329,10 @@ def frame_parameters(ds: Any, index: int = 0) -> dict:
     and intercepts to 0; a frame without a window raises :class:`~dicomfast.InvalidValueError`.
     ``window(arr, **frame_parameters(ds))`` windows every frame with its own values.
     """
-    if _is_enhanced(ds):
+    if is_enhanced(ds):
         n = int(_get(ds, "NumberOfFrames", 1) or 1)
-        rescales = _frame_items(ds, "PixelValueTransformationSequence", n)
-        vois = _frame_items(ds, "FrameVOILUTSequence", n)
+        rescales = frame_items(ds, "PixelValueTransformationSequence", n)
+        vois = frame_items(ds, "FrameVOILUTSequence", n)
     else:
         n = 1
         rescales = vois = [ds]
@@ -342,7 +352,7 @@ def frame_parameters(ds: Any, index: int = 0) -> dict:
         raise InvalidValueError(f"frames use different VOI LUT functions: {sorted(functions)}")
     result: dict = {k: np.array(v) for k, v in out.items()}
     result["function"] = functions.pop()
-    if not _is_enhanced(ds):
+    if not is_enhanced(ds):
         result = {k: (v[0] if k != "function" else v) for k, v in result.items()}
     return result
 
@@ -368,12 +378,12 @@ def apply_modality_lut(arr: np.ndarray, ds: Any) -> np.ndarray:
     slope, intercept = _get(ds, "RescaleSlope"), _get(ds, "RescaleIntercept")
     if slope is not None and intercept is not None:
         return _rescale(arr, float(slope), float(intercept))
-    if _is_enhanced(ds):
+    if is_enhanced(ds):
         n = _nframes(arr, ds)
-        items = _frame_items(ds, "PixelValueTransformationSequence", n)
+        items = frame_items(ds, "PixelValueTransformationSequence", n)
         if all(it is None for it in items):
             return arr
-        src = _as_input(arr).reshape((n,) + arr.shape[-2:]) if arr.ndim >= 2 else _as_input(arr)
+        src = as_kernel_input(arr).reshape((n,) + arr.shape[-2:]) if arr.ndim >= 2 else as_kernel_input(arr)
         dst = np.empty(src.shape, np.float64)
         for k, it in enumerate(items):
             s = float(_get(it, "RescaleSlope", 1.0)) if it is not None else 1.0
@@ -399,7 +409,7 @@ def apply_voi_lut(arr: np.ndarray, ds: Any, index: int = 0, prefer_lut: bool = T
         return _apply_lut(arr, lut, first_map)
     if valid_windowing:
         return apply_windowing(arr, ds, index)
-    if _is_enhanced(ds) and any(_frame_items(ds, "FrameVOILUTSequence", _nframes(arr, ds))):
+    if is_enhanced(ds) and any(frame_items(ds, "FrameVOILUTSequence", _nframes(arr, ds))):
         return apply_windowing(arr, ds, index)
     return arr
 
@@ -449,7 +459,7 @@ def apply_windowing(arr: np.ndarray, ds: Any, index: int = 0) -> np.ndarray:
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"arr must be a numpy.ndarray, not {type(arr).__name__}")
     top = _get(ds, "WindowWidth") is not None or _get(ds, "WindowCenter") is not None
-    enhanced = not top and _is_enhanced(ds)
+    enhanced = not top and is_enhanced(ds)
     if not top and not enhanced:
         return arr
     if _get(ds, "PhotometricInterpretation") not in ("MONOCHROME1", "MONOCHROME2"):
@@ -457,7 +467,7 @@ def apply_windowing(arr: np.ndarray, ds: Any, index: int = 0) -> np.ndarray:
             "When performing a windowing operation only 'MONOCHROME1' and 'MONOCHROME2' are "
             "allowed for (0028,0004) Photometric Interpretation"
         )
-    src = _as_input(arr)
+    src = as_kernel_input(arr)
     dst = np.empty(src.shape, np.float64)
     if not enhanced:
         if _get(ds, "WindowWidth") is None or _get(ds, "WindowCenter") is None:
@@ -467,8 +477,8 @@ def apply_windowing(arr: np.ndarray, ds: Any, index: int = 0) -> np.ndarray:
         _run_window(src.reshape(-1), dst.reshape(-1), function, center, width, 1.0, 0.0, y_max - y_min, y_min)
         return dst
     n = _nframes(arr, ds)
-    vois = _frame_items(ds, "FrameVOILUTSequence", n)
-    rescales = _frame_items(ds, "PixelValueTransformationSequence", n)
+    vois = frame_items(ds, "FrameVOILUTSequence", n)
+    rescales = frame_items(ds, "PixelValueTransformationSequence", n)
     frames = src.reshape((n,) + src.shape[-2:]) if src.ndim >= 2 else src.reshape(1, -1)
     out = dst.reshape(frames.shape)
     for k in range(n):
