@@ -94,6 +94,17 @@ def test_missing_and_unknown_attributes_raise_attribute_error():
         ds.PatientName = "Someone^Else"  # read-only: to_pydicom() gives an editable copy
 
 
+def test_deleting_an_attribute_raises_the_read_only_error():
+    ds = dicomfast.dcmread(RTPLAN)
+    with pytest.raises(AttributeError) as set_error:
+        ds.PatientName = "Someone^Else"
+    with pytest.raises(AttributeError) as delete_error:
+        del ds.PatientName
+    assert str(delete_error.value) == str(set_error.value)
+    assert "read-only (PatientName)" in str(delete_error.value)
+    assert ds.PatientName == dicomfast.dcmread(RTPLAN).PatientName  # still there
+
+
 @pytest.mark.parametrize("path", FILES, ids=IDS)
 def test_items_by_tag_pair_and_keyword_are_pydicoms_elements(path):
     ours, theirs = dicomfast.dcmread(path), _pydicom(path)

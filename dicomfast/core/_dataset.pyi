@@ -128,3 +128,5 @@ class Keyword:
     def __get__(self, dataset: DatasetBase, owner: type[Any]) -> Any: ...
     def __set__(self, dataset: DatasetBase, value: Any) -> NoReturn:
         """Raises ``AttributeError``: datasets are read-only."""
+    def __delete__(self, dataset: DatasetBase) -> NoReturn:
+        """Raises ``AttributeError``: datasets are read-only."""

@@ -437,8 +437,15 @@ cdef class Keyword:
         return (<DatasetBase>dataset).c_keyword_value(self.tag, self.key, self.name)
 
     def __set__(self, dataset, value):
-        raise AttributeError(
-            f"dicomfast datasets are read-only ({self.name}); to_pydicom() gives one you can edit")
+        raise _read_only(self.name)
+
+    def __delete__(self, dataset):
+        raise _read_only(self.name)
+
+
+cdef object _read_only(str name):
+    return AttributeError(
+        f"dicomfast datasets are read-only ({name}); to_pydicom() gives one you can edit")
 
 
 # -- the Image Pixel module in one call ---------------------------------------------------------
