@@ -329,6 +329,15 @@ def test_pickle_round_trips_a_nested_item():
     )
 
 
+def test_pickle_loads_in_a_fresh_process():
+    # The pickle names the reader's function, so unpickling imports what it needs by itself.
+    item = dicomfast.dcmread(RTPLAN).BeamSequence[0]
+    script = "import pickle, sys; print(pickle.loads(sys.stdin.buffer.read()).BeamName)"
+    out = subprocess.run([sys.executable, "-c", script], input=pickle.dumps(item),
+                         capture_output=True, check=True, cwd=pathlib.Path(dicomfast.__file__).parents[1])
+    assert out.stdout.decode().strip() == item.BeamName
+
+
 def test_pickle_keeps_the_character_set_of_an_item():
     path = DATA / "charset_files" / "chrSQEncoding1.dcm"
     item = dicomfast.dcmread(path).RequestedProcedureCodeSequence[0]

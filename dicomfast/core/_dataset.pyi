@@ -1,14 +1,14 @@
-"""Type stub of the compiled half of the Dataset view (dicomfast/_dataset.pyx).
+"""Type stub of the compiled half of the Dataset view (dicomfast/core/_dataset.pyx).
 
 The underscored members of :class:`DatasetBase` are its contract with ``dataset.Dataset``, which
 subclasses it: the attributes it reads and the hooks it overrides.
 """
 
-from typing import Any, Final, NoReturn, overload
+from typing import Any, Callable, Final, NoReturn, overload
 
 from typing_extensions import Self, final
 
-from dicomfast._scan import Tape
+from dicomfast.core._scan import Tape
 
 @final
 class _Unset:
@@ -106,11 +106,14 @@ class DataElement:
     def __ne__(self, other: object) -> bool: ...
     __hash__: None  # type: ignore[assignment]
 
-def _configure(keyword_tags: dict[str, int], to_tag: Any) -> None:
+def configure(
+    *,
+    keyword_tags: dict[str, int],
+    to_tag: Callable[[Any], int],
+    tag_class: type[int],
+    element_repr: Callable[[DataElement], str],
+) -> None:
     """Called once by dataset.py: the tables and functions the compiled lookups use."""
-
-def _set_tag_class(cls: type[int]) -> None:
-    """The int subclass that ``DataElement.tag`` returns (tags.Tag)."""
 
 class Keyword:
     """``Dataset.<Keyword>``: one descriptor per dictionary keyword on the Dataset class."""
