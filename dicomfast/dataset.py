@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from . import datadict
-from .core._dataset import (DataElement, DatasetBase, ElementHeader, Keyword, _configure, _set_tag_class,
-                             element_at_stop, remember_static_vr)
+from .core._dataset import (DataElement, DatasetBase, ElementHeader, Keyword, configure, element_at_stop,
+                             remember_static_vr)
 from .core._scan import FLAG_IMPLICIT as F_IMPLICIT
 from .core._scan import FLAG_ENCAPSULATED as F_ENCAPSULATED
 from .core._scan import FLAG_ITEM as F_ITEM
 from .core._scan import FLAG_UNDEFINED as F_UNDEFINED
+from .dump import element_line
 from .errors import DicomError
 from .tags import Tag, to_tag
 
@@ -277,16 +278,15 @@ class Dataset(_KeywordAttributes):
         while root._parent is not None:
             path.append(root._start - 1)
             root = root._parent
-        if root._source is None:
+        if root._source is None or _read_pickled is None:
             raise TypeError("this dataset was not read by dcmread and cannot be pickled")
         data, end, options = root._source
         if not (isinstance(data, bytes) and end >= len(data)):
             data = bytes(data[:end])
-        return (_unpickle, (data, options, tuple(reversed(path))))
+        return (_read_pickled, (data, options, tuple(reversed(path))))
 
 
-_configure(_KEYWORD_TO_TAG, to_tag)
-_set_tag_class(Tag)
+configure(keyword_tags=_KEYWORD_TO_TAG, to_tag=to_tag, tag_class=Tag, element_repr=element_line)
 
 
 class FileMetaDataset(Dataset):
@@ -344,10 +344,24 @@ class Fragments:
         return f"<Fragments: {len(self)} after a {self.offset_table_length}-byte offset table>"
 
 
-def _unpickle(data: bytes, options: tuple, path: tuple) -> Dataset:
-    from .reader import _read_source
+# Unpickling reads the bytes again, which is the reader's job; the reader sits above this module, so
+# it registers its function here rather than being imported. Only a dataset the reader made has
+# bytes to pickle, so the function is registered whenever one is pickled; the pickle names it
+# (``dicomfast.reader.read_pickled``), so unpickling imports the reader.
+_read_pickled = None
 
-    dataset = _read_source(data, options)
+
+def register_unpickle(function) -> None:
+    """Set the function a pickled dataset is read back with: ``function(data, options, path)``
+    reads ``data`` with the reader's ``options`` and returns :func:`item_at` ``path`` of it.
+    Called once by ``dicomfast.reader``."""
+    global _read_pickled
+    _read_pickled = function
+
+
+def item_at(dataset: Dataset, path: tuple[int, ...]) -> Dataset:
+    """The item of ``dataset`` that ``path`` leads to: for each level down, the record index of
+    the item (what pickling records for a nested item; ``()`` is ``dataset`` itself)."""
     for item in path:
         tape = dataset._tape
         dataset = Dataset(tape, item + 1, tape.end(item), dataset)

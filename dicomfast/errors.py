@@ -10,6 +10,7 @@ __all__ = [
     "NotDicomError",
     "TruncatedError",
     "InvalidLengthError",
+    "InflateError",
     "InvalidValueError",
     "UnsupportedTransferSyntaxError",
     "MissingDecoderError",

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from . import datadict
 from .core import _scan
 from .core._dataset import new_dataset
-from .dataset import Dataset, FileMetaDataset
+from .dataset import Dataset, FileMetaDataset, item_at, register_unpickle
 from .errors import DicomError, InflateError, InvalidLengthError, NotDicomError, TruncatedError
 from .tags import to_tag
 
@@ -96,6 +96,15 @@ def read_file_meta(src: Any, *, force: bool = False) -> FileMetaDataset:
 
 
 _WANTED_CACHE: dict = {}
+
+
+def read_pickled(data: bytes, options: tuple, path: tuple[int, ...]) -> Dataset:
+    """A dataset read back from its pickle (``Dataset.__reduce__``): ``data`` read again with the
+    same ``options``, and the item at ``path`` in it (``()`` for the whole dataset)."""
+    return item_at(_read_source(data, options), path)
+
+
+register_unpickle(read_pickled)
 
 
 def _wanted_tags(specific_tags: Iterable[Any]) -> tuple:

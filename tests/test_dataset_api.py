@@ -94,6 +94,17 @@ def test_missing_and_unknown_attributes_raise_attribute_error():
         ds.PatientName = "Someone^Else"  # read-only: to_pydicom() gives an editable copy
 
 
+def test_deleting_an_attribute_raises_the_read_only_error():
+    ds = dicomfast.dcmread(RTPLAN)
+    with pytest.raises(AttributeError) as set_error:
+        ds.PatientName = "Someone^Else"
+    with pytest.raises(AttributeError) as delete_error:
+        del ds.PatientName
+    assert str(delete_error.value) == str(set_error.value)
+    assert "read-only (PatientName)" in str(delete_error.value)
+    assert ds.PatientName == dicomfast.dcmread(RTPLAN).PatientName  # still there
+
+
 @pytest.mark.parametrize("path", FILES, ids=IDS)
 def test_items_by_tag_pair_and_keyword_are_pydicoms_elements(path):
     ours, theirs = dicomfast.dcmread(path), _pydicom(path)
@@ -316,6 +327,15 @@ def test_pickle_round_trips_a_nested_item():
     assert again.BeamLimitingDevicePositionSequence[0].LeafJawPositions == (
         point.BeamLimitingDevicePositionSequence[0].LeafJawPositions
     )
+
+
+def test_pickle_loads_in_a_fresh_process():
+    # The pickle names the reader's function, so unpickling imports what it needs by itself.
+    item = dicomfast.dcmread(RTPLAN).BeamSequence[0]
+    script = "import pickle, sys; print(pickle.loads(sys.stdin.buffer.read()).BeamName)"
+    out = subprocess.run([sys.executable, "-c", script], input=pickle.dumps(item),
+                         capture_output=True, check=True, cwd=pathlib.Path(dicomfast.__file__).parents[1])
+    assert out.stdout.decode().strip() == item.BeamName
 
 
 def test_pickle_keeps_the_character_set_of_an_item():

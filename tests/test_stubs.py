@@ -28,7 +28,7 @@ COMPILED = compiled_modules()
 # Dunder methods a stub must show when the class defines them: they are how users use the class.
 PROTOCOL = {
     "__init__", "__len__", "__getitem__", "__iter__", "__contains__", "__call__",
-    "__get__", "__set__", "__enter__", "__exit__",
+    "__get__", "__set__", "__delete__", "__enter__", "__exit__",
 }
 
 

@@ -111,11 +111,14 @@ class DataElement:
     def __ne__(self, other: object) -> bool: ...
     __hash__: None  # type: ignore[assignment]
 
-def _configure(keyword_tags: dict[str, int], to_tag: Any) -> None:
+def configure(
+    *,
+    keyword_tags: dict[str, int],
+    to_tag: Callable[[Any], int],
+    tag_class: type[int],
+    element_repr: Callable[[DataElement], str],
+) -> None:
     """Called once by dataset.py: the tables and functions the compiled lookups use."""
-
-def _set_tag_class(cls: type[int]) -> None:
-    """The int subclass that ``DataElement.tag`` returns (tags.Tag)."""
 
 class Keyword:
     """``Dataset.<Keyword>``: one descriptor per dictionary keyword on the Dataset class."""
@@ -132,4 +135,6 @@ class Keyword:
     @overload
     def __get__(self, dataset: DatasetBase, owner: type[Any]) -> Any: ...
     def __set__(self, dataset: DatasetBase, value: Any) -> NoReturn:
+        """Raises ``AttributeError``: datasets are read-only."""
+    def __delete__(self, dataset: DatasetBase) -> NoReturn:
         """Raises ``AttributeError``: datasets are read-only."""

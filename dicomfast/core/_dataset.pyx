@@ -340,15 +340,26 @@ cdef class DatasetBase:
 
 
 
-cdef dict _keyword_tags = {}           # keyword -> tag, set by dataset.py
+# What the layers above lend the compiled view, set once by dataset.py through configure(): core
+# imports nothing above it (docs/design.md, "Layers").
+cdef dict _keyword_tags = {}           # keyword -> tag
 cdef object _to_tag = None             # tags.to_tag, for keys other than int and keyword
+cdef object _tag_class = int           # tags.Tag, what DataElement.tag returns
+cdef object _element_repr = None       # dump.element_line, DataElement's repr
 
 
-def _configure(dict keyword_tags, to_tag):
-    """Called once by dataset.py: the tables and functions the compiled lookups use."""
-    global _keyword_tags, _to_tag
+def configure(*, dict keyword_tags, to_tag, tag_class, element_repr):
+    """Called once by dataset.py: the tables and functions the compiled lookups use.
+
+    ``keyword_tags`` maps keywords to tags, ``to_tag`` turns any other key into a tag,
+    ``tag_class`` is the ``int`` subclass ``DataElement.tag`` returns, and ``element_repr`` formats
+    a :class:`DataElement` for its ``repr``.
+    """
+    global _keyword_tags, _to_tag, _tag_class, _element_repr
     _keyword_tags = keyword_tags
     _to_tag = to_tag
+    _tag_class = tag_class
+    _element_repr = element_repr
 
 
 def new_dataset(cls, Tape tape, parent=None):
@@ -445,17 +456,9 @@ cdef class DataElement:
     __hash__ = None
 
     def __repr__(self):
-        from dicomfast.dump import element_line
-
-        return element_line(self)
-
-
-cdef object _tag_class = int
-
-
-def _set_tag_class(cls):
-    global _tag_class
-    _tag_class = cls
+        if _element_repr is None:
+            return f"<DataElement ({self._tag >> 16:04X},{self._tag & 0xFFFF:04X}) {self.VR}>"
+        return _element_repr(self)
 
 
 cdef DataElement _make_element(DatasetBase dataset, Py_ssize_t index, uint32_t tag, str vr):
@@ -489,8 +492,15 @@ cdef class Keyword:
         return (<DatasetBase>dataset).c_keyword_value(self.tag, self.key, self.name)
 
     def __set__(self, dataset, value):
-        raise AttributeError(
-            f"dicomfast datasets are read-only ({self.name}); to_pydicom() gives one you can edit")
+        raise _read_only(self.name)
+
+    def __delete__(self, dataset):
+        raise _read_only(self.name)
+
+
+cdef object _read_only(str name):
+    return AttributeError(
+        f"dicomfast datasets are read-only ({name}); to_pydicom() gives one you can edit")
 
 
 @cython.final

@@ -1,4 +1,4 @@
-"""Type stub of the compiled element scanner (dicomfast/_scan.pyx)."""
+"""Type stub of the compiled element scanner (dicomfast/core/_scan.pyx)."""
 
 import os
 from collections.abc import Iterable

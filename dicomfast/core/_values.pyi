@@ -1,4 +1,4 @@
-"""Type stub of the compiled value decoders (dicomfast/_values.pyx)."""
+"""Type stub of the compiled value decoders (dicomfast/core/_values.pyx)."""
 
 from collections.abc import Sequence
 from typing import TypeAlias

@@ -102,7 +102,7 @@ def read_stored(path: str, frame: int | None = None, into: np.ndarray | None = N
     try:
         ds = read_header_fd(fd, path)
         m = pixel_module(ds)
-        syntax = m.transfer_syntax
+        syntax = m.transfer_syntax_value  # a value that did not decode: the general path reports it
         if type(syntax) is not str or syntax not in PLAIN_SYNTAXES:
             return None
         found = element_after_header(ds, lambda offset, n: os.pread(fd, n, offset))
