@@ -159,22 +159,17 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
     import numpy as np
 
     from .. import dcmread
-    from ..pixels import pixel_array
+    from ..pixels import pixel_array, read_pixels
 
     ds = dcmread(item.path, force=options.force)
     if not any(tag in ds for tag in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
         return Outcome(item.path, "skipped", kind="no pixel data")
     stem = os.path.join(options.out_dir, output_stem(item, ds, options))
-    arr = pixel_array(ds)
     if options.to == "npy":
-        if options.hu:
-            from ..pixels import apply_modality_lut
-
-            arr = apply_modality_lut(arr, ds)
-        if options.dtype is not None:
-            from ..pixels import cast
-
-            arr = cast(arr, options.dtype)  # rounded to nearest, and no silent wrap-around
+        # the pixel pipeline: the modality transform (float64 unless --dtype says otherwise) or the
+        # stored values, cast to --dtype rounded to nearest, never wrapped around
+        dtype = options.dtype if options.dtype is not None else (np.float64 if options.hu else None)
+        arr = read_pixels(ds, rescale=options.hu, dtype=dtype)
         _save(stem + ".npy", lambda f: np.save(f, arr, allow_pickle=False), options.overwrite)
         return Outcome(item.path, "ok", outputs=1)
 
@@ -182,7 +177,7 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
 
     from ..pixels import display_frames
 
-    frames = display_frames(ds, arr, window=options.window)
+    frames = display_frames(ds, pixel_array(ds), window=options.window)
     n = frames.shape[0]
     width = max(4, len(str(n)))
     for k in range(n):

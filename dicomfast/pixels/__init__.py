@@ -23,7 +23,6 @@ from .module import PixelInfo, pixel_info
 from .native import iter_frames, pixel_array
 from .pipeline import (
     allocate,
-    cast,
     check_claimed_size,
     check_window,
     fill,
@@ -36,7 +35,7 @@ from .render import display_frames
 from .transforms import apply_modality_lut, apply_voi_lut, apply_windowing, frame_parameters, window
 
 __all__ = [
-    "PixelInfo", "allocate", "apply_color_lut", "apply_modality_lut", "apply_voi_lut", "apply_windowing", "cast",
+    "PixelInfo", "allocate", "apply_color_lut", "apply_modality_lut", "apply_voi_lut", "apply_windowing",
     "check_claimed_size", "check_window", "display_frames", "fill", "frame_parameters", "functional_item",
     "is_enhanced", "iter_frames", "output_dtype", "pixel_array", "pixel_info", "read_dataset", "read_pixels",
     "stored_dtype", "window",

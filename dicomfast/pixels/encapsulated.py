@@ -23,7 +23,7 @@ import struct
 from bisect import bisect_left
 
 from ..dataset import Dataset, Fragments
-from ..errors import DicomError
+from ..errors import DicomError, InvalidPixelAttributeError
 
 __all__ = ["frame_count", "frame_fragments", "frame_bytes", "fragment_count"]
 
@@ -34,16 +34,17 @@ _EOI = b"\xff\xd9"
 
 
 def frame_count(ds: Dataset) -> int:
-    """The number of frames of the dataset: (0028,0008) Number of Frames, 1 when absent or not a
-    positive number."""
+    """The number of frames of the dataset: (0028,0008) Number of Frames, 1 when absent, empty
+    or 0 (as pydicom assumes, and as the Image Pixel module check reads it); an
+    :class:`~dicomfast.InvalidPixelAttributeError` when it is not one non-negative integer."""
     if _NUMBER_OF_FRAMES not in ds:  # absent: the quick answer (``get`` pays for a miss)
         return 1
-    try:
-        n = ds.NumberOfFrames
-        n = int(n) if n not in (None, "") else 1
-    except (TypeError, ValueError, DicomError):
-        n = 1
-    return n if n > 0 else 1
+    n = ds.NumberOfFrames
+    if n is None or n == "" or n == 0:
+        return 1
+    if type(n) is not int or n < 1:
+        raise InvalidPixelAttributeError(f"Number of Frames {n!r} is invalid")
+    return n
 
 
 def fragment_count(ds: Dataset) -> int:

@@ -37,9 +37,9 @@ from .fileread import read_stored
 from .groups import functional_item
 from .module import PixelInfo, PixelModule, check_frame, module_info, to_dataset
 from .native import decode
-from .transforms import WINDOW_DTYPES, apply_modality_lut, rescale_into, window_into
+from .transforms import WINDOW_DTYPES, apply_modality_lut, check_out, rescale_into, window_into
 
-__all__ = ["read_pixels", "fill", "check_window", "output_dtype", "cast", "stored_dtype", "check_claimed_size",
+__all__ = ["read_pixels", "fill", "check_window", "output_dtype", "stored_dtype", "check_claimed_size",
            "allocate", "transform_into", "FrameValues", "frame_values", "read_dataset"]
 
 _FLOAT32 = np.dtype(np.float32)
@@ -90,16 +90,6 @@ def output_dtype(dtype: Any, rescale: bool, window: Any, stored: np.dtype | None
     return stored
 
 
-def cast(values: np.ndarray, dtype: Any) -> np.ndarray:
-    """``values`` as ``dtype``: floats rounded to nearest for an integer dtype, and a
-    ``ValueError`` for a value that the dtype cannot hold (never a silent wrap-around)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind in "iu" and values.dtype.kind == "f":
-        values = np.rint(values)
-    _check_fits(values, dtype)
-    return values.astype(dtype, copy=False)
-
-
 def _check_fits(values: np.ndarray, dtype: np.dtype) -> None:
     """An integer output must hold every value: a silent wrap-around would corrupt the image."""
     if dtype.kind not in "iu" or values.size == 0 or np.can_cast(values.dtype, dtype, "safe"):
@@ -108,18 +98,6 @@ def _check_fits(values: np.ndarray, dtype: np.dtype) -> None:
     lo, hi = values.min(), values.max()
     if lo < info.min or hi > info.max:
         raise ValueError(f"values from {lo:g} to {hi:g} do not fit {dtype}: ask for a wider dtype")
-
-
-def _check_out(out: Any, shape: tuple, dtype: np.dtype) -> np.ndarray:
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
-    if out.dtype != dtype:
-        raise TypeError(f"out has dtype {out.dtype} but the output dtype is {dtype}; pass dtype=out.dtype")
-    if out.shape != shape:
-        raise ValueError(f"out has shape {out.shape} but the pixel data gives {shape}")
-    if not out.flags.c_contiguous or not out.flags.writeable:
-        raise ValueError("out must be C-contiguous and writeable")
-    return out
 
 
 def stored_dtype(ds: Any) -> np.dtype:
@@ -262,6 +240,8 @@ def _apply(ds: Any, values: FrameValues, src: np.ndarray, out: np.ndarray) -> No
     if values.center is not None:
         window_into(src, out, values.center, values.width, values.slope, values.intercept, values.function)
     elif values.slope == 1.0 and values.intercept == 0.0:
+        if out.dtype.kind in "iu" and src.dtype.kind == "f":
+            src = np.rint(src)  # float pixel data into integers: rounded to nearest, as cast() does
         _check_fits(src, out.dtype)
         np.copyto(out, src, casting="unsafe")
     elif out.dtype.kind == "f" and out.flags.c_contiguous:
@@ -350,7 +330,7 @@ def _finish(ds: Any, m: PixelModule, info: PixelInfo, frame: int | None, stored:
             return stored if stored.flags.writeable else stored.copy()
         out = np.empty(stored.shape, dtype)  # as large as data that exists (times 8 at most)
     else:
-        _check_out(out, stored.shape, dtype)
+        check_out(out, stored.shape, dtype)
     if frame is not None:
         frames: Sequence[int] = (frame,)
     elif stored.ndim > len(info.frame_shape):

@@ -21,7 +21,7 @@ from ..errors import InvalidValueError
 from .groups import frame_items, is_enhanced
 
 __all__ = ["apply_modality_lut", "apply_voi_lut", "apply_windowing", "window", "frame_parameters", "window_into",
-           "rescale_into", "as_kernel_input", "WINDOW_DTYPES"]
+           "rescale_into", "as_kernel_input", "check_out", "WINDOW_DTYPES"]
 
 #: Input dtypes the kernels take as they are; other integer and float dtypes are cast first.
 _KERNEL_INPUTS = frozenset(
@@ -59,18 +59,21 @@ def as_kernel_input(arr: Any, what: str = "arr") -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=dt)
 
 
-def _check_out(out: Any, shape: tuple, dtype: np.dtype, src: np.ndarray) -> np.ndarray:
+def check_out(out: Any, shape: tuple, dtype: np.dtype, src: np.ndarray | None = None) -> np.ndarray:
+    """``out`` if it can receive a result of ``shape`` and ``dtype`` (C-contiguous, writeable, not
+    overlapping ``src`` other than element for element); else the TypeError or ValueError that
+    says why."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
     if out.dtype != dtype:
         raise TypeError(f"out has dtype {out.dtype} but the output dtype is {dtype}; pass dtype=out.dtype")
     if out.shape != shape:
-        raise ValueError(f"out has shape {out.shape} but the input has shape {shape}")
+        raise ValueError(f"out has shape {out.shape} but the result has shape {shape}")
     if not out.flags.c_contiguous:
         raise ValueError("out must be C-contiguous")
     if not out.flags.writeable:
         raise ValueError("out is read-only")
-    if np.may_share_memory(out, src):
+    if src is not None and np.may_share_memory(out, src):
         same = (
             out.__array_interface__["data"][0] == src.__array_interface__["data"][0]
             and out.dtype.itemsize == src.dtype.itemsize
@@ -192,7 +195,7 @@ def window(arr, center, width, *, slope=1.0, intercept=0.0, function="linear", d
         out = np.empty(src.shape, dtype)
     elif not (type(out) is np.ndarray and out.dtype == dtype and out.shape == src.shape
               and out.flags.c_contiguous and out.flags.writeable and not np.may_share_memory(out, src)):
-        _check_out(out, src.shape, dtype, src)  # says what is wrong (or allows exact overlap)
+        check_out(out, src.shape, dtype, src)  # says what is wrong (or allows exact overlap)
     scale = _SCALE[dtype]
 
     params = (center, width, slope, intercept)
