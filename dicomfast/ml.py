@@ -87,8 +87,9 @@ class DicomDataset:
     (rows, cols), or (frames, rows, cols) for a multi-frame file unless ``frame`` picks one.
     Values: Hounsfield units (the modality LUT) with ``rescale`` (the default), stored values
     without; ``window=(center, width)`` or ``window="dataset"`` (the file's own first window)
-    windows them into [0, 1] for float dtypes or the whole range of uint8/uint16. ``dtype`` is
-    float32 by default (the stored dtype for raw stored values). ``transform`` is called on the
+    windows them into the whole range of uint8/uint16 or [0, 1] for float dtypes. ``dtype`` follows
+    the pixel pipeline's one policy: uint8 for a window, float32 for Hounsfield units, the stored
+    dtype for raw stored values (see :mod:`dicomfast.pixels.pipeline`). ``transform`` is called on the
     array last (``target_transform`` on the label).
 
     The object holds plain values only, so it pickles into DataLoader workers; a ``transform``
@@ -179,8 +180,9 @@ def read_batch(
     (N, rows, cols), or (N, frames, rows, cols) for multi-frame files (``frame`` picks one frame
     of each file, giving (N, rows, cols)). Without it, one is allocated from the first file's
     header. Values as :class:`DicomDataset`: Hounsfield units with ``rescale``, stored values
-    without, ``window=(center, width)`` or ``"dataset"`` for windowed values; ``dtype`` (float32
-    by default) must equal ``out.dtype`` when both are given.
+    without, ``window=(center, width)`` or ``"dataset"`` for windowed values; ``dtype`` (by the
+    pipeline's policy: uint8 for a window, float32 for Hounsfield units) must equal ``out.dtype``
+    when both are given.
 
     ``workers`` threads read the files (default: twice the cores, at most 16). A file that cannot
     be read, or whose image does not fit ``out``, raises :class:`~dicomfast.errors.FileReadError`
