@@ -249,6 +249,11 @@ def test_convert_npy_equals_pydicom(capsys, tree, tmp_path, workers):
     code, _, err = run(capsys, "convert", tree / "a/CT_small.dcm", "--to", "npy", "--hu", "--dtype", "int8",
                        "-o", hu, "--overwrite")  # HU from -1000s to 1000s: no silent wrap-around
     assert code == cli.EXIT_FAILED and "do not fit int8" in err
+    # --hu is float64 whatever the file holds: an image without a rescale gives its stored values
+    code, _, _ = run(capsys, "convert", tree / "c/SC_rgb", "--to", "npy", "--hu", "-o", hu)
+    got = np.load(hu / "SC_rgb.npy")
+    ref = pydicom.dcmread(tree / "c/SC_rgb").pixel_array
+    assert code == 0 and got.dtype == np.float64 and np.array_equal(got, ref)
 
 
 def test_convert_png_windows(capsys, tmp_path):
