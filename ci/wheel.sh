@@ -15,7 +15,8 @@
 #      session unless dicomfast is imported from the venv's site-packages). Tests that need the source
 #      checkout's own package (they run benchmarks/) skip and say so.
 #
-# Arguments go to pytest (bash ci/wheel.sh -x -k corpus). Outputs stay in build/wheel/: dist/ (sdist,
+# Arguments go to pytest (bash ci/wheel.sh -x -k corpus), which runs in a temporary directory: give it
+# absolute paths (--junitxml=$PWD/build/x.xml). Outputs stay in build/wheel/: dist/ (sdist,
 # wheel), wheelhouse/ (the repaired wheel). Each stage prints its time. PYTHON picks the interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -141,16 +142,26 @@ say "vendored libraries: $("$TOOLS/bin/python" -m zipfile -l "$REPAIRED" | awk '
 stage "install into a clean venv"
 VENV=$WORK/venv
 "$PYTHON" -m venv "$VENV"
+# From here on, nothing runs in the checkout: a `python -c` there would import the checkout's package
+# (the working directory comes first on its sys.path), so the checks below also run isolated (-I).
+mkdir -p "$WORK/run"
+cd "$WORK/run"
 # No compiler while pip runs (PATH is the venv's bin/ alone, and pip may take wheels only), so that
 # nothing can be built from source: what is installed is the wheel as built above.
 nocc=$(PATH=$VENV/bin command -v cc gcc c++ g++ clang 2>/dev/null || true)
 [ -z "$nocc" ] || die "a compiler is reachable on the install PATH: $nocc"
 env PATH="$VENV/bin" "$VENV/bin/python" -m pip install -q --only-binary :all: "$REPAIRED[test]" ||
     die "pip install $(basename "$REPAIRED")[test] (wheels only) failed"
-if "$VENV/bin/python" -c 'import Cython' >/dev/null 2>&1; then
+if "$VENV/bin/python" -I -c 'import Cython' >/dev/null 2>&1; then
     die "Cython is importable in the test venv: it must not be"
 fi
 say "Cython is not importable in the test venv (as it must be)"
+# the OpenMP kernels load the libgomp vendored into the wheel, not the system's
+transform=$("$VENV/bin/python" -I -c 'import dicomfast.pixels._transform as t; print(t.__file__)')
+case "$transform" in "$VENV"/*) ;; *) die "dicomfast.pixels._transform imported from $transform, not the venv" ;; esac
+gomp=$(ldd "$transform" | awk '/gomp/{print $1, $2, $3}')
+say "$(basename "$transform") links $gomp"
+case "$gomp" in *"$VENV"/*dicomfast.libs/libgomp*) ;; *) die "the vendored libgomp is not the one loaded" ;; esac
 
 stage "tests against the installed wheel"
 # The tests, benchmarks and generator inputs, copied outside the checkout: no dicomfast/ next to
@@ -161,10 +172,9 @@ mkdir -p "$TESTSRC"
 tar -C "$ROOT" --exclude=__pycache__ --exclude=.pytest_cache --exclude=benchmarks/data \
     -cf - tests benchmarks tools pyproject.toml | tar -C "$TESTSRC" -xf -
 [ ! -e "$TESTSRC/dicomfast" ] || die "the test copy has a dicomfast/"
-mkdir -p "$WORK/run"
-cd "$WORK/run"  # an empty directory: python -m pytest puts it first on sys.path
+# $WORK/run is an empty directory: python -m pytest puts it first on sys.path
 export DICOMFAST_TEST_INSTALLED=1 PATH="$VENV/bin:$PATH"
-installed=$("$VENV/bin/python" -c 'import dicomfast; print(dicomfast.__file__)')
+installed=$("$VENV/bin/python" -I -c 'import dicomfast; print(dicomfast.__file__)')
 say "dicomfast under test: $installed"
 set +e
 "$VENV/bin/python" -m pytest -p no:cacheprovider -c "$TESTSRC/pyproject.toml" --rootdir "$TESTSRC" \
