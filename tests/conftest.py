@@ -7,10 +7,17 @@
   it had to swallow (a ``noexcept`` function that raised, an error in ``__dealloc__``). Under pytest
   those reports usually arrive as PytestUnraisableExceptionWarning instead of stderr text, so that
   warning is made an error too.
+* ``DICOMFAST_TEST_INSTALLED=1`` (set by ci/wheel.sh) says an installed wheel is under test: the
+  session stops at once unless the imported ``dicomfast`` is the one installed in the running
+  virtualenv's site-packages (not a source checkout that happens to be on ``sys.path``). The header
+  says which package is under test either way.
 """
 from __future__ import annotations
 
+import os
 import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
 
@@ -19,8 +26,31 @@ import make_reference_files
 _REFERENCE_REPORT = None
 
 
+def _check_installed_package() -> None:
+    """Under DICOMFAST_TEST_INSTALLED=1, stop unless the package under test is the wheel installed
+    in this virtualenv."""
+    if os.environ.get("DICOMFAST_TEST_INSTALLED", "") in ("", "0"):
+        return
+    from package import is_checkout_package, package_dir
+
+    where = package_dir()
+    site = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
+    problems = []
+    if sys.prefix == sys.base_prefix:
+        problems.append(f"the tests do not run in a virtualenv ({sys.executable})")
+    if where.parent not in site:
+        problems.append(f"dicomfast was imported from {where}, not from this environment's "
+                        f"site-packages ({', '.join(map(str, sorted(site)))})")
+    if is_checkout_package():
+        problems.append(f"dicomfast was imported from the source checkout next to tests/ ({where})")
+    if problems:
+        pytest.exit("DICOMFAST_TEST_INSTALLED=1, but the package under test is not the installed wheel: "
+                    + "; ".join(problems), returncode=3)
+
+
 def pytest_configure(config):
     global _REFERENCE_REPORT
+    _check_installed_package()
     config.addinivalue_line("filterwarnings", "error::pytest.PytestUnraisableExceptionWarning")
     if config.option.help or getattr(config.option, "version", False):
         return
@@ -29,9 +59,13 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
+    from package import is_checkout_package, package_dir
+
+    kind = "the source checkout's" if is_checkout_package() else "installed"
+    lines = [f"dicomfast under test: {package_dir()} ({kind})"]
     if _REFERENCE_REPORT is not None:
-        return f"reference files: {_REFERENCE_REPORT.summary()}"
-    return None
+        lines.append(f"reference files: {_REFERENCE_REPORT.summary()}")
+    return lines
 
 
 _CAPTURE_FIXTURES = {"capsys", "capsysbinary", "capfdbinary", "capteesys"}

@@ -12,6 +12,10 @@ import pytest
 pytest.importorskip("pyarrow")
 pytest.importorskip("pydicom")
 
+from package import skip_module_unless_checkout
+
+skip_module_unless_checkout()  # it runs the checkout's benchmarks against the checkout's build
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 if str(BENCHMARKS) not in sys.path:
     sys.path.insert(0, str(BENCHMARKS))

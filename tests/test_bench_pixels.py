@@ -6,6 +6,10 @@ import json
 import sys
 from pathlib import Path
 
+from package import skip_module_unless_checkout
+
+skip_module_unless_checkout()  # it runs the checkout's benchmarks against the checkout's build
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 if str(BENCHMARKS) not in sys.path:
     sys.path.insert(0, str(BENCHMARKS))

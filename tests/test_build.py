@@ -3,20 +3,26 @@ from __future__ import annotations
 
 import importlib
 import importlib.machinery
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from package import compiled_modules
+import dicomfast
+from package import compiled_modules, run_python
 
-ROOT = Path(__file__).resolve().parents[1]
 BUILD_HINT = "build it with `bash ci/setup.sh` (or `pip install -e .`)"
 
 
 def _is_extension(module) -> bool:
     return any(str(module.__file__).endswith(s) for s in importlib.machinery.EXTENSION_SUFFIXES)
+
+
+def test_a_child_python_imports_the_package_under_test():
+    """The tests' child Pythons (tests/package.py's run_python) import this very package: never a
+    source checkout's when an installed wheel is tested."""
+    child = run_python("-c", "import dicomfast; print(dicomfast.__file__)")
+    assert child.returncode == 0, child.stderr
+    assert Path(child.stdout.strip()).resolve() == Path(dicomfast.__file__).resolve()
 
 
 def test_compiled_core_is_importable():
@@ -58,14 +64,7 @@ sys.exit(1)
 
 
 def test_import_without_compiled_core_says_how_to_build():
-    proc = subprocess.run(
-        [sys.executable, "-c", _IMPORT_WITHOUT_CORE],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_python("-c", _IMPORT_WITHOUT_CORE)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"no ImportError without the compiled core:\n{output}"
     assert "pip install" in proc.stdout, f"the ImportError gives no build hint:\n{output}"

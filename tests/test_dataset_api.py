@@ -12,8 +12,6 @@ import io
 import os
 import pathlib
 import pickle
-import subprocess
-import sys
 import warnings
 
 import pydicom
@@ -21,6 +19,7 @@ import pytest
 
 import dicomfast
 from dicomfast import DataElement, Dataset, DicomError, NotDicomError, Sequence, TruncatedError
+from package import run_python
 from reference import normalise
 
 DATA = pathlib.Path(os.path.dirname(pydicom.__file__)) / "data"
@@ -441,9 +440,7 @@ print("collected")
 @pytest.mark.parametrize("kind", ["bytearray", "memoryview"])
 def test_a_bytearray_or_memoryview_source_is_freed_cleanly(kind):
     # In a child process: the fault can crash the interpreter.
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(dicomfast.__file__)))
-    child = subprocess.run([sys.executable, "-c", _FREE_IN_A_CYCLE, str(RTPLAN), kind],
-                           capture_output=True, text=True, env=env, timeout=120)
+    child = run_python("-c", _FREE_IN_A_CYCLE, str(RTPLAN), kind)
     assert child.returncode == 0, f"exit status {child.returncode}: {child.stderr[-500:]}"
     assert "collected" in child.stdout
     assert "exported buffers" not in child.stderr, child.stderr[-500:]

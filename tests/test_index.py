@@ -21,12 +21,17 @@ import dicomfast  # noqa: E402
 from dicomfast.collection import indexing  # noqa: E402
 from pydicom.valuerep import DA, DT, TM  # noqa: E402
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-if str(BENCHMARKS) not in sys.path:
-    sys.path.insert(0, str(BENCHMARKS))
+from package import run_python  # noqa: E402
 
-# what a cell must hold, from pydicom's element: one function for this test and the benchmark's pydicom job
-from bench_index import _pydicom_cell  # noqa: E402
+# What a cell must hold, from pydicom's element: one function for this test and the benchmark's pydicom
+# job. bench_index puts benchmarks/ and the directory above it on sys.path; that is undone, so that no
+# process started later (a spawned pool worker inherits sys.path) can find a package there.
+_saved_path = list(sys.path)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+try:
+    from bench_index import _pydicom_cell  # noqa: E402
+finally:
+    sys.path[:] = _saved_path
 
 # Every kind of column: multi-valued DS and CS, US, DA, DS present in some files only (EchoTime),
 # VM 1-n DS (WindowCenter), OW pixel data (binary), a private tag no file has, a tag by (group, element).
@@ -356,12 +361,8 @@ def test_to_pandas(table):
 
 
 def test_importing_dicomfast_does_not_import_pyarrow():
-    import subprocess
-    import sys
-
     code = "import sys, dicomfast; dicomfast.dcmread; print('pyarrow' in sys.modules, 'numpy' in sys.modules)"
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    out = run_python("-c", code, check=True)
     assert out.stdout.split() == ["False", "False"]
 
 

@@ -3,8 +3,6 @@ and the import rule (importing dicomfast and dicomfast.ml does not import torch)
 from __future__ import annotations
 
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +12,8 @@ from pydicom.pixels import apply_modality_lut
 
 import dicomfast
 from dicomfast import errors
+from package import run_python
 from series_factory import enhanced_series, make_series, oblique
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _hu(path) -> np.ndarray:
@@ -39,7 +36,7 @@ def test_import_does_not_import_torch():
     code = ("import sys; import dicomfast, dicomfast.ml, dicomfast.collection.series; "
             "heavy = [m for m in ('torch', 'pyarrow', 'pandas', 'nibabel') if m in sys.modules]; "
             "assert not heavy, heavy; print('ok')")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = run_python("-c", code)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pydicom
 import pytest
 from corpus import corpus_files, corpus_id
+from package import needs_checkout
 from pydicom.pixels import processing as pp
 
 import dicomfast
@@ -193,6 +194,7 @@ def test_truncated_pixel_data_in_a_file_is_a_dicom_error(tmp_path):
             os.close(fd)
 
 
+@needs_checkout  # it runs the checkout's benchmark
 def test_read_pixels_benchmark_runs(tmp_path, capsys):
     import sys
     from pathlib import Path

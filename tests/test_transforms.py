@@ -36,6 +36,7 @@ import dicomfast
 from dicomfast.pixels import _transform
 from dicomfast.pixels.transforms import _window_coefficients as transforms_coefficients
 from dicomfast.pixels.transforms import frame_parameters
+from package import needs_checkout
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(pydicom.__file__).resolve().parents[1]
@@ -729,6 +730,7 @@ def test_enhanced_multiframe_per_frame(name):
 # the benchmark runs once (benchmarks/bench_transform.py); its times are printed, never asserted
 
 
+@needs_checkout  # it runs the checkout's benchmark
 def test_transform_benchmark_runs():
     bench_dir = ROOT / "benchmarks"
     if str(bench_dir) not in sys.path:
