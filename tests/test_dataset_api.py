@@ -332,8 +332,7 @@ def test_pickle_loads_in_a_fresh_process():
     # The pickle names the reader's function, so unpickling imports what it needs by itself.
     item = dicomfast.dcmread(RTPLAN).BeamSequence[0]
     script = "import pickle, sys; print(pickle.loads(sys.stdin.buffer.read()).BeamName)"
-    out = subprocess.run([sys.executable, "-c", script], input=pickle.dumps(item),
-                         capture_output=True, check=True, cwd=pathlib.Path(dicomfast.__file__).parents[1])
+    out = run_python("-c", script, input=pickle.dumps(item), stdin=None, text=False, check=True)
     assert out.stdout.decode().strip() == item.BeamName
 
 
