@@ -241,7 +241,7 @@ def _apply(ds: Any, values: FrameValues, src: np.ndarray, out: np.ndarray) -> No
         window_into(src, out, values.center, values.width, values.slope, values.intercept, values.function)
     elif values.slope == 1.0 and values.intercept == 0.0:
         if out.dtype.kind in "iu" and src.dtype.kind == "f":
-            src = np.rint(src)  # float pixel data into integers: rounded to nearest, as cast() does
+            src = np.rint(src)  # float pixel data into integers: rounded to nearest, never truncated
         _check_fits(src, out.dtype)
         np.copyto(out, src, casting="unsafe")
     elif out.dtype.kind == "f" and out.flags.c_contiguous:
