@@ -40,6 +40,8 @@ cdef class DatasetBase:
     cdef object c_value_at(self, Py_ssize_t index, bint us)
     # the VR written for a record ("" implicit), its length, whether it is encapsulated
     cdef str c_record(self, Py_ssize_t index, uint32_t* length, bint* encapsulated)
+    # the value bytes of a record, zero-copy (Tape.raw)
+    cdef object c_raw(self, Py_ssize_t index)
     cdef bint c_big_endian(self) noexcept
     cdef bint c_explicit_vr(self) noexcept
     # whether the Specific Character Set has been resolved (c_resolve_encodings)

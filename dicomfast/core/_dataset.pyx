@@ -226,6 +226,9 @@ cdef class DatasetBase:
         encapsulated[0] = (e.flags & F_ENCAPSULATED) != 0
         return self._tape.vr(index)
 
+    cdef object c_raw(self, Py_ssize_t index):
+        return self._tape.raw(index)
+
     cdef bint c_big_endian(self) noexcept:
         return self._tape.big_endian
 

@@ -78,6 +78,9 @@ class PixelModule:
     @property
     def voi_lut_function(self) -> Any: ...
 
+    def pixel_bytes(self) -> memoryview | None:
+        """The pixel data element's value bytes, zero-copy, or None without pixel data."""
+
 def pixel_module(ds: DatasetBase, transform_values: bool = True) -> PixelModule:
     """The :class:`PixelModule` of ``ds``, in one walk of its records (with the rescale and window
     attributes when ``transform_values``)."""

@@ -139,6 +139,7 @@ cdef class PixelModule:
     cdef readonly bint has_palette         # Red Palette Color LUT Descriptor present
     cdef readonly object key               # see pixel_module
     cdef tuple values
+    cdef DatasetBase dataset
 
     def __init__(self, *args, **kwargs):
         raise TypeError("a PixelModule is made by pixel_module(ds)")
@@ -216,6 +217,13 @@ cdef class PixelModule:
     def voi_lut_function(self):
         return _get(self.values[V_VOI_FUNCTION])
 
+    def pixel_bytes(self):
+        """The pixel data element's value bytes, zero-copy (a read-only memoryview on the bytes the
+        dataset was read from), or None without pixel data."""
+        if self.pixel_index < 0:
+            return None
+        return self.dataset.c_raw(self.pixel_index)
+
     def __repr__(self):
         return (f"<PixelModule {self.pixel_count} pixel element(s), tag 0x{self.pixel_tag:08X}, "
                 f"encapsulated={self.encapsulated}, length={self.pixel_length}>")
@@ -271,6 +279,7 @@ def pixel_module(DatasetBase ds, bint transform_values=True):
                 pixel_index = found[k]
                 pixel_tag = _MODULE_TAGS[k]
     m.transfer_syntax_value = syntax
+    m.dataset = ds
     m.big_endian = ds.c_big_endian()
     m.explicit_vr = ds.c_explicit_vr()
     m.pixel_count = npixel

@@ -160,10 +160,10 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> n
     # (A direct read of a path's pixel bytes into a new array, as read_pixels does into a reused
     # buffer, measured no faster than this whole-file read and view.)
     ds = to_dataset(src)
-    info = module_info(ds, False)[1]
+    m, info = module_info(ds, False)
     if frame is None and info.plain:
         # The stored bytes are the array (a typical CT or MR series): one view, shaped.
-        return np.ndarray(info.shape, info.dtype, _raw(ds, info))
+        return np.ndarray(info.shape, info.dtype, m.pixel_bytes())
     if frame is not None:
         frame = check_frame(info, frame)
     return decode(ds, info, frame, as_rgb)
