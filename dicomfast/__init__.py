@@ -39,6 +39,7 @@ from .errors import (
     UnsupportedTransferSyntaxError,
 )
 from .reader import dcmread, read_file_meta
+from .writer import dcmwrite
 from .tags import Tag
 
 __version__ = "0.1.0"
@@ -81,6 +82,7 @@ def __getattr__(name):
 __all__ = [
     "dcmread",
     "read_file_meta",
+    "dcmwrite",
     "Dataset",
     "DataElement",
     "FileMetaDataset",

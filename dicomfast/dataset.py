@@ -8,34 +8,68 @@ names a pydicom user knows.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import copy as _copy
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from . import datadict
-from .core._dataset import (DataElement, DatasetBase, ElementHeader, Keyword, configure, element_at_stop,
-                             remember_static_vr)
+from .core import _values
+from .core._dataset import (DELETED, UNSET, DataElement, DatasetBase, ElementHeader, Keyword, bound_element, configure,
+                             element_at_stop, remember_static_vr)
+from .core.encode import encode_value
 from .core._scan import FLAG_IMPLICIT as F_IMPLICIT
 from .core._scan import FLAG_ENCAPSULATED as F_ENCAPSULATED
 from .core._scan import FLAG_ITEM as F_ITEM
+from .core._scan import FLAG_SEQUENCE as F_SEQUENCE
 from .core._scan import FLAG_UNDEFINED as F_UNDEFINED
 from .dump import element_line
+from .charset import python_encodings
 from .errors import DicomError
 from .tags import Tag, to_tag
 
-__all__ = ["Dataset", "DataElement", "Sequence", "FileMetaDataset", "Fragments", "ElementHeader", "element_after_header"]
+__all__ = ["Dataset", "DataElement", "Sequence", "FileMetaDataset", "Fragments", "ElementHeader", "PrivateBlock",
+           "element_after_header", "register_writer", "layout", "DatasetLayout", "Entry", "ElementRecord"]
 
 _KEYWORD_TO_TAG = datadict.KEYWORD_TO_TAG
 
 _TAG_PIXEL_REPRESENTATION = 0x00280103
+_TAG_CHARSET = 0x00080005
+# VRs whose set values read back as the bytes written (not decoded into numbers)
+_BINARY_AS_BYTES = frozenset(("OB", "OW", "OF", "OD", "OL", "OV", "UN"))
 
 
 
 class Sequence(list):
-    """A sequence's items, each a :class:`Dataset`."""
+    """A sequence's items, each a :class:`Dataset`. It can be edited as a list (append, insert,
+    remove, assign) and its items as datasets; a write re-encodes what changed."""
 
-    __slots__ = ()
+    __slots__ = ("_original",)
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        super().__init__(items)
+        for item in self:
+            _check_item(item)
+        self._original: tuple = tuple(self)  # the items as read: an edit is anything else
 
     def __repr__(self) -> str:
         return f"<Sequence of {len(self)} item{'s' if len(self) != 1 else ''}>"
+
+    def is_modified(self) -> bool:
+        """Whether items were added, removed or replaced, or an item (at any depth) edited."""
+        original = self._original
+        if len(self) != len(original) or any(a is not b for a, b in zip(self, original)):
+            return True
+        return any(item.is_modified() for item in self)
+
+    def __copy__(self) -> "Sequence":
+        return Sequence(list(self))
+
+    def __deepcopy__(self, memo: dict) -> "Sequence":
+        return Sequence(_copy.deepcopy(item, memo) for item in self)
+
+
+def _check_item(item: Any) -> None:
+    if not isinstance(item, Dataset):
+        raise TypeError(f"a sequence holds dicomfast Datasets, not {type(item).__name__}")
 
 
 # ``ds.PatientName``: one descriptor per dictionary keyword, on a base class made in one call (setting
@@ -61,9 +95,18 @@ class Dataset(_KeywordAttributes):
     # the hot lookups: _find, _vr, _value, ds.Keyword and ds[key].
 
     def _tags(self) -> dict[int, int]:
+        """{tag: record} of the elements of this dataset; -1 for an element an edit holds."""
         index = self._index
         if index is None:
-            index = self._index = self._tape.tags(self._start, self._stop)
+            index = self._tape.tags(self._start, self._stop)
+            edits = self._edits
+            if edits:
+                for tag, element in edits.items():
+                    if element is DELETED:
+                        index.pop(tag, None)
+                    else:
+                        index[tag] = -1
+            self._index = index
         return index
 
     def get(self, key: Any, default: Any = None) -> Any:
@@ -87,12 +130,17 @@ class Dataset(_KeywordAttributes):
             tag = to_tag(key)
         except (ValueError, TypeError):
             return False
-        return self._find(tag) >= 0
+        if self._find(tag) >= 0:
+            return True
+        edits = self._edits
+        return edits is not None and edits.get(tag, DELETED) is not DELETED
 
     def __len__(self) -> int:
         return len(self._tags())
 
     def __bool__(self) -> bool:
+        if self._edits:
+            return len(self._tags()) > 0
         return self._stop > self._start
 
     def keys(self) -> list[Tag]:
@@ -105,8 +153,8 @@ class Dataset(_KeywordAttributes):
         return [(element.tag, element) for element in self]
 
     def __iter__(self) -> Iterator[DataElement]:
-        for _, index in sorted(self._tags().items()):
-            yield self._element(index)
+        for tag, index in sorted(self._tags().items()):
+            yield self._element(index) if index >= 0 else self._edits[tag]
 
     def __dir__(self) -> list[str]:
         names = [datadict.keyword_for_tag(tag) for tag in self._tags()]
@@ -162,11 +210,191 @@ class Dataset(_KeywordAttributes):
         """The value of ``tag`` in this dataset or the nearest ancestor that has it."""
         dataset: Dataset | None = self
         while dataset is not None:
+            edits = dataset._edits
+            if edits is not None and tag in edits:
+                return None if edits[tag] is DELETED else edits[tag].value
             index = dataset._find(tag)
             if index >= 0:
                 return dataset._value(tag, index, dataset._vr(tag, index))
             dataset = dataset._parent
         return None
+
+    # -- edits ------------------------------------------------------------------------------
+    #
+    # An edit is recorded in ``_edits`` ({tag: DataElement, or DELETED}) over the elements read:
+    # the tape is never changed and untouched elements stay undecoded bytes. A set value is
+    # checked by encoding it as it will be written, and kept as it reads back (the decoder's own
+    # form), in the value cache where ``ds.Keyword`` finds it first.
+
+    def _set_keyword(self, tag: int, name: str, value: Any) -> None:
+        self._set_value(tag, None, value)
+
+    def _delete_keyword(self, tag: int, name: str) -> None:
+        if tag not in self:
+            raise AttributeError(name)
+        self._delete(tag)
+
+    def _set_value(self, tag: int, vr: str | None, value: Any) -> None:
+        vr = vr or self._vr_for(tag)
+        value = self._checked(tag, vr, value)
+        edits = self._edits
+        if edits is None:
+            edits = self._edits = {}
+        edits[tag] = bound_element(self, tag, vr)
+        self._cache[tag] = value
+        self._index = None
+        if tag == _TAG_CHARSET:
+            self._encodings = UNSET
+
+    def _delete(self, tag: int) -> None:
+        edits = self._edits
+        if edits is None:
+            edits = self._edits = {}
+        edits[tag] = DELETED
+        self._cache.pop(tag, None)
+        self._index = None
+        if tag == _TAG_CHARSET:
+            self._encodings = UNSET
+
+    def _vr_for(self, tag: int) -> str:
+        """The VR of a value set for ``tag``: the element's own, else the dictionary's."""
+        edits = self._edits
+        if edits is not None:
+            element = edits.get(tag)
+            if element is not None and element is not DELETED:
+                return element.VR
+        index = self._find(tag)
+        if index >= 0:
+            return self._vr(tag, index)
+        if tag & 0x10000:
+            if 0x0010 <= tag & 0xFFFF <= 0x00FF:
+                return "LO"  # a private creator
+            raise KeyError(f"({tag >> 16:04X},{tag & 0xFFFF:04X}) is a private tag: give its VR "
+                           "(ds.add_new(tag, VR, value), or a private block)")
+        entry = datadict.entry(tag)
+        if entry is None or entry[0] == "NONE":
+            raise KeyError(f"({tag >> 16:04X},{tag & 0xFFFF:04X}) is not in the data dictionary: "
+                           "give its VR with ds.add_new(tag, VR, value)")
+        vr = entry[0]
+        if " or " in vr:
+            vr = self._resolve_ambiguous(tag, -1, vr, 0)
+        return vr
+
+    def _checked(self, tag: int, vr: str, value: Any) -> Any:
+        """``value`` as it will read back, after checking that it encodes as ``vr``."""
+        if vr == "SQ":
+            if value is None:
+                value = ()
+            if isinstance(value, Dataset):
+                raise TypeError("a sequence's value is a list of Datasets, not one Dataset")
+            items = Sequence(value)
+            for item in items:
+                if item._parent is None and item is not self:
+                    item._parent = self
+            return items
+        big = self._tape.big_endian
+        encodings = self._edit_encodings(tag, value)
+        raw = encode_value(value, vr, big_endian=big, encodings=encodings, tag=tag)
+        if vr in _BINARY_AS_BYTES:
+            return raw
+        return _values.decode(raw, vr, big, encodings)
+
+    def _edit_encodings(self, tag: int, value: Any) -> Any:
+        if tag == _TAG_CHARSET:
+            return None
+        return self._encodings_now()
+
+    def _encodings_now(self) -> Any:
+        """The Python codecs of this dataset's Specific Character Set (or its parent's)."""
+        dataset: Dataset | None = self
+        while dataset is not None:
+            if _TAG_CHARSET in dataset:
+                return python_encodings(dataset.SpecificCharacterSet)
+            dataset = dataset._parent
+        return None
+
+    def __setitem__(self, key: Any, element: DataElement) -> None:
+        """``ds[tag] = DataElement(tag, VR, value)``: add or replace an element."""
+        tag = to_tag(key)
+        if not isinstance(element, DataElement):
+            raise TypeError(f"ds[tag] = takes a DataElement, not {type(element).__name__}")
+        if element.tag != tag:
+            raise ValueError(f"the element's tag {Tag(element.tag)} differs from the key {Tag(tag)}")
+        self._set_value(tag, element.VR, element.value)
+
+    def __delitem__(self, key: Any) -> None:
+        tag = to_tag(key)
+        if tag not in self:
+            raise KeyError(Tag(tag))
+        self._delete(tag)
+
+    def add_new(self, tag: Any, VR: str, value: Any) -> None:
+        """Add (or replace) the element ``tag`` with ``VR`` and ``value``, as pydicom's."""
+        self[to_tag(tag)] = DataElement(to_tag(tag), VR, value)
+
+    def add(self, element: DataElement) -> None:
+        """Add (or replace) ``element``."""
+        self[element.tag] = element
+
+    def is_modified(self) -> bool:
+        """Whether this dataset differs from what was read: an element set, added or deleted, or
+        a sequence (at any depth) edited."""
+        if self._edits:
+            return True
+        for value in list(self._cache.values()):
+            if type(value) is Sequence and value.is_modified():
+                return True
+        return False
+
+    def private_block(self, group: int, private_creator: str, create: bool = False) -> "PrivateBlock":
+        """The block of private ``group`` reserved by ``private_creator`` (pydicom's API): an
+        existing reservation, or with ``create`` the first free block byte (0x10 to 0xFF)."""
+        if not group & 1 or not 0x0009 <= group <= 0xFFFF:
+            raise ValueError(f"0x{group:04X} is not a private group")
+        free = None
+        for byte in range(0x10, 0x100):
+            tag = group << 16 | byte
+            if tag in self:
+                if self[tag].value == private_creator:
+                    return PrivateBlock(self, group, private_creator, byte)
+            elif free is None:
+                free = byte
+        if not create:
+            raise KeyError(f"private creator {private_creator!r} has no block in group 0x{group:04X}")
+        if free is None:
+            raise ValueError(f"group 0x{group:04X} has no free private block")
+        self.add_new(group << 16 | free, "LO", private_creator)
+        return PrivateBlock(self, group, private_creator, free)
+
+    def __copy__(self) -> "Dataset":
+        return self._copied(lambda value: value)
+
+    def __deepcopy__(self, memo: dict) -> "Dataset":
+        return self._copied(lambda value: _copy.deepcopy(value, memo), memo)
+
+    def _copied(self, value_copy: Any, memo: dict | None = None) -> "Dataset":
+        new = type(self)(self._tape, self._start, self._stop, self._parent) if self._stop > self._start \
+            or self._edits is None else type(self)()
+        if self._stop <= self._start and self._edits is not None:
+            new._parent = self._parent
+        new._source = self._source
+        new._preamble = self._preamble
+        meta = self.file_meta
+        new.file_meta = value_copy(meta) if meta is not None and memo is not None else meta
+        cache = {}
+        for tag, value in self._cache.items():
+            cache[tag] = value_copy(value) if type(value) is Sequence else value
+        new._cache = cache
+        if self._edits is not None:
+            new._edits = {tag: (DELETED if e is DELETED else bound_element(new, tag, e.VR))
+                          for tag, e in self._edits.items()}
+        new._encodings = self._encodings
+        return new
+
+    def save_as(self, filename: Any, *, transfer_syntax: str | None = None,
+                enforce_file_format: bool = False) -> None:
+        """Write this dataset to ``filename`` (a path or a binary file object): :func:`dcmwrite`."""
+        _write(filename, self, transfer_syntax=transfer_syntax, enforce_file_format=enforce_file_format)
 
     def _sequence(self, index: int) -> Sequence:
         tape = self._tape
@@ -278,7 +506,17 @@ class Dataset(_KeywordAttributes):
         while root._parent is not None:
             path.append(root._start - 1)
             root = root._parent
-        if root._source is None or _read_pickled is None:
+        if root.is_modified() or root._source is None:
+            # edited, or made from nothing: it travels as the bytes it would be written as
+            if path:
+                raise TypeError("an item of an edited or new dataset cannot be pickled alone: "
+                                "pickle the dataset it belongs to")
+            import io
+
+            out = io.BytesIO()
+            _write(out, root, transfer_syntax=None, enforce_file_format=root.file_meta is None)
+            return (_read_pickled, (out.getvalue(), (False, None, False), ()))
+        if _read_pickled is None:
             raise TypeError("this dataset was not read by dcmread and cannot be pickled")
         data, end, options = root._source
         if not (isinstance(data, bytes) and end >= len(data)):
@@ -286,13 +524,115 @@ class Dataset(_KeywordAttributes):
         return (_read_pickled, (data, options, tuple(reversed(path))))
 
 
-configure(keyword_tags=_KEYWORD_TO_TAG, to_tag=to_tag, tag_class=Tag, element_repr=element_line)
+configure(keyword_tags=_KEYWORD_TO_TAG, to_tag=to_tag, tag_class=Tag, element_repr=element_line,
+          encode_value=encode_value)
 
 
 class FileMetaDataset(Dataset):
     """The File Meta Information (group 0002)."""
 
     __slots__ = ()
+
+
+class PrivateBlock:
+    """A private block: ``group``, ``private_creator`` and the block ``byte``; elements are
+    addressed by their offset 0x00 to 0xFF in the block (pydicom's API)."""
+
+    __slots__ = ("dataset", "group", "private_creator", "block_start")
+
+    def __init__(self, dataset: Dataset, group: int, private_creator: str, byte: int) -> None:
+        self.dataset = dataset
+        self.group = group
+        self.private_creator = private_creator
+        self.block_start = byte << 8
+
+    def get_tag(self, element_offset: int) -> Tag:
+        if not 0 <= element_offset <= 0xFF:
+            raise ValueError(f"a private block's element offset is 0x00 to 0xFF, not {element_offset}")
+        return Tag(self.group << 16 | self.block_start | element_offset)
+
+    def __contains__(self, element_offset: int) -> bool:
+        return self.get_tag(element_offset) in self.dataset
+
+    def __getitem__(self, element_offset: int) -> DataElement:
+        return self.dataset[self.get_tag(element_offset)]
+
+    def __delitem__(self, element_offset: int) -> None:
+        del self.dataset[self.get_tag(element_offset)]
+
+    def add_new(self, element_offset: int, VR: str, value: Any) -> None:
+        self.dataset.add_new(self.get_tag(element_offset), VR, value)
+
+
+# dicomfast.writer registers dcmwrite here (it sits above this module, and dicomfast imports it):
+# Dataset.save_as and the pickling of edited datasets call it.
+_write = None
+
+
+def register_writer(function) -> None:
+    """Set the function ``save_as`` writes with: ``function(dst, ds, *, transfer_syntax,
+    enforce_file_format)``. Called once by ``dicomfast.writer``."""
+    global _write
+    _write = function
+
+
+class ElementRecord(NamedTuple):
+    """An element as it was read: where its bytes are in the source (:func:`layout`)."""
+
+    tag: int
+    index: int                  # its record
+    vr: str                     # the VR its value is decoded as
+    start: int                  # where its tag is in the buffer
+    value_offset: int
+    length: int                 # the value's length (the content's, for an undefined length)
+    end: int                    # one past its last byte (its delimiter included)
+    sequence: bool
+    encapsulated: bool          # pixel data fragments (undefined length)
+    undefined: bool             # written with an undefined length
+
+
+class Entry(NamedTuple):
+    """One element of a dataset to write, in tag order: as read (``record``), or an edit's
+    ``element`` (``record`` None)."""
+
+    tag: int
+    record: ElementRecord | None
+    element: DataElement | None
+
+
+class DatasetLayout(NamedTuple):
+    """What a writer needs of a dataset (:func:`layout`): its ``entries`` in tag order, the
+    ``buffer`` their records point into, and how those bytes are encoded."""
+
+    entries: list
+    buffer: Any
+    explicit_vr: bool
+    big_endian: bool
+
+
+def layout(ds: Dataset) -> DatasetLayout:
+    """The elements of ``ds`` for a writer: each record as read (with its byte span, so that an
+    untouched element is copied, not encoded) or the edit that replaced it, sorted by tag."""
+    tape = ds._tape
+    edits = ds._edits or {}
+    entries = []
+    for index in tape.children(ds._start, ds._stop):
+        tag = tape.tag(index)
+        if tag in edits:
+            continue
+        flags = tape.flags(index)
+        offset, length = tape.offset(index), tape.length(index)
+        undefined = bool(flags & F_UNDEFINED)
+        entries.append(Entry(tag, ElementRecord(
+            tag, index, ds._vr(tag, index), tape.start(index), offset, length,
+            offset + length + (8 if undefined else 0), bool(flags & F_SEQUENCE),
+            bool(flags & F_ENCAPSULATED), undefined), None))
+    for tag, element in edits.items():
+        if element is not DELETED:
+            entries.append(Entry(tag, None, element))
+    entries.sort(key=lambda entry: entry.tag)
+    buffer = memoryview(tape.buffer) if len(tape) else memoryview(b"")
+    return DatasetLayout(entries, buffer, not ds.is_implicit_VR, tape.big_endian)
 
 
 def element_after_header(ds: Dataset, read_at: Any = None) -> ElementHeader | None:

@@ -18,6 +18,7 @@ cdef class DatasetBase:
     cdef public object file_meta
     cdef public object _preamble       # the 128-byte preamble: bytes, or (source,) to slice it from
     cdef public object _source
+    cdef public object _edits          # None, or {tag: DataElement or DELETED}: the edits over the tape
     cdef object __weakref__
     # The records directly in this dataset, in file order, once a second lookup asks for them;
     # `ordered` when their tags ascend (as the standard requires), so a lookup can bisect.

@@ -42,8 +42,12 @@ class DatasetBase:
     """The 128-byte preamble as bytes, or the buffer to slice it from, or None."""
     _source: Any
     """What the reader needs to read the rest of the file, or None."""
+    _edits: dict[int, Any] | None
+    """The edits over the tape: {tag: DataElement or DELETED}, or None."""
 
-    def __init__(self, tape: Tape, start: int, stop: int, parent: Self | None = None) -> None: ...
+    def __init__(self, tape: Tape | None = None, start: int = 0, stop: int = 0, parent: Self | None = None) -> None:
+        """A dataset over records ``[start, stop)`` of ``tape``; without a tape, an empty dataset
+        made from nothing (all of it edits)."""
     def _find(self, tag: int) -> int:
         """The record of ``tag`` directly in this dataset, or -1."""
     def _vr(self, tag: int, index: int) -> str:
@@ -88,6 +92,8 @@ class DataElement:
     def tag(self) -> int: ...
     @property
     def value(self) -> Any: ...
+    @value.setter
+    def value(self, value: Any) -> None: ...
     @property
     def VM(self) -> int: ...
     @property
@@ -99,17 +105,28 @@ class DataElement:
     @property
     def is_undefined_length(self) -> bool: ...
     @property
-    def file_offset(self) -> int:
-        """Where the element's tag starts in the (possibly inflated) dataset bytes."""
+    def file_offset(self) -> int | None:
+        """Where the element's tag starts in the (possibly inflated) dataset bytes; None for an
+        element not read from bytes."""
     @property
     def length(self) -> int:
         """The value's length in bytes (the content's length for an undefined length)."""
     def raw_value(self) -> memoryview:
         """The value's bytes as they are in the file, zero-copy and read-only."""
-    def __init__(self, *args: Any, **kwargs: Any) -> NoReturn: ...
+    def __init__(self, tag: Any, VR: str, value: Any) -> None:
+        """An element to add to a dataset, as pydicom's ``DataElement(tag, VR, value)``."""
     def __eq__(self, other: object) -> bool: ...
     def __ne__(self, other: object) -> bool: ...
     __hash__: None  # type: ignore[assignment]
+
+@final
+class _Deleted: ...
+
+DELETED: Final[_Deleted]
+"""The value of an edit that deleted an element."""
+
+def bound_element(dataset: DatasetBase, tag: int, vr: str) -> DataElement:
+    """The DataElement of an edit of ``dataset``: no record, its value in the dataset's cache."""
 
 def configure(
     *,
@@ -117,6 +134,7 @@ def configure(
     to_tag: Callable[[Any], int],
     tag_class: type[int],
     element_repr: Callable[[DataElement], str],
+    encode_value: Callable[..., bytes] | None = None,
 ) -> None:
     """Called once by dataset.py: the tables and functions the compiled lookups use."""
 

@@ -16,6 +16,7 @@ from dicomfast.core._values cimport decode_value, VR_UN, VR_CS, VR_US, VR_OB, VR
     VR_UT, VR_UC, VR_UR, VR_SQ
 
 from dicomfast import datadict as _datadict
+from dicomfast.core._scan import scan
 from dicomfast.charset import python_encodings
 
 
@@ -34,6 +35,26 @@ UNSET = _Unset()
 
 def _unset():
     return UNSET
+
+
+# The value of an edit that deleted an element.
+@cython.final
+cdef class _Deleted:
+    def __repr__(self):
+        return "<deleted>"
+
+    def __reduce__(self):
+        return (_deleted, ())
+
+
+DELETED = _Deleted()
+
+
+def _deleted():
+    return DELETED
+
+
+cdef Tape _EMPTY_TAPE = scan(b"")
 
 
 cdef inline str _vr_text(unsigned int code):
@@ -68,7 +89,12 @@ cdef class DatasetBase:
     def __dealloc__(self):
         free(self.kids)
 
-    def __init__(self, Tape tape, Py_ssize_t start, Py_ssize_t stop, parent=None):
+    def __init__(self, Tape tape=None, Py_ssize_t start=0, Py_ssize_t stop=0, parent=None):
+        if tape is None:  # a dataset made from nothing: all of it is edits
+            tape = _EMPTY_TAPE
+            self.c_init(tape, 0, 0, parent)
+            self._edits = {}
+            return
         if start < 0 or stop > len(tape) or start > stop:
             raise IndexError((start, stop))
         self.c_init(tape, start, stop, parent)
@@ -84,12 +110,16 @@ cdef class DatasetBase:
         self.file_meta = None
         self._preamble = None
         self._source = None
+        self._edits = None
         return 0
 
     cdef Py_ssize_t c_find(self, uint32_t tag) except -2:
-        """The record of ``tag`` directly in this dataset, or -1."""
+        """The record of ``tag`` directly in this dataset, or -1 (also when an edit replaced or
+        deleted it: the edits hold the element then)."""
         cdef Py_ssize_t i, lo, hi, mid
         cdef Elem* e = self._tape.elems
+        if self._edits is not None and tag in <dict>self._edits:
+            return -1
         if self.kids == NULL:
             self.lookups += 1
             if self.lookups < 2 or self._stop - self._start < 16 or self.c_index_kids() < 0:
@@ -273,6 +303,8 @@ cdef class DatasetBase:
         cdef unsigned int code
         if value is not UNSET:
             return value
+        if index < 0:  # an edited element's value lives in the cache
+            raise KeyError(key)
         if vr == "SQ":
             value = self._sequence(index)
         else:
@@ -313,6 +345,13 @@ cdef class DatasetBase:
         else:
             tag = _to_tag(key)
         cdef uint32_t ctag = tag
+        cdef object edited
+        if self._edits is not None:
+            edited = (<dict>self._edits).get(tag)
+            if edited is not None:
+                if edited is DELETED:
+                    raise KeyError(f"({ctag >> 16:04X},{ctag & 0xFFFF:04X})")
+                return edited
         cdef Py_ssize_t index = self.c_find(ctag)
         if index < 0:
             raise KeyError(f"({ctag >> 16:04X},{ctag & 0xFFFF:04X})")
@@ -351,14 +390,19 @@ cdef object _tag_class = int           # tags.Tag, what DataElement.tag returns
 cdef object _element_repr = None       # dump.element_line, DataElement's repr
 
 
-def configure(*, dict keyword_tags, to_tag, tag_class, element_repr):
+cdef object _encode_value = None
+
+
+def configure(*, dict keyword_tags, to_tag, tag_class, element_repr, encode_value=None):
     """Called once by dataset.py: the tables and functions the compiled lookups use.
 
     ``keyword_tags`` maps keywords to tags, ``to_tag`` turns any other key into a tag,
     ``tag_class`` is the ``int`` subclass ``DataElement.tag`` returns, and ``element_repr`` formats
-    a :class:`DataElement` for its ``repr``.
+    a :class:`DataElement` for its ``repr``, ``encode_value(value, vr, tag=)`` encodes the value
+    of an element made by the caller.
     """
-    global _keyword_tags, _to_tag, _tag_class, _element_repr
+    global _keyword_tags, _to_tag, _tag_class, _element_repr, _encode_value
+    _encode_value = encode_value
     _keyword_tags = keyword_tags
     _to_tag = to_tag
     _tag_class = tag_class
@@ -381,13 +425,22 @@ cdef class DataElement:
     the dataset. Compiled, with a free list: ``ds[key].value`` is as common as ``ds.Keyword``.
     """
 
-    cdef DatasetBase _dataset
+    cdef DatasetBase _dataset      # None for an element made by the caller (or an edit)
     cdef Py_ssize_t _index
     cdef uint32_t _tag
     cdef readonly str VR
+    cdef object _value             # the value of an element without a record
 
-    def __init__(self, *args, **kwargs):
-        raise TypeError("DataElements are made by a dataset: ds[tag], ds['Keyword'], iter(ds)")
+    def __init__(self, tag, str VR, value):
+        """``DataElement(tag, VR, value)``: an element to add to a dataset (``ds.add(elem)``,
+        ``ds[tag] = elem``), as in pydicom; its value is checked against the VR when it is added."""
+        if len(VR) != 2 or not VR.isupper() or not VR.isalpha():
+            raise ValueError(f"{VR!r} is not a VR")
+        self._dataset = None
+        self._index = -1
+        self._tag = _to_tag(tag)
+        self.VR = VR
+        self._value = value
 
     @property
     def tag(self):
@@ -395,7 +448,18 @@ cdef class DataElement:
 
     @property
     def value(self):
+        if self._dataset is None:
+            return self._value
         return self._dataset.c_value(self._tag, self._index, self.VR)
+
+    @value.setter
+    def value(self, value):
+        """Set the value: in the dataset the element belongs to (an edit of it), or of this
+        element itself before it is added to one."""
+        if self._dataset is None:
+            self._value = value
+        else:
+            self._dataset._set_value(self._tag, self.VR, value)
 
     @property
     def VM(self):
@@ -431,20 +495,39 @@ cdef class DataElement:
 
     @property
     def is_undefined_length(self):
+        if self._index < 0:
+            return False
         return bool(self._dataset._tape.elems[self._index].flags & F_UNDEFINED)
 
     @property
     def file_offset(self):
-        """Where the element's tag starts in the (possibly inflated) dataset bytes."""
+        """Where the element's tag starts in the (possibly inflated) dataset bytes; None for an
+        element that was not read from bytes (made by the caller, or an edit)."""
+        if self._index < 0:
+            return None
         return self._dataset._tape.elems[self._index].start
 
     @property
     def length(self):
         """The value's length in bytes (the content's length for an undefined length)."""
+        if self._index < 0:
+            return len(self.raw_value()) if self.VR != "SQ" else 0
         return self._dataset._tape.elems[self._index].length
 
     def raw_value(self):
-        """The value's bytes as they are in the file, zero-copy and read-only."""
+        """The value's bytes as they are in the file, zero-copy and read-only; for an element not
+        read from bytes (made by the caller, or an edit), its value encoded as the dataset it is
+        in would write it (little endian and the default character set outside a dataset)."""
+        cdef bint big = False
+        cdef object encodings = None
+        if self._index < 0:
+            if _encode_value is None:
+                raise TypeError("no value encoder is configured")
+            if self._dataset is not None:
+                big = self._dataset._tape.big_endian
+                encodings = self._dataset.c_encodings()
+            return memoryview(_encode_value(self.value, self.VR, big_endian=big, encodings=encodings,
+                                            tag=self._tag)).toreadonly()
         return self._dataset._tape.raw(self._index)
 
     def __eq__(self, other):
@@ -462,6 +545,11 @@ cdef class DataElement:
         if _element_repr is None:
             return f"<DataElement ({self._tag >> 16:04X},{self._tag & 0xFFFF:04X}) {self.VR}>"
         return _element_repr(self)
+
+
+def bound_element(DatasetBase dataset, uint32_t tag, str vr):
+    """The DataElement of an edit of ``dataset``: no record, its value in the dataset's cache."""
+    return _make_element(dataset, -1, tag, vr)
 
 
 cdef DataElement _make_element(DatasetBase dataset, Py_ssize_t index, uint32_t tag, str vr):
@@ -495,15 +583,10 @@ cdef class Keyword:
         return (<DatasetBase>dataset).c_keyword_value(self.tag, self.key, self.name)
 
     def __set__(self, dataset, value):
-        raise _read_only(self.name)
+        dataset._set_keyword(self.tag, self.name, value)
 
     def __delete__(self, dataset):
-        raise _read_only(self.name)
-
-
-cdef object _read_only(str name):
-    return AttributeError(
-        f"dicomfast datasets are read-only ({name}); to_pydicom() gives one you can edit")
+        dataset._delete_keyword(self.tag, self.name)
 
 
 @cython.final
