@@ -111,8 +111,10 @@ def test_the_package_keeps_its_layers(tmp_path):
 )
 def test_an_upward_import_breaks_the_contract(tmp_path, module, line, broken):
     config = _contract()
-    copy = _copy_package(tmp_path)
     source = package_dir() / module
+    if not source.exists():
+        pytest.skip(f"{module} is not in the installed package (a wheel carries no .pyx)")
+    copy = _copy_package(tmp_path)
     # a lazy import, in a function: those count as much as the ones at the top
     text = source.read_text(encoding="utf-8") + f"\n\ndef _upward():\n    {line}\n"
     if module.endswith(".pyx"):
