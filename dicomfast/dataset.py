@@ -133,6 +133,32 @@ class Dataset(_KeywordAttributes):
         remember_static_vr(tag, dictionary_vr)
         return dictionary_vr
 
+    def _private_vr(self, tag: int, index: int) -> str:
+        """The VR of a private implicit or UN element (gggg,bbee): its creator's (gggg,00bb)
+        private dictionary entry, else UN, as pydicom's reader gives it. An explicit UN of
+        64 KiB or more stays UN (pydicom's ``replace_un_with_known_vr`` limit)."""
+        tape = self._tape
+        flags = tape.flags(index)
+        if not flags & (F_IMPLICIT | F_UNDEFINED) and tape.length(index) >= 0xFFFF:
+            return "UN"
+        creator_tag = (tag & 0xFFFF0000) | ((tag >> 8) & 0xFF)
+        found = self._find(creator_tag)
+        if found < 0:
+            return "UN"
+        try:
+            creator = self._value(creator_tag, found, self._vr(creator_tag, found))
+        except DicomError:
+            return "UN"
+        entry = datadict.private_entry(creator, tag)
+        if entry is None:
+            return "UN"
+        vr = entry[0]
+        if len(vr) != 2 or vr == "SQ":
+            # 'US or SS' and 'OB_OW' rows are read as UN; a private sequence that the scan did
+            # not parse as one (a defined length, implicit VR) stays bytes.
+            return "UN"
+        return vr
+
     def _resolve_ambiguous(self, tag: int, index: int, vr: str, flags: int) -> str:
         """The VR of an element the dictionary gives several VRs for (PS3.5 Annex A, PS3.3)."""
         if tag == 0x7FE00010:

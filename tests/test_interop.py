@@ -386,7 +386,10 @@ def test_converted_values_keep_their_text():
 def test_private_elements_are_kept_with_pydicoms_vrs():
     path = os.path.join(CHARSET_FILES, "chrJapMulti.dcm")  # implicit VR private elements
     ours = dicomfast.dcmread(path)
-    assert ours[0x00191013].VR == "UN"
+    theirs = pydicom.dcmread(path)
+    # the VR from the private dictionary, by the element's creator, as pydicom gives it
+    assert ours[0x00191013].VR == theirs[0x00191013].VR == "LO"
+    assert ours[0x00191013].value == theirs[0x00191013].value
     converted = ours.to_pydicom()
     element = converted[0x00191013]
     assert element.VR == "LO" and element.value == "E25"
