@@ -17,6 +17,7 @@ from .core._scan import FLAG_IMPLICIT as F_IMPLICIT
 from .core._scan import FLAG_ENCAPSULATED as F_ENCAPSULATED
 from .core._scan import FLAG_ITEM as F_ITEM
 from .core._scan import FLAG_UNDEFINED as F_UNDEFINED
+from .defects import Defect
 from .dump import element_line
 from .errors import DicomError
 from .tags import Tag, to_tag
@@ -55,7 +56,7 @@ class Dataset(_KeywordAttributes):
     :class:`DataElement`. Iteration is in tag order.
     """
 
-    __slots__ = ()
+    __slots__ = ("_defects",)
 
     # DatasetBase (compiled) holds the tape range, the caches, file_meta and preamble, and does
     # the hot lookups: _find, _vr, _value, ds.Keyword and ds[key].
@@ -119,6 +120,21 @@ class Dataset(_KeywordAttributes):
             lowered = [f.lower() for f in filters]
             names = [n for n in names if any(f in n.lower() for f in lowered)]
         return names
+
+    @property
+    def defects(self) -> list[Defect]:
+        """What the read of this file tolerated, as :class:`~dicomfast.defects.Defect` records
+        (kind, tag, offset, action), in the order met: the reader's, then the pixel layer's
+        (appended when a pixel read uses a safe default). Empty for a clean file. An item gives
+        its file's list."""
+        root = self
+        while root._parent is not None:
+            root = root._parent
+        try:
+            return root._defects
+        except AttributeError:
+            root._defects = []
+            return root._defects
 
     # -- values ----------------------------------------------------------------------------
 
