@@ -15,6 +15,9 @@ Tags are plain ints, ``0xGGGGEEEE``. :func:`entry` resolves a tag in one call to
   ``('LO', '1', 'Private Creator', False, '')``;
 * any other tag (other private tags included) is ``None``.
 
+Private data elements have no public entry; :func:`private_entry` looks one up by its Private
+Creator in the private dictionary (see its docstring), as pydicom's ``get_private_entry`` does.
+
 VRs are the standard's text: ``'US or SS'``, ``'OB or OW'``, ``'US or SS or OW'``, and ``'NONE'``
 for the item and delimitation tags of group FFFE. The data is generated from the standard's
 tables into :mod:`dicomfast._dictionary` (edition :data:`EDITION`) by ``tools/gen_dictionary.py``.
@@ -23,6 +26,7 @@ from itertools import compress, product
 from operator import itemgetter
 
 from ._generated.dictionary import DICTIONARY, EDITION, REPEATERS
+from ._generated.private_dictionary import PRIVATE_DICTIONARY
 
 __all__ = [
     "EDITION",
@@ -38,6 +42,12 @@ __all__ = [
     "dictionary_is_retired",
     "dictionary_has_tag",
     "dictionary_keyword",
+    "PRIVATE_DICTIONARY",
+    "private_entry",
+    "private_pattern",
+    "private_dictionary_VR",
+    "private_dictionary_VM",
+    "private_dictionary_description",
 ]
 
 #: keyword -> tag, for every tag the standard lists with a keyword. The keywords of repeating
@@ -165,3 +175,60 @@ def dictionary_keyword(tag):
 def dictionary_has_tag(tag):
     """``True`` if :func:`entry` resolves ``tag``."""
     return (_lookup.get(tag) or entry(tag)) is not None
+
+
+# -- the private dictionary ------------------------------------------------------------------
+
+
+def private_pattern(tag):
+    """The private dictionary's key of a private element tag: its 8 hex digits with the block
+    byte (the high byte of the element number) written ``xx``: ``0x00291010`` -> ``'0029xx10'``."""
+    return f"{tag >> 16:04X}xx{tag & 0xFF:02X}"
+
+
+def private_entry(private_creator, tag):
+    """``(VR, VM, name, retired)`` of the private element ``tag`` (an int) reserved by
+    ``private_creator`` (the Private Creator value, a ``str``), or ``None`` when the private
+    dictionary does not list it.
+
+    As pydicom's ``get_private_entry``, the keys tried are, in order: the tag itself
+    (``'00291010'``), the tag with its block byte as ``xx`` (``'0029xx10'``, most rows), and the
+    group's low byte and the block byte as ``xx`` (``'00xxxx10'``, a creator's rows that hold
+    in a range of groups). The dictionary's VRs are as collected: two letters, except for one
+    ``'US or SS'`` and one ``'OB_OW'`` row.
+    """
+    block = PRIVATE_DICTIONARY.get(private_creator) if type(private_creator) is str else None
+    if block is None:
+        return None
+    group = f"{tag >> 16:04X}"
+    low = f"{tag & 0xFF:02X}"
+    e = block.get(f"{group}{tag & 0xFFFF:04X}")
+    if e is None:
+        e = block.get(f"{group}xx{low}")
+        if e is None:
+            e = block.get(f"{group[:2]}xxxx{low}")
+    return e
+
+
+def _known_private(tag, private_creator):
+    e = private_entry(private_creator, tag)
+    if e is None:
+        raise KeyError(
+            f"tag ({tag >> 16:04X},{tag & 0xFFFF:04X}) of private creator {private_creator!r} "
+            "is not in the private dictionary")
+    return e
+
+
+def private_dictionary_VR(tag, private_creator):
+    """The VR of a private tag under its creator (pydicom's signature); ``KeyError`` if unknown."""
+    return _known_private(tag, private_creator)[0]
+
+
+def private_dictionary_VM(tag, private_creator):
+    """The VM of a private tag under its creator; ``KeyError`` if unknown."""
+    return _known_private(tag, private_creator)[1]
+
+
+def private_dictionary_description(tag, private_creator):
+    """The name of a private tag under its creator; ``KeyError`` if unknown."""
+    return _known_private(tag, private_creator)[2]

@@ -21,6 +21,7 @@ from .core._scan import FLAG_ENCAPSULATED as F_ENCAPSULATED
 from .core._scan import FLAG_ITEM as F_ITEM
 from .core._scan import FLAG_SEQUENCE as F_SEQUENCE
 from .core._scan import FLAG_UNDEFINED as F_UNDEFINED
+from .defects import Defect
 from .dump import element_line
 from .charset import python_encodings
 from .errors import DicomError
@@ -89,7 +90,7 @@ class Dataset(_KeywordAttributes):
     :class:`DataElement`. Iteration is in tag order.
     """
 
-    __slots__ = ()
+    __slots__ = ("_defects",)
 
     # DatasetBase (compiled) holds the tape range, the caches, file_meta and preamble, and does
     # the hot lookups: _find, _vr, _value, ds.Keyword and ds[key].
@@ -168,6 +169,21 @@ class Dataset(_KeywordAttributes):
             names = [n for n in names if any(f in n.lower() for f in lowered)]
         return names
 
+    @property
+    def defects(self) -> list[Defect]:
+        """What the read of this file tolerated, as :class:`~dicomfast.defects.Defect` records
+        (kind, tag, offset, action), in the order met: the reader's, then the pixel layer's
+        (appended when a pixel read uses a safe default). Empty for a clean file. An item gives
+        its file's list."""
+        root = self
+        while root._parent is not None:
+            root = root._parent
+        try:
+            return root._defects
+        except AttributeError:
+            root._defects = []
+            return root._defects
+
     # -- values ----------------------------------------------------------------------------
 
     def _dictionary_vr(self, tag: int, index: int) -> str:
@@ -180,6 +196,32 @@ class Dataset(_KeywordAttributes):
             return self._resolve_ambiguous(tag, index, dictionary_vr, self._tape.flags(index))
         remember_static_vr(tag, dictionary_vr)
         return dictionary_vr
+
+    def _private_vr(self, tag: int, index: int) -> str:
+        """The VR of a private implicit or UN element (gggg,bbee): its creator's (gggg,00bb)
+        private dictionary entry, else UN, as pydicom's reader gives it. An explicit UN of
+        64 KiB or more stays UN (pydicom's ``replace_un_with_known_vr`` limit)."""
+        tape = self._tape
+        flags = tape.flags(index)
+        if not flags & (F_IMPLICIT | F_UNDEFINED) and tape.length(index) >= 0xFFFF:
+            return "UN"
+        creator_tag = (tag & 0xFFFF0000) | ((tag >> 8) & 0xFF)
+        found = self._find(creator_tag)
+        if found < 0:
+            return "UN"
+        try:
+            creator = self._value(creator_tag, found, self._vr(creator_tag, found))
+        except DicomError:
+            return "UN"
+        entry = datadict.private_entry(creator, tag)
+        if entry is None:
+            return "UN"
+        vr = entry[0]
+        if len(vr) != 2 or vr == "SQ":
+            # 'US or SS' and 'OB_OW' rows are read as UN; a private sequence that the scan did
+            # not parse as one (a defined length, implicit VR) stays bytes.
+            return "UN"
+        return vr
 
     def _resolve_ambiguous(self, tag: int, index: int, vr: str, flags: int) -> str:
         """The VR of an element the dictionary gives several VRs for (PS3.5 Annex A, PS3.3)."""

@@ -12,6 +12,7 @@ from . import datadict
 from .core import _scan
 from .core._dataset import new_dataset
 from .dataset import Dataset, FileMetaDataset, item_at, register_unpickle
+from .defects import Defect, DefectError, defect
 from .errors import DicomError, InflateError, InvalidLengthError, NotDicomError, TruncatedError
 from .tags import to_tag
 
@@ -39,6 +40,7 @@ def dcmread(
     specific_tags: Iterable[Any] | None = None,
     force: bool = False,
     mmap: bool = False,
+    strict: bool = False,
 ) -> Dataset:
     """Read a DICOM dataset from a path, a binary file object, or a bytes-like object.
 
@@ -47,6 +49,11 @@ def dcmread(
     once it has passed the last of them; both read only the start of a file from a path.
     ``force`` reads data without the 128-byte preamble and ``DICM`` prefix. ``mmap`` maps a file
     instead of reading it, for files larger than memory or pixel data viewed in place.
+
+    ``strict=False`` (the default) tolerates what pydicom tolerates and records each defect on
+    ``ds.defects`` (:mod:`dicomfast.defects`): a file that ends inside a value gives every element,
+    the last value cut short as pydicom cuts it. ``strict=True`` raises on the first defect: a
+    :class:`~dicomfast.defects.DefectError`, or for truncation ``TruncatedError`` as before.
 
     Raises a :class:`~dicomfast.errors.DicomError` subclass for data that is not DICOM or is
     damaged; a :class:`~dicomfast.errors.TruncatedError` or ``InvalidLengthError`` carries the
@@ -57,9 +64,9 @@ def dcmread(
     options = (stop_before_pixels, wanted, force)
 
     if header_only and type(src) is str and not mmap:
-        return _read_header(src, options)  # the hot path of loaders and indexers
+        return _read_header(src, options, strict)  # the hot path of loaders and indexers
     if isinstance(src, (bytes, bytearray, memoryview)):
-        return _read_source(src, options)
+        return _read_source(src, options, strict=strict)
     if isinstance(src, (str, os.PathLike)):
         path = os.fspath(src)
         if mmap:
@@ -67,11 +74,11 @@ def dcmread(
                 if os.fstat(f.fileno()).st_size == 0:
                     raise NotDicomError(f"{path}: the file is empty")
                 mapped = _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ)
-            return _read_source(mapped, options, name=path)
+            return _read_source(mapped, options, name=path, strict=strict)
         if header_only:
-            return _read_header(path, options)
+            return _read_header(path, options, strict)
         data, size = _scan.read_file(path)
-        return _read_source(data, options, name=path)
+        return _read_source(data, options, name=path, strict=strict)
     if hasattr(src, "read"):
         name = getattr(src, "name", None)
         if header_only and _seekable(src):
@@ -79,14 +86,15 @@ def dcmread(
             data = src.read(HEADER_BLOCK)
             while True:
                 try:
-                    return _read_source(data, options, name=name, complete=len(data) < HEADER_BLOCK)
+                    return _read_source(data, options, name=name, complete=len(data) < HEADER_BLOCK,
+                                        strict=strict)
                 except _NeedMore:
                     src.seek(begin)
                     want = max(4 * len(data), 1 << 20)
                     data = src.read(want)
                     if len(data) < want:
-                        return _read_source(data, options, name=name)
-        return _read_source(src.read(), options, name=name)
+                        return _read_source(data, options, name=name, strict=strict)
+        return _read_source(src.read(), options, name=name, strict=strict)
     raise TypeError(f"dcmread reads a path, a binary file object or bytes, not {type(src).__name__}")
 
 
@@ -129,12 +137,12 @@ def _wanted_tags(specific_tags: Iterable[Any]) -> tuple:
     return result
 
 
-def _read_header(path: str, options: tuple) -> Dataset:
+def _read_header(path: str, options: tuple, strict: bool = False) -> Dataset:
     """Read the first block of a file and scan it; read more only if the scan runs out."""
     data, size = _scan.read_file(path, HEADER_BLOCK)
     while True:
         try:
-            return _read_source(data, options, name=path, complete=size >= 0)
+            return _read_source(data, options, name=path, complete=size >= 0, strict=strict)
         except _NeedMore:
             data, size = _scan.read_file(path, max(4 * len(data), 1 << 20))
 
@@ -166,7 +174,8 @@ def _seekable(f: Any) -> bool:
         return False
 
 
-def _read_source(data: Any, options: tuple, name: str | None = None, complete: bool = True) -> Dataset:
+def _read_source(data: Any, options: tuple, name: str | None = None, complete: bool = True,
+                 strict: bool = False) -> Dataset:
     stop_before_pixels, wanted, force = options
     framing, prefix_end, meta_tape, tape, begin = _scan.read_part10(
         data, force, stop_before_pixels, wanted)
@@ -183,6 +192,8 @@ def _read_source(data: Any, options: tuple, name: str | None = None, complete: b
     meta = None
     if meta_tape is not None:
         meta = new_dataset(FileMetaDataset, meta_tape)
+        if meta_tape.status > _SCAN_STOPPED and not strict and (complete or not meta_tape.needs_more):
+            meta_tape.cut_short()
         if meta_tape.status > _SCAN_STOPPED:
             # A fault in the meta group: the partial dataset has no elements, and the meta
             # elements read before the fault.
@@ -191,12 +202,15 @@ def _read_source(data: Any, options: tuple, name: str | None = None, complete: b
             partial._preamble = preamble
             _raise_for(meta_tape, name, complete, partial)
 
+    if tape is None and framing != FRAME_INFLATE:
+        tape = _scan.scan(b"", 0)   # a meta group cut short by the end of the data: no dataset
     end = None
+    found: list[Defect] = []
     if framing == FRAME_INFLATE:
         if not complete:
             raise _NeedMore
         end = len(data) if not isinstance(data, memoryview) else data.nbytes
-        inflated = _inflate(data, begin, _where(name))
+        inflated = _inflate(data, begin, _where(name), found)
         tape = _scan.scan(inflated, 0, explicit_vr=True, big_endian=False,
                           stop_before_pixels=stop_before_pixels,
                           stop_after=None if wanted is None else wanted[-1], wanted=wanted)
@@ -204,10 +218,14 @@ def _read_source(data: Any, options: tuple, name: str | None = None, complete: b
     dataset = new_dataset(Dataset, tape)
     dataset.file_meta = meta
     dataset._preamble = preamble
+    if tape.status > _SCAN_STOPPED and not strict and (complete or not tape.needs_more):
+        tape.cut_short()
     if tape.status > _SCAN_STOPPED:
         _raise_for(tape, name, complete, dataset)
     if tape.needs_more and not complete:
         raise _NeedMore
+    if meta_tape is not None and meta_tape.ndefects or tape.ndefects or found:
+        _record_defects(dataset, meta_tape, tape, found, name, strict)
     # What pickling needs to read the same dataset again: the bytes the scan used.
     dataset._source = (data, tape.stop if end is None else end, options)
     return dataset
@@ -230,7 +248,28 @@ def _raise_for(tape: Any, name: str | None, complete: bool, partial: Dataset | N
     raise kind(where + message)
 
 
-def _inflate(data: Any, pos: int, where: str) -> bytes:
+_KINDS = _scan.DEFECT_KINDS
+
+
+def _record_defects(dataset: Dataset, meta_tape: Any, tape: Any, found: list, name: str | None,
+                    strict: bool) -> None:
+    """The defects of the scans and the framing, as records on ``dataset`` (or, strict, the first
+    one raised)."""
+    records: list[Defect] = []
+    if meta_tape is not None:
+        records += [defect(_KINDS[k], t, o) for k, t, o in meta_tape.defects]
+    records += found
+    if tape is not None:
+        records += [defect(_KINDS[k], t, o) for k, t, o in tape.defects]
+    if not records:
+        return
+    if strict:
+        first = records[0]
+        raise DefectError(f"{_where(name)}{first} (strict=True)", defect=first)
+    dataset.defects.extend(records)
+
+
+def _inflate(data: Any, pos: int, where: str, found: list | None = None) -> bytes:
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     try:
         out = inflater.decompress(bytes(data[pos:]), MAX_INFLATED)
@@ -238,4 +277,6 @@ def _inflate(data: Any, pos: int, where: str) -> bytes:
         raise InflateError(f"{where}the deflated dataset cannot be inflated: {exc}") from None
     if inflater.unconsumed_tail:
         raise InflateError(f"{where}the deflated dataset inflates to more than {MAX_INFLATED} bytes")
+    if not inflater.eof and found is not None:
+        found.append(defect("deflate_truncated", 0, pos))
     return out

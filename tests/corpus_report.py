@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import dicomfast  # noqa: E402
 from corpus import corpus_files, corpus_id  # noqa: E402
-from reference import PRIVATE_BY_BYTES, compare, pydicom_read  # noqa: E402
+from reference import compare, pydicom_read  # noqa: E402
 
 
 def outcome(path) -> tuple[str, str]:
@@ -56,9 +56,6 @@ def main() -> None:
         print(f"{kind:22s} {n}")
     print(f"{'total':22s} {sum(counts.values())}")
     print("\n".join(notes))
-    total = sum(PRIVATE_BY_BYTES.values())
-    print(f"\nprivate elements compared by bytes (pydicom's private dictionary VR vs our UN): {total}, "
-          f"by pydicom's VR: {dict(PRIVATE_BY_BYTES)}")
 
 
 if __name__ == "__main__":

@@ -8,18 +8,12 @@ Sequence -> list of datasets. A difference is reported as a path to the element 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Any
 
 import pydicom
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as PydicomSequence
 from pydicom.valuerep import PersonName
-
-
-# How often compare() fell back to comparing bytes for an implicit private element whose VR pydicom
-# took from its private dictionary (reported by corpus_report.py).
-PRIVATE_BY_BYTES: Counter = Counter()
 
 
 def normalise(value: Any) -> Any:
@@ -82,13 +76,6 @@ def compare(ours, theirs, path: str = "") -> list[str]:
             continue
         our_elem = ours[tag]
         if our_elem.VR != their_vr:
-            if _private_dictionary_vr(tag, our_elem.VR, their_vr):
-                # pydicom took the VR of an implicit private element from its private
-                # dictionary, which dicomfast does not carry: compare the bytes instead.
-                PRIVATE_BY_BYTES[their_vr] += 1
-                if their_raw is not None and bytes(our_elem.raw_value()) != bytes(their_raw):
-                    problems.append(f"{here}: private element bytes differ")
-                continue
             problems.append(f"{here}: VR {our_elem.VR} != pydicom's {their_vr}")
             continue
         try:
@@ -107,10 +94,6 @@ def compare(ours, theirs, path: str = "") -> list[str]:
         if not _same(our_value, expected):
             problems.append(f"{here} {their_vr}: {our_value!r:.120} != pydicom's {expected!r:.120}")
     return problems
-
-
-def _private_dictionary_vr(tag: int, ours: str, theirs: str) -> bool:
-    return bool(tag >> 16 & 1) and ours == "UN" and theirs != "UN"
 
 
 def pydicom_read(path, **kwargs):

@@ -71,6 +71,9 @@ def test_header_read_matches_full_read(path):
     keep = set(wanted) | {0x00080005}
     assert [t for t in some.keys()] == [t for t in full.keys() if t in keep]
     for tag in wanted:
+        creator = (tag & 0xFFFF0000) | (tag >> 8 & 0xFF)
+        if tag >> 16 & 1 and tag & 0xFF00 and creator not in some:
+            continue  # a private element read without its creator: UN, as pydicom gives it
         assert some[tag].VR == full[tag].VR
         if full[tag].VR != "SQ":
             a, b = some[tag].value, full[tag].value

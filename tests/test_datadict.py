@@ -34,7 +34,7 @@ from dicomfast.datadict import (
 ROOT = Path(__file__).resolve().parents[1]
 STANDARD = ROOT / "tools" / "standard"
 GENERATOR = ROOT / "tools" / "gen_dictionary.py"
-GENERATED = ("dictionary.py", "uids.py")
+GENERATED = ("dictionary.py", "uids.py", "private_dictionary.py")
 FIELDS = ("VR", "VM", "name", "retired", "keyword")
 GROUP_LENGTH = ("UL", "1", "Group Length", True, "")
 PRIVATE_CREATOR = ("LO", "1", "Private Creator", False, "")
@@ -408,7 +408,7 @@ def test_generated_modules_say_so():
         head = (package_dir() / "_generated" / name).read_text(encoding="utf-8")[:1500]
         assert "GENERATED FILE - DO NOT EDIT" in head
         assert "tools/gen_dictionary.py" in head
-        assert "edition 2024d" in head
+        assert "edition 2024d" in head or name == "private_dictionary.py"
 
 
 def test_every_table_row_is_generated():
@@ -516,3 +516,54 @@ def test_uids_match_pydicom():
     assert mismatches == []
     assert unknown_to_pydicom <= ADDED_UIDS_2024D
     assert len(uid.UID_DICTIONARY) == 490
+
+
+# --- the private dictionary ---------------------------------------------------------------------
+
+
+def _private_rows():
+    with open(STANDARD / "private_dictionary.tsv", encoding="utf-8") as f:
+        return [line.rstrip("\n").split("\t") for line in f][1:]
+
+
+def test_every_private_row_is_generated():
+    rows = _private_rows()
+    assert len(rows) == 10545
+    assert sum(len(block) for block in datadict.PRIVATE_DICTIONARY.values()) == len(rows)
+    for creator, pattern, vr, vm, name, retired in rows:
+        assert datadict.PRIVATE_DICTIONARY[creator][pattern] == (vr, vm, name, retired == "Y")
+
+
+def test_private_dictionary_matches_pydicoms():
+    """Every pydicom private entry, looked up as pydicom's reader looks it up (three keys)."""
+    from pydicom._private_dict import private_dictionaries
+    from pydicom.datadict import get_private_entry
+
+    assert set(private_dictionaries) == set(datadict.PRIVATE_DICTIONARY)
+    checked = 0
+    for creator, block in private_dictionaries.items():
+        assert set(block) == set(datadict.PRIVATE_DICTIONARY[creator]), creator
+        for pattern in block:
+            for fill in ("10", "2F", "E0"):
+                text = pattern.replace("xxxx", "0" + fill[0] + fill).replace("xx", fill)
+                tag = int(text, 16)
+                try:
+                    theirs = get_private_entry(tag, creator)
+                except KeyError:
+                    theirs = None
+                ours = datadict.private_entry(creator, tag)
+                assert (ours and list(ours)) == (theirs and [theirs[0], theirs[1], theirs[2], theirs[3] == "R"]), (creator, text)
+                checked += 1
+    assert checked > 30000
+
+
+def test_private_lookups():
+    assert datadict.private_pattern(0x00291310) == "0029xx10"
+    assert datadict.private_entry("SIEMENS CSA HEADER", 0x00291010) == ("OB", "1", "CSA Image Header Info", False)
+    assert datadict.private_entry("SIEMENS CSA HEADER", 0x00291210)[2] == "CSA Image Header Info"
+    assert datadict.private_entry("NO SUCH CREATOR", 0x00291010) is None
+    assert datadict.private_entry(["SIEMENS CSA HEADER"], 0x00291010) is None
+    assert datadict.private_dictionary_VR(0x00291010, "SIEMENS CSA HEADER") == "OB"
+    assert datadict.private_dictionary_VM(0x00291010, "SIEMENS CSA HEADER") == "1"
+    with pytest.raises(KeyError):
+        datadict.private_dictionary_VR(0x00291099, "SIEMENS CSA HEADER")

@@ -20,7 +20,7 @@ import pytest
 import dicomfast
 from dicomfast import DataElement, Dataset, DicomError, NotDicomError, Sequence, TruncatedError
 from package import run_python
-from reference import normalise
+from reference import compare, normalise
 
 DATA = pathlib.Path(os.path.dirname(pydicom.__file__)) / "data"
 CT = DATA / "test_files" / "CT_small.dcm"  # explicit VR little endian, private elements, pixels
@@ -533,7 +533,7 @@ def test_truncated_data_raises_with_the_elements_before_the_fault(path, after):
     full = dicomfast.dcmread(data)
     cut = _cut_inside_a_value(full, after)
     with pytest.raises(TruncatedError) as info:
-        dicomfast.dcmread(data[:cut])
+        dicomfast.dcmread(data[:cut], strict=True)
     error = info.value
     assert isinstance(error, DicomError) and isinstance(error, ValueError)
     assert error.offset is not None and error.offset < cut
@@ -546,6 +546,13 @@ def test_truncated_data_raises_with_the_elements_before_the_fault(path, after):
         assert element.tag in partial
         assert _plain(partial[element.tag].value) == _plain(element.value)
     assert set(partial.keys()) <= set(full.keys())
+    # by default: pydicom's reading of the same bytes, element by element, and the defect recorded
+    ours = dicomfast.dcmread(data[:cut])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = pydicom.dcmread(io.BytesIO(data[:cut]), force=True)
+        assert not compare(ours, theirs)
+    assert "value_truncated" in [d.kind for d in ours.defects]
 
 
 @pytest.mark.parametrize("name", ["MR_truncated.dcm", "rtplan_truncated.dcm"])
@@ -553,7 +560,7 @@ def test_truncated_files_of_the_corpus(name):
     path = DATA / "test_files" / name
     theirs = _pydicom(path)  # pydicom returns what it could read, without an error
     with pytest.raises(TruncatedError) as info:
-        dicomfast.dcmread(path)
+        dicomfast.dcmread(path, strict=True)
     partial = info.value.partial
     complete = [int(t) for t in theirs.keys()][:-1]  # pydicom's last element is the damaged one
     for tag in complete:
@@ -569,7 +576,7 @@ def test_truncated_files_of_the_corpus(name):
 def test_truncation_inside_the_file_meta_keeps_a_partial():
     data = CT.read_bytes()
     with pytest.raises(TruncatedError) as info:
-        dicomfast.dcmread(data[:175])  # inside (0002,0002) Media Storage SOP Class UID
+        dicomfast.dcmread(data[:175], strict=True)  # inside (0002,0002) Media Storage SOP Class UID
     partial = info.value.partial
     assert partial is not None
     assert partial.file_meta.keys()[:2] == [0x00020000, 0x00020001]

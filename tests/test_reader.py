@@ -5,6 +5,7 @@ import io
 import os
 import struct
 
+import pydicom
 import pytest
 
 import dicomfast
@@ -99,17 +100,24 @@ def test_header_read_of_a_file_object_reads_part_of_it():
 def test_a_length_past_the_end_is_an_error_with_the_elements_before_it():
     raw = part10(explicit(0x00100020, b"LO", b"ID") + explicit(0x00100030, b"DA", b"20000101")[:-4])
     with pytest.raises(dicomfast.TruncatedError) as info:
-        dicomfast.dcmread(raw)
+        dicomfast.dcmread(raw, strict=True)
     assert info.value.partial.PatientID == "ID"
     with pytest.raises(dicomfast.TruncatedError):
         info.value.partial.PatientBirthDate
+    # by default, the value cut short where the data ends, as pydicom reads it, and the defect recorded
+    ds = dicomfast.dcmread(raw)
+    theirs = pydicom.dcmread(io.BytesIO(raw))
+    assert ds.PatientBirthDate == theirs.PatientBirthDate == "2000"
+    assert [(d.kind, d.tag, d.offset) for d in ds.defects] == [("value_truncated", 0x00100030, raw.rindex(struct.pack("<HH", 0x0010, 0x0030)))]
 
 
 @pytest.mark.parametrize("length", [0xFFFFFFFE, 0x7FFFFFFF, 0x80000000])
 def test_a_huge_declared_length_allocates_nothing(length):
     raw = part10(struct.pack("<HH2sHI", 0x0009, 0x1010, b"OB", 0, length) + b"\x00" * 16)
     with pytest.raises(dicomfast.DicomError):
-        dicomfast.dcmread(raw)
+        dicomfast.dcmread(raw, strict=True)
+    # by default the value is what is there, as pydicom gives it: nothing is allocated for the rest
+    assert dicomfast.dcmread(raw)[0x00091010].value == pydicom.dcmread(io.BytesIO(raw))[0x00091010].value
 
 
 def test_an_item_longer_than_its_sequence_is_an_invalid_length():

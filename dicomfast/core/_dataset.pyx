@@ -178,6 +178,8 @@ cdef class DatasetBase:
             if tag & 0x10000:
                 if 0x0010 <= (tag & 0xFFFF) <= 0x00FF:
                     return "LO"      # a private creator, implicit or UN, as pydicom reads it
+                if tag & 0xFF00:
+                    return self._private_vr(tag, index)   # its creator's private dictionary
                 return "UN"
             text = _STATIC_VR.get(tag)
             if text is not None:
@@ -194,6 +196,9 @@ cdef class DatasetBase:
         raise NotImplementedError  # dataset.py
 
     def _sequence(self, index):
+        raise NotImplementedError  # dataset.py
+
+    def _private_vr(self, tag, index):
         raise NotImplementedError  # dataset.py
 
     cdef void c_find_sorted(self, const uint32_t* tags, int n, Py_ssize_t* found) noexcept:

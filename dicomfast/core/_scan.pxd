@@ -31,6 +31,25 @@ cdef enum ScanStatus:
     SCAN_TOO_DEEP = 4
     SCAN_NO_MEMORY = 5
 
+cdef enum DefectKind:
+    # What a scan tolerated (exported to Python by _scan.pyx as DEFECT_KINDS): recorded only on
+    # the branches that meet the defect, so a clean scan never touches the defect table.
+    D_TRUNCATED = 1        # data ended inside a value: the value is cut short
+    D_NO_DELIMITER = 2     # an undefined-length item ended at its sequence's delimiter
+    D_ODD_LENGTH = 3       # a value of odd length
+    D_UNKNOWN_VR = 4       # two capitals that are no VR of the standard (read with a 2-byte length)
+    D_BLANK_VR = 5         # an explicit-VR element whose VR bytes are blank: read as implicit
+    D_VR_SWITCH = 6        # an explicit-VR element or item encoded implicitly (or the reverse)
+    D_TRAILING = 7         # fewer than 8 bytes after the last element
+    D_STRAY_DELIMITER = 8  # an item delimiter outside an undefined-length item: skipped
+    D_META_LENGTH = 9      # the meta group's group length is missing or not where it ends
+    MAX_DEFECTS = 16       # defects kept per scan; ndefects counts them all
+
+ctypedef struct DefectRec:
+    uint32_t tag
+    uint8_t kind
+    int64_t offset         # where the element (its tag) starts
+
 ctypedef struct Elem:
     uint32_t tag
     uint16_t vr          # the two VR characters, vr[0] | vr[1] << 8; 0 when implicit
@@ -56,5 +75,8 @@ cdef class Tape:
     cdef readonly bint explicit_vr
     cdef readonly bint big_endian
     cdef readonly bint needs_more      # ended at the buffer's end where more bytes may exist
+    cdef DefectRec defect_recs[MAX_DEFECTS]
+    cdef readonly Py_ssize_t ndefects  # defects the scan tolerated (the first MAX_DEFECTS kept)
 
     cdef int _check_bounds(self, Elem* e) except -1
+    cdef void _note(self, int kind, uint32_t tag, int64_t offset) noexcept

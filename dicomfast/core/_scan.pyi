@@ -16,6 +16,7 @@ FLAG_SEQUENCE: Final[int]
 FLAG_ENCAPSULATED: Final[int]
 FLAG_ITEM: Final[int]
 FLAG_RAW_DELIMITED: Final[int]
+DEFECT_KINDS: Final[dict[int, str]]
 
 def set_sequence_tags(tags: Iterable[int]) -> None:
     """Give the scanner the tags the dictionary defines as SQ (used for implicit VR)."""
@@ -48,6 +49,15 @@ class Tape:
     @property
     def needs_more(self) -> bool:
         """The scan ended at the buffer's end, where more bytes of the file may exist."""
+    @property
+    def ndefects(self) -> int:
+        """How many defects the scan tolerated (``defects`` keeps the first 16)."""
+    @property
+    def defects(self) -> list[tuple[int, int, int]]:
+        """``[(kind code, tag, element offset), ...]`` in the order met; kinds: ``DEFECT_KINDS``."""
+    def cut_short(self) -> bool:
+        """Tolerate a truncated scan as pydicom does: values past the data's end cut at it, the
+        defect recorded, the status made complete. Whether it did anything."""
     @property
     def buffer(self) -> Buffer:
         """The object that was scanned."""

@@ -14,7 +14,7 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, 
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memcpy
 
 from dicomfast.core._cursor cimport df_u16, df_u32, DF_ASSERT
 from dicomfast.core._values cimport VR_SQ, VR_UN
@@ -123,6 +123,8 @@ ctypedef struct Scanner:
     Py_ssize_t error_offset
     Py_ssize_t stop              # first byte not consumed at the top level
     bint needs_more
+    DefectRec defects[MAX_DEFECTS]
+    Py_ssize_t ndefects
 
 
 cdef inline bint sorted_contains(const uint32_t* arr, Py_ssize_t n, uint32_t key) noexcept nogil:
@@ -153,6 +155,15 @@ cdef inline bint wanted_contains(Scanner* s, uint32_t tag) noexcept nogil:
     while s.next_wanted < s.nwanted and s.wanted[s.next_wanted] < tag:
         s.next_wanted += 1
     return s.next_wanted < s.nwanted and s.wanted[s.next_wanted] == tag
+
+
+cdef void note(Scanner* s, int kind, uint32_t tag, Py_ssize_t offset) noexcept nogil:
+    """Record a tolerated defect (called only on the branches that meet one)."""
+    if s.ndefects < MAX_DEFECTS:
+        s.defects[s.ndefects].kind = <uint8_t>kind
+        s.defects[s.ndefects].tag = tag
+        s.defects[s.ndefects].offset = offset
+    s.ndefects += 1
 
 
 cdef inline int fail(Scanner* s, int status, Py_ssize_t offset) noexcept nogil:
@@ -270,6 +281,8 @@ cdef int scan_items(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint undefined
         item_implicit = item_is_implicit(s, body, limit, implicit)
         if item_implicit:
             s.elems[idx].flags |= F_IMPLICIT
+            if not implicit:
+                note(s, D_VR_SWITCH, TAG_ITEM, pos)
         if length == UNDEFINED_LENGTH:
             s.elems[idx].flags |= F_UNDEFINED
             if scan_elements(s, body, limit, True, depth + 1, item_implicit, big,
@@ -280,10 +293,16 @@ cdef int scan_items(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint undefined
             pos = item_after
         else:
             if length > <uint64_t>(limit - body):
-                s.elems[idx].end = <int32_t>s.n
                 if limit == s.size:
+                    # Cut short by the end of the data: keep the elements that are there (as
+                    # pydicom reads them), then fail as truncated.
+                    s.elems[idx].length = length
                     s.needs_more = True
+                    scan_elements(s, body, limit, False, depth + 1, item_implicit, big,
+                                  &item_end, &item_after)
+                    s.elems[idx].end = <int32_t>s.n
                     return fail(s, SCAN_TRUNCATED, pos)
+                s.elems[idx].end = <int32_t>s.n
                 return fail(s, SCAN_BAD_LENGTH, pos)
             s.elems[idx].length = length
             if scan_elements(s, body, body + length, False, depth + 1, item_implicit, big,
@@ -314,6 +333,8 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
                 # Fewer than 8 bytes cannot hold an element: trailing padding, as pydicom reads it.
                 if limit == s.size:
                     s.needs_more = pos < limit
+                if pos < limit:
+                    note(s, D_TRAILING, 0, pos)
                 break
             if limit == s.size:
                 s.needs_more = True
@@ -325,10 +346,12 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
                 content_end[0] = pos
                 after[0] = pos + 8
                 return 0
+            note(s, D_STRAY_DELIMITER, tag, pos)
             pos += 8   # stray delimiter: nothing to keep
             continue
         if tag == TAG_SEQ_DELIM and in_undefined_item:
             # An item that lacks its delimiter ends with its sequence; leave the delimiter for it.
+            note(s, D_NO_DELIMITER, TAG_ITEM, pos)
             content_end[0] = pos
             after[0] = pos
             return 0
@@ -347,8 +370,13 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
             # Any two capitals are a VR, as pydicom reads them (an unknown one has a 2-byte length).
             if is_vr_shaped(d[pos + 4], d[pos + 5]):
                 vr = vr_code(d[pos + 4], d[pos + 5])
+                if not is_known_vr(d[pos + 4], d[pos + 5]):
+                    note(s, D_UNKNOWN_VR, tag, pos)
             else:
                 elem_implicit = True    # an explicit-to-implicit switch, as pydicom tolerates
+                if (tag >> 16) != 0xFFFE:
+                    note(s, D_BLANK_VR if d[pos + 4] == d[pos + 5] and (d[pos + 4] == 32 or d[pos + 4] == 0)
+                         else D_VR_SWITCH, tag, pos)
         if (tag >> 16) == 0xFFFE:
             elem_implicit = True        # items and delimiters never carry a VR
             vr = 0
@@ -368,6 +396,8 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
             length = df_u16(d + pos + 6, big)
             header = 8
         value = pos + header
+        if length & 1 and length != UNDEFINED_LENGTH:
+            note(s, D_ODD_LENGTH, tag, pos)
         keep = True
         if top and s.wanted != NULL:
             keep = wanted_contains(s, tag)
@@ -420,15 +450,21 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
             s.elems[idx].length = <uint32_t>(sub_end - value)
             pos = sub_after
         else:
-            if length > <uint64_t>(limit - value):
-                s.elems[idx].end = <int32_t>s.n
-                if limit == s.size:
-                    s.needs_more = True
-                    return fail(s, SCAN_TRUNCATED, pos)
-                return fail(s, SCAN_BAD_LENGTH, pos)
             as_sequence = vr == VR_SQ
             if (vr == 0 or vr == VR_UN) and length > 0 and is_sequence_tag(tag):
                 as_sequence = True      # implicit, or UN that the dictionary knows as SQ
+            if length > <uint64_t>(limit - value):
+                if limit == s.size:
+                    s.needs_more = True
+                    if as_sequence:
+                        # Cut short by the end of the data: keep the items that are there.
+                        s.elems[idx].flags |= F_SEQUENCE
+                        scan_items(s, value, limit, False, depth + 1, elem_implicit or vr == VR_UN,
+                                   big, &sub_end, &sub_after)
+                    s.elems[idx].end = <int32_t>s.n
+                    return fail(s, SCAN_TRUNCATED, pos)
+                s.elems[idx].end = <int32_t>s.n
+                return fail(s, SCAN_BAD_LENGTH, pos)
             if as_sequence:
                 s.elems[idx].flags |= F_SEQUENCE
                 if scan_items(s, value, value + length, False, depth + 1,
@@ -454,6 +490,14 @@ FLAG_SEQUENCE = F_SEQUENCE
 FLAG_ENCAPSULATED = F_ENCAPSULATED
 FLAG_ITEM = F_ITEM
 FLAG_RAW_DELIMITED = F_RAW_DELIMITED
+
+# Defect kinds the scanner records, by code (Tape.defects gives the codes).
+DEFECT_KINDS = {
+    D_TRUNCATED: "value_truncated", D_NO_DELIMITER: "missing_delimiter", D_ODD_LENGTH: "odd_length",
+    D_UNKNOWN_VR: "unknown_vr", D_BLANK_VR: "blank_vr", D_VR_SWITCH: "vr_switch",
+    D_TRAILING: "trailing_bytes", D_STRAY_DELIMITER: "stray_delimiter",
+    D_META_LENGTH: "meta_group_length",
+}
 
 cdef object _as_sorted_u32(object tags, uint32_t** out, Py_ssize_t* n):
     """Copy an iterable of ints into a sorted C array; the returned bytes object owns it."""
@@ -635,6 +679,44 @@ cdef class Tape:
             i = e[i].end
         return -1
 
+    cdef void _note(self, int kind, uint32_t tag, int64_t offset) noexcept:
+        if self.ndefects < MAX_DEFECTS:
+            self.defect_recs[self.ndefects].kind = <uint8_t>kind
+            self.defect_recs[self.ndefects].tag = tag
+            self.defect_recs[self.ndefects].offset = offset
+        self.ndefects += 1
+
+    @property
+    def defects(self):
+        """``[(kind code, tag, offset), ...]``: what the scan tolerated, in the order met (the
+        first MAX_DEFECTS; ``ndefects`` counts them all). Kinds by code: ``DEFECT_KINDS``."""
+        cdef Py_ssize_t i
+        return [(self.defect_recs[i].kind, self.defect_recs[i].tag, self.defect_recs[i].offset)
+                for i in range(min(self.ndefects, MAX_DEFECTS))]
+
+    def cut_short(self):
+        """Tolerate a scan that ended inside a value (status truncated), as pydicom reads such
+        a file: every value that runs past the end of the data is cut at it, the defect is
+        recorded at the damaged element, and the status becomes complete. Returns whether it
+        did anything."""
+        cdef Py_ssize_t i, damaged = -1
+        cdef Elem* e
+        if self.status != SCAN_TRUNCATED:
+            return False
+        for i in range(self.n):
+            e = &self.elems[i]
+            if e.offset > self.size:
+                e.offset = self.size
+            if e.offset + <int64_t>e.length > self.size:
+                e.length = <uint32_t>(self.size - e.offset)
+                damaged = i
+        i = damaged if damaged >= 0 else self.n - 1
+        self._note(D_TRUNCATED, self.elems[i].tag if i >= 0 else 0,
+                   self.elems[i].start if damaged >= 0 else self.error_offset)
+        self.status = SCAN_OK
+        self.stop = self.size
+        return True
+
     cdef int _check_bounds(self, Elem* e) except -1:
         # Only the damaged element of a failed scan can point past the data: it stays in the
         # table so that a partial dataset shows where the fault is.
@@ -698,6 +780,7 @@ cdef Tape _scan_holder(_Buffer holder, Py_ssize_t begin, bint explicit_vr, bint 
         else:
             wanted_holder, nwanted = wanted_holder
             wanted_arr = <uint32_t*>PyBytes_AS_STRING(wanted_holder)
+    cdef bint given_explicit = explicit_vr
     if detect and size - begin >= 6:
         explicit_vr = is_vr_shaped(d[begin + 4], d[begin + 5])
 
@@ -721,6 +804,7 @@ cdef Tape _scan_holder(_Buffer holder, Py_ssize_t begin, bint explicit_vr, bint 
     s.error_offset = -1
     s.stop = -1
     s.needs_more = False
+    s.ndefects = 0
     with nogil:
         scan_elements(&s, begin, size, False, 0, not explicit_vr, big_endian,
                       &content_end, &after)
@@ -737,6 +821,10 @@ cdef Tape _scan_holder(_Buffer holder, Py_ssize_t begin, bint explicit_vr, bint 
     tape.explicit_vr = explicit_vr
     tape.big_endian = big_endian
     tape.needs_more = s.needs_more
+    tape.ndefects = s.ndefects
+    memcpy(tape.defect_recs, s.defects, min(s.ndefects, MAX_DEFECTS) * sizeof(DefectRec))
+    if detect and explicit_vr != given_explicit and tape.n > 0:
+        tape._note(D_VR_SWITCH, tape.elems[0].tag, begin)
     return tape
 
 
@@ -788,6 +876,13 @@ def read_part10(buffer, bint force, bint stop_before_pixels, wanted):
         if meta.status != SCAN_OK and meta.status != SCAN_STOPPED:
             return FRAME_OK, prefix_end, meta, None, pos
         pos = meta.stop
+        if meta.n > 0:
+            # pydicom reads up to the first tag outside group 0002 whatever the group length
+            # says (so do we); a missing or wrong one is recorded.
+            e = &meta.elems[0]
+            if (e.tag != 0x00020000 or e.length != 4 or
+                    df_u32(d + e.offset, False) != <uint64_t>(pos - e.offset - 4)):
+                meta._note(D_META_LENGTH, 0x00020000, e.start if e.tag == 0x00020000 else -1)
         for i in range(meta.n):
             e = &meta.elems[i]
             if e.tag == 0x00020010 and e.depth == 0 and e.offset + <int64_t>e.length <= size:
