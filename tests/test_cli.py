@@ -209,7 +209,7 @@ def test_dump_of_damaged_files(capsys, tmp_path):
     code, out, err = run(capsys, "dump", truncated, tmp_path / "missing.dcm", data_file("MR_small.dcm"))
     assert code == cli.EXIT_FAILED
     assert "(0010,0010) PN [CompressedSamples^CT1]" in out  # what was read before the fault
-    assert "TruncatedError" in err and "FileNotFoundError" in err
+    assert "FileNotFoundError" in err  # a truncated file is read as pydicom reads it (tolerance)
     assert "(0010,0010) PN [CompressedSamples^MR1]" in out  # and the next file
 
 
