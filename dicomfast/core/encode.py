@@ -421,7 +421,7 @@ def format_number_as_ds(value):
     for digits in range(15, -1, -1):  # scientific: d.ddd...e-XX, exponent without padding
         mantissa, _, exponent = f"{value:.{digits}e}".partition("e")
         candidate = f"{_trim(mantissa)}e{int(exponent)}"
-        if len(candidate) <= 16:
+        if len(candidate) <= 16 and math.isfinite(float(candidate)):  # rounding up may overflow
             candidates.append(candidate)
             break
     for decimals in range(16, -1, -1):  # fixed point
@@ -551,7 +551,8 @@ def _array_numbers(array, vr, dtype):
     if vr in _FLOATS:
         if kind not in "iuf":
             raise _Refused(f"an array of dtype {array.dtype} is not numbers for {vr}")
-        out = array.astype(dtype)
+        with sys.modules["numpy"].errstate(over="ignore", invalid="ignore"):  # overflow checked below
+            out = array.astype(dtype)
         infinite = float("inf")
         if vr == "FL" and ((abs(out) == infinite) & (abs(array) != infinite)).any():
             raise _Refused("the array holds values too large for 32-bit floats")
