@@ -41,6 +41,7 @@ from .errors import (
 from .reader import dcmread, read_file_meta
 from .writer import dcmwrite
 from .tags import Tag
+from .uid import generate_uid
 
 __version__ = "0.1.0"
 
@@ -88,6 +89,7 @@ __all__ = [
     "FileMetaDataset",
     "Sequence",
     "Tag",
+    "generate_uid",
     "DicomError",
     "NotDicomError",
     "TruncatedError",

@@ -22,6 +22,10 @@ The results are the ones pydicom 3 gives with its default settings, on purpose:
   when pydicom decodes a ``PersonName`` built from bytes, which its reader never does), so we do
   the same.
 
+* :func:`encode_text` is the reverse of :func:`decode_text`: str to bytes by VR, with the escape
+  sequences that the code extensions need (see its docstring for the rules), so that both this
+  module's decoder and pydicom's read the text back.
+
 Known quirk kept for compatibility: for ISO 2022 IR 58 (GB2312), the escape sequence ``ESC $ ) A``
 stays in the decoded text, as it does in pydicom.
 """
@@ -36,6 +40,7 @@ __all__ = [
     "python_encodings",
     "decode_bytes",
     "decode_text",
+    "encode_text",
 ]
 
 #: Python codec used for the default character repertoire (ISO-IR 6). It is Latin-1 under
@@ -294,3 +299,169 @@ def decode_text(raw, vr, encodings=None):
     if vr == "PN":
         raw = raw.rstrip(b"\x00 ")
     return decode_bytes(raw, encodings, TEXT_DELIMITERS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding
+
+_G0_ASCII = b"\x1b(B"
+_G0_ROMAJI = b"\x1b(J"  # ISO-IR 14, the G0 of ISO 2022 IR 13
+_G1_KATAKANA = b"\x1b)I"  # ISO-IR 13
+# Designations of multi-byte sets to G0: the initial G0 must be designated again before a delimiter.
+_MULTIBYTE_G0 = {"iso2022_jp": b"\x1b$B", "iso2022_jp_2": b"\x1b$(D"}
+# The G1 designation of each code extension that has one (ESC - F and ESC $ ) F).
+_G1_OF_CODEC = {
+    codec: escape
+    for escape, codec in _ESCAPE_TO_CODEC.items()
+    if escape[1:2] == b"-" or escape[1:3] == b"$)"
+}
+_G1_OF_CODEC["shift_jis"] = _G1_KATAKANA
+# The codecs of the defined terms, for which ASCII text encodes as itself.
+_DICOM_CODECS = frozenset(_TERM_TO_CODEC.values())
+_PN_DELIMITERS = "^="
+
+
+def encode_text(text, vr, encodings=None):
+    """Encode the whole value of a text element of VR ``vr`` (several items joined by ``\\``).
+
+    The reverse of :func:`decode_text`. Values of VRs outside :data:`CHARSET_VRS` are encoded as
+    Latin-1 (their callers allow only ASCII). With one encoding the text is encoded with it (the
+    default repertoire as Latin-1, as pydicom does). With code extensions (PS3.5 6.1.2.5), each
+    character is written in the set in force if that set holds it, else in the first of
+    ``encodings`` that holds it (the default repertoire holding ASCII only, then, as a last
+    resort, Latin-1 as pydicom writes it), after the escape sequence that designates that set.
+    The initial sets are in force again at the start of each item, after CR, LF, TAB and FF, and
+    in PN after ``^`` and ``=``: a multi-byte G0 set (ISO 2022 IR 87, 159) is followed by the escape
+    sequence back to the initial G0 before each of those points and at the end. Escape sequences
+    are also written wherever a decoder that does not reset at ``\\``, ``^`` or ``=`` (this
+    module's and pydicom's) would otherwise read the bytes with another set.
+
+    Raises :class:`UnicodeEncodeError` when a character is in none of the sets.
+    """
+    if vr not in CHARSET_VRS:
+        return text.encode("latin_1")
+    if not encodings:
+        encodings = [DEFAULT_ENCODING]
+    elif isinstance(encodings, str):
+        encodings = [encodings]
+    first = encodings[0]
+    if text.isascii() and first in _DICOM_CODECS:
+        return text.encode("ascii")
+    if len(encodings) == 1 and first != "shift_jis":  # ISO 2022 IR 13 alone holds single bytes only
+        return text.encode(first)
+    return _encode_iso2022(text, vr, encodings)
+
+
+def _code(codec, char):
+    """``(bytes, designation)`` of ``char`` in the set(s) of ``codec``, or None if it holds none.
+
+    The designation is the escape sequence that makes those bytes mean ``char``; it is None for a
+    non-ASCII character of the default repertoire, which has no designation (Latin-1, as pydicom).
+    """
+    if codec == DEFAULT_ENCODING:
+        if char.isascii():
+            return char.encode("ascii"), _G0_ASCII
+        try:
+            return char.encode("latin_1"), None
+        except UnicodeEncodeError:
+            return None
+    try:
+        data = char.encode(codec)
+    except (UnicodeEncodeError, LookupError):
+        return None
+    escape = _MULTIBYTE_G0.get(codec)
+    if escape is not None:  # the codec designates the set itself, and returns to ASCII at the end
+        if data.startswith(escape) and data.endswith(_G0_ASCII):
+            body = data[len(escape) : -len(_G0_ASCII)]
+            if len(body) == 2:
+                return body, escape
+        return None
+    if codec == "shift_jis":
+        if len(data) != 1:
+            return None  # a Shift JIS double byte: not in JIS X 0201
+        return data, (_G1_KATAKANA if data[0] >= 0x80 else _G0_ROMAJI)
+    designation = _G1_OF_CODEC.get(codec)
+    if designation is None:
+        return None  # a stand-alone character set: no code extension holds it
+    if data[0] < 0x80:
+        return (data, _G0_ASCII) if len(data) == 1 else None
+    return data, designation
+
+
+def _encode_iso2022(text, vr, encodings):
+    first = encodings[0]
+    g0_initial = _G0_ROMAJI if first == "shift_jis" else _G0_ASCII
+    g1_initial = _G1_OF_CODEC.get(first)
+    g0, g1 = g0_initial, g1_initial
+    # The codecs that a decoder may be reading with here: ours and pydicom's differ on whether
+    # ``\\``, ``^`` and ``=`` return to the first encoding, so both readings must give the text.
+    readers = {first}
+    value_delimiter = "\\" if vr not in ("LT", "ST", "UT") else ""
+    soft_delimiters = value_delimiter + (_PN_DELIMITERS if vr == "PN" else "")
+    out = bytearray()
+    for i, char in enumerate(text):
+        if char in soft_delimiters or ord(char) in TEXT_DELIMITERS:
+            if g0 != g0_initial:
+                out += g0_initial
+                readers = {_ESCAPE_TO_CODEC[g0_initial]}
+            out += char.encode("ascii")
+            g0, g1 = g0_initial, g1_initial
+            if char in soft_delimiters:
+                readers.add(first)
+            else:  # CR, LF, TAB, FF: the decoders return to the first encoding, except inside
+                # the pieces that a codec reads whole with its own escape sequences
+                readers = {first} | (readers & _CODECS_READING_ESCAPES)
+            continue
+        code = _read_alike(readers, char)
+        if code is not None and code[1] is not None and code[1] in (g0, g1):
+            out += code[0]  # the set in force holds it
+            continue
+        code = _first_code(encodings, char)
+        if code is None:
+            raise UnicodeEncodeError(
+                encodings[0], text, i, i + 1, f"in none of the character sets {', '.join(encodings)}"
+            )
+        data, designation = code
+        if designation is None:
+            designation = _G0_ASCII  # read as Latin-1 by the decoders after ESC ( B
+        is_g0 = designation[1:2] == b"(" or designation[1:3] == b"$(" or designation == b"\x1b$B"
+        if g0 != g0_initial and not is_g0:
+            out += g0_initial  # leave the multi-byte G0 before designating a G1 set
+            g0 = g0_initial
+            readers = {_ESCAPE_TO_CODEC[g0_initial]}
+        alike = _read_alike(readers, char)
+        if alike is None or alike[0] != data or designation not in (g0, g1):
+            out += designation
+            readers = {_ESCAPE_TO_CODEC[designation]}
+            if is_g0:
+                g0 = designation
+            else:
+                g1 = designation
+        out += data
+    if g0 != g0_initial:
+        out += g0_initial
+    return bytes(out)
+
+
+def _read_alike(readers, char):
+    """The code of ``char`` if every codec in ``readers`` reads the same bytes as it, else None."""
+    found = None
+    for codec in readers:
+        code = _code(codec, char)
+        if code is None or (found is not None and code[0] != found[0]):
+            return None
+        found = code
+    return found
+
+
+def _first_code(encodings, char):
+    """The code of ``char`` in the first encoding that holds it with a designation; failing that,
+    the default repertoire's Latin-1 byte (no designation), or None."""
+    fallback = None
+    for codec in encodings:
+        code = _code(codec, char)
+        if code is not None:
+            if code[1] is not None:
+                return code
+            fallback = fallback or code
+    return fallback

@@ -32,7 +32,7 @@ from .errors import DicomError, InvalidValueError
 __all__ = ["dcmwrite", "IMPLEMENTATION_CLASS_UID", "IMPLEMENTATION_VERSION_NAME"]
 
 #: dicomfast's Implementation Class UID and Version Name, written by ``enforce_file_format``.
-IMPLEMENTATION_CLASS_UID = _uid.DICOMFAST_ROOT + "1" if hasattr(_uid, "DICOMFAST_ROOT") else "1.2.826.0.1.3680043.10.1145.1"
+IMPLEMENTATION_CLASS_UID = _uid.IMPLEMENTATION_CLASS_UID
 IMPLEMENTATION_VERSION_NAME = "DICOMFAST_010"
 
 _IMPLICIT_LE = "1.2.840.10008.1.2"
