@@ -677,14 +677,15 @@ def layout(ds: Dataset) -> DatasetLayout:
     return DatasetLayout(entries, buffer, not ds.is_implicit_VR, tape.big_endian)
 
 
-def element_after_header(ds: Dataset, read_at: Any = None) -> ElementHeader | None:
+def element_after_header(ds: Dataset, read_at: Any = None, *, undefined: bool = False) -> ElementHeader | None:
     """Where the next top-level element's value is, after a ``stop_before_pixels`` read of ``ds``
     stopped at it (the pixel data): its :class:`ElementHeader` (tag, value offset in the source,
     length, VR), from the bytes read, or from ``read_at(offset, n)`` when the read ended inside the
-    element's header. None when the read did not stop there, or the length is undefined."""
+    element's header. None when the read did not stop there, or the length is undefined (unless
+    ``undefined``: then the header of encapsulated pixel data, with length 0xFFFFFFFF)."""
     if ds._parent is not None:
         return None
-    return element_at_stop(ds._tape, read_at)
+    return element_at_stop(ds._tape, read_at, undefined)
 
 
 class Fragments:

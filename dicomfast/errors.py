@@ -18,6 +18,7 @@ __all__ = [
     "InvalidPixelAttributeError",
     "PixelDataLengthError",
     "FileReadError",
+    "TransportError",
     "SeriesError",
     "MixedSeriesError",
     "MissingGeometryError",
@@ -104,6 +105,16 @@ class FileReadError(DicomError):
         super().__init__(message)
         self.path = path
         self.index = index
+
+
+class TransportError(DicomError):
+    """Bytes could not be fetched from a remote source (an object store, an HTTP or DICOMweb
+    server): the request failed, timed out, or the answer was not what was asked for (a short
+    range, a wrong content type, a truncated multipart body). ``url`` says where."""
+
+    def __init__(self, message, url=None):
+        super().__init__(message)
+        self.url = url
 
 
 class SeriesError(DicomError):

@@ -1,4 +1,4 @@
-"""Reading: sources (paths, file objects, bytes, mmap), framing (preamble, meta group, transfer
+"""Reading: sources (paths, file objects, bytes, mmap, URLs and fsspec files), framing (preamble, meta group, transfer
 syntax, deflate), options, and turning a scan's status into the right exception."""
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from typing import Any, Iterable
 from . import datadict
 from .core import _scan
 from .core._dataset import new_dataset
-from .dataset import Dataset, FileMetaDataset, item_at, register_unpickle
+from .dataset import Dataset, FileMetaDataset, Fragments, item_at, register_unpickle
 from .defects import Defect, DefectError, defect
 from .errors import DicomError, InflateError, InvalidLengthError, NotDicomError, TruncatedError
+from .sources import ByteSource, FileSource, is_remote, open_source
 from .tags import to_tag
 
-__all__ = ["dcmread", "read_file_meta", "read_header_fd", "HEADER_BLOCK"]
+__all__ = ["dcmread", "read_file_meta", "read_header_source", "read_source",
+           "read_fragments", "HEADER_BLOCK"]
 
 # A header read starts with one block of this size and reads more only if the scan needs it.
 HEADER_BLOCK = 8192
@@ -42,7 +44,9 @@ def dcmread(
     mmap: bool = False,
     strict: bool = False,
 ) -> Dataset:
-    """Read a DICOM dataset from a path, a binary file object, or a bytes-like object.
+    """Read a DICOM dataset from a path, a binary file object, or a bytes-like object; or, with
+    fsspec installed (``dicomfast[remote]``), from a URL (``s3://``, ``gs://``, ``https://``,
+    ``file://``, ...), an fsspec file or a :class:`~dicomfast.sources.ByteSource`.
 
     ``stop_before_pixels`` stops the read at the pixel data. ``specific_tags`` (keywords or
     tags) keeps only those top-level elements (and Specific Character Set) and stops the scan
@@ -63,8 +67,15 @@ def dcmread(
     header_only = stop_before_pixels or wanted is not None
     options = (stop_before_pixels, wanted, force)
 
-    if header_only and type(src) is str and not mmap:
+    if header_only and type(src) is str and not mmap and "://" not in src:
         return _read_header(src, options, strict)  # the hot path of loaders and indexers
+    if isinstance(src, ByteSource) or is_remote(src):
+        source = open_source(src)
+        try:
+            return _read_from(source, options, strict)
+        finally:
+            if source is not src:
+                source.close()
     if isinstance(src, (bytes, bytearray, memoryview)):
         return _read_source(src, options, strict=strict)
     if isinstance(src, (str, os.PathLike)):
@@ -150,17 +161,54 @@ def _read_header(path: str, options: tuple, strict: bool = False) -> Dataset:
 _BEFORE_PIXELS = (True, None, False)
 
 
-def read_header_fd(fd: int, name: str | None = None) -> Dataset:
-    """``dcmread(..., stop_before_pixels=True)`` of an open file descriptor, read from offset 0
-    with ``os.pread`` (the descriptor's position is not used): the first block, more only if the
-    scan needs it. For readers that go on to read the pixel data through the same descriptor."""
+def read_header_source(source: ByteSource) -> Dataset:
+    """``dcmread(..., stop_before_pixels=True)`` of a :class:`~dicomfast.sources.ByteSource`: its
+    first block from offset 0, more only if the scan needs it (two reads at most). For readers
+    that go on to read the pixel data from the same source."""
+    return _read_from(source, _BEFORE_PIXELS)
+
+
+def read_source(source: ByteSource, *, stop_before_pixels: bool = False, specific_tags: Iterable[Any] | None = None,
+                force: bool = False) -> Dataset:
+    """``dcmread`` of a :class:`~dicomfast.sources.ByteSource`: a header read as :func:`read_header_source`,
+    a full read with one ``read_all``."""
+    wanted = None if specific_tags is None else _wanted_tags(specific_tags)
+    return _read_from(source, (stop_before_pixels, wanted, force))
+
+
+def _read_from(source: ByteSource, options: tuple, strict: bool = False) -> Dataset:
+    """The one read of a source: a header read is the first block, then (only if the scan ran
+    out of bytes) at least 1 MiB, four times the first, from offset 0 again."""
+    name = source.name or None
+    if not (options[0] or options[1] is not None):
+        return _read_source(source.read_all(), options, name=name, strict=strict)
     size = HEADER_BLOCK
     while True:
-        data = os.pread(fd, size, 0)
+        data = source.read_at(0, size)
         try:
-            return _read_source(data, _BEFORE_PIXELS, name=name, complete=len(data) < size)
+            return _read_source(data, options, name=name, complete=len(data) < size, strict=strict)
         except _NeedMore:
             size = max(4 * size, 1 << 20)
+
+
+# Encapsulated Pixel Data's element header (explicit VR little endian, undefined length) and an
+# empty Basic Offset Table: what read_fragments puts before a run of fragment items to scan it.
+_ENCAPSULATED_HEAD = b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff\xfe\xff\x00\xe0\x00\x00\x00\x00"
+_SEQUENCE_DELIMITER = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+
+
+def read_fragments(data: Any, name: str | None = None) -> Fragments:
+    """The fragment items in ``data``, a run of encapsulated Pixel Data's items read by offset from a
+    source (the items of some frames; to the end of the data, its delimiter and what follows, for the
+    last): framed by the same scan as a whole file, as a :class:`Fragments` (``len``, ``[k]``). A
+    run that ends inside an item is a :class:`TruncatedError`."""
+    buffer = _ENCAPSULATED_HEAD + bytes(data) + _SEQUENCE_DELIMITER
+    tape = _scan.scan(buffer, 0, explicit_vr=True, big_endian=False, stop_after=0x7FE00010,
+                      wanted=(0x7FE00010,), detect=False)
+    dataset = new_dataset(Dataset, tape)
+    if tape.status > _SCAN_STOPPED:
+        _raise_for(tape, name, True, None)
+    return dataset.fragments()
 
 
 class _NeedMore(Exception):

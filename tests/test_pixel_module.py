@@ -27,6 +27,7 @@ from fuzzing import mutate_pixels, pixel_layout
 
 import dicomfast
 from dicomfast import reader
+from dicomfast.sources import FileSource
 from dicomfast.core._dataset import ElementHeader, element_at_stop
 from dicomfast.core._scan import FLAG_ENCAPSULATED
 from dicomfast.dataset import element_after_header
@@ -427,7 +428,7 @@ def test_element_at_stop_reads_a_header_beyond_the_scan_through_read_at(tmp_path
             for cut in range(pos + 1, pos + 12):
                 monkeypatch.setattr(reader, "HEADER_BLOCK", cut)
                 try:
-                    ds = reader.read_header_fd(fd, str(file))
+                    ds = reader.read_header_source(FileSource(str(file), fd=fd))
                 except DicomError:
                     continue
                 tape = ds._tape

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator
 from .. import datadict
 from .executor import DEFAULT_CHUNKSIZE, map_chunks
 from ..reader import dcmread
+from ..sources import is_remote, list_files
 from ..tags import to_tag
 
 __all__ = ["index", "index_schema", "column_type", "FILE_COLUMNS", "DATASET_COLUMNS", "ERROR_COLUMNS"]
@@ -376,11 +377,14 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
         values: list = [None] * n_dataset
         problems = None
         try:
-            st = os.stat(path)
-            size, mtime = st.st_size, st.st_mtime_ns // 1000
-            if stat.S_ISDIR(st.st_mode):
+            if is_remote(path):  # a URL: its header read alone (size and mtime would cost a request)
+                st = None
+            else:
+                st = os.stat(path)
+                size, mtime = st.st_size, st.st_mtime_ns // 1000
+            if st is not None and stat.S_ISDIR(st.st_mode):
                 raise IsADirectoryError(f"{path} is a directory")
-            if not stat.S_ISREG(st.st_mode):
+            if st is not None and not stat.S_ISREG(st.st_mode):
                 # reading a FIFO would block forever and a device may never end: not read
                 raise OSError(f"{path} is not a regular file (a FIFO, socket or device)")
             ds = _read_file(path, wanted)
@@ -467,6 +471,9 @@ def iter_files(paths: Any, *, recursive: bool = True, hidden: bool = True,
         paths = [paths]
     skip = os.path.realpath(os.fspath(exclude)) if exclude is not None else None
     for path in paths:
+        if is_remote(path):  # a URL: a prefix is listed (one listing), a file is itself
+            yield from list_files(path)
+            continue
         path = os.path.abspath(os.fsdecode(os.fspath(path)))
         if os.path.isdir(path):
             yield from _walk(path, recursive, hidden, skip)
@@ -552,7 +559,8 @@ def index(
     """Index DICOM files into a ``pyarrow.Table``, one row per file (``.to_pandas()`` for a DataFrame).
 
     ``paths`` is a directory (walked, recursively unless ``recursive=False``), a file, or an iterable of
-    them; rows hold absolute paths. ``tags`` (keywords, ints, ``(group, element)`` pairs, ``"(0018,0050)"``) add typed
+    them; rows hold absolute paths. URLs (``s3://bucket/prefix/``, ``https://...``; fsspec) are read
+    by their header alone (a prefix is listed): their ``file_size`` and ``mtime`` are null. ``tags`` (keywords, ints, ``(group, element)`` pairs, ``"(0018,0050)"``) add typed
     columns after the fixed ones (:data:`FILE_COLUMNS`, :data:`DATASET_COLUMNS`), named by keyword
     (``"GGGGEEEE"`` for a private or unknown tag); the types are :func:`column_type`'s.
 

@@ -39,6 +39,7 @@ from ..errors import (
 )
 from ..pixels import allocate, check_claimed_size, fill, functional_item, is_enhanced, output_dtype, read_dataset, stored_dtype, pixel_info
 from ..reader import dcmread
+from ..sources import is_remote, list_files
 
 __all__ = ["load_series", "Volume"]
 
@@ -195,6 +196,9 @@ def _inputs(source: Any, series_uid: str | None) -> tuple[list, bool]:
     DICOM images are skipped later; given files must all be good."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
+        if is_remote(path):  # a URL: a prefix is listed, a file is itself
+            files = list_files(path)
+            return files, len(files) > 1 or files[0] != path
         if os.path.isdir(path):
             return _walk(path), True
         return [path], False
@@ -476,7 +480,8 @@ def load_series(
         if from_directory and ds.get("Rows") is None:
             return None  # not an image (a DICOMDIR, a report, ...)
         try:
-            check_claimed_size(ds, os.path.getsize(item))
+            if not is_remote(item):  # (a URL's size costs a request; its pixel data's length is checked)
+                check_claimed_size(ds, os.path.getsize(item))
         except (DicomError, OSError) as exc:
             raise _wrap(exc, item, i) from exc
         return ds

@@ -75,7 +75,8 @@ class ElementHeader:
     @property
     def vr(self) -> str: ...
 
-def element_at_stop(tape: Tape, read_at: Callable[[int, int], bytes] | None = None) -> ElementHeader | None:
+def element_at_stop(tape: Tape, read_at: Callable[[int, int], bytes] | None = None,
+                    undefined: bool = False) -> ElementHeader | None:
     """The header of the top-level element where a header scan stopped, from the bytes the scan
     had or, when they end before it, from ``read_at(offset, 12)``; None when the scan did not stop
     on purpose, the header cannot be read, or the length is undefined."""

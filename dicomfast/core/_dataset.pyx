@@ -609,9 +609,11 @@ cdef class ElementHeader:
                 f"length={self.length}, vr={self.vr!r})")
 
 
-cdef object _element_header(const unsigned char* h, Py_ssize_t pos, bint big, bint explicit_vr):
+cdef object _element_header(const unsigned char* h, Py_ssize_t pos, bint big, bint explicit_vr,
+                            bint undefined=False):
     """The ElementHeader of the element whose header (at least 12 readable bytes) starts at
-    ``h``, which is offset ``pos`` of its buffer; None for an undefined length (encapsulated)."""
+    ``h``, which is offset ``pos`` of its buffer; None for an undefined length (encapsulated)
+    unless ``undefined``, which gives its header with length 0xFFFFFFFF."""
     cdef unsigned int code
     cdef uint32_t length
     cdef Py_ssize_t value
@@ -628,7 +630,7 @@ cdef object _element_header(const unsigned char* h, Py_ssize_t pos, bint big, bi
         vr = chr(h[4]) + chr(h[5])
     else:
         length, value = df_u32(h + 4, big), pos + 8
-    if length == UNDEFINED_LENGTH:
+    if length == UNDEFINED_LENGTH and not undefined:
         return None
     found = ElementHeader.__new__(ElementHeader)
     found.tag = (<uint32_t>df_u16(h, big) << 16) | df_u16(h + 2, big)
@@ -638,21 +640,22 @@ cdef object _element_header(const unsigned char* h, Py_ssize_t pos, bint big, bi
     return found
 
 
-def element_at_stop(Tape tape, read_at=None):
+def element_at_stop(Tape tape, read_at=None, bint undefined=False):
     """The :class:`ElementHeader` of the top-level element where a header scan stopped
     (``stop_before_pixels``: the pixel data), read from the bytes the scan had, or when they end
     before the element's header and ``read_at`` is given, from ``read_at(offset, 12)`` (the source's
     bytes from ``offset`` on). None when the scan did not stop on purpose, the header cannot be
-    read, or its length is undefined (encapsulated)."""
+    read, or its length is undefined (encapsulated) and ``undefined`` is false; with ``undefined``
+    such an element's header has length 0xFFFFFFFF."""
     cdef Py_ssize_t pos = tape.stop
     cdef const unsigned char[::1] head
     if tape.status != SCAN_STOPPED or pos < 0:
         return None
     if pos + 12 <= tape.size:
-        return _element_header(tape.data + pos, pos, tape.big_endian, tape.explicit_vr)
+        return _element_header(tape.data + pos, pos, tape.big_endian, tape.explicit_vr, undefined)
     if read_at is None:
         return None
     head = read_at(pos, 12)
     if head.shape[0] < 12:
         return None
-    return _element_header(&head[0], pos, tape.big_endian, tape.explicit_vr)
+    return _element_header(&head[0], pos, tape.big_endian, tape.explicit_vr, undefined)

@@ -7,6 +7,12 @@ caller's array): one open, two reads, no copy of the file's bytes and no scan of
 It is the reading half of :func:`dicomfast.read_pixels` and of the volume and batch readers for a
 path; what it cannot read (encapsulated, deflated, 1-bit data, 8-bit big-endian OW, no pixel data
 where the header ends) goes through ``dcmread`` and ``pixel_array`` instead.
+
+Both read through a :class:`~dicomfast.sources.ByteSource`: a path is a ``FileSource`` (``pread``),
+a URL or an fsspec file an ``FsspecSource`` (one ranged request per read). :class:`FrameReader`
+reads chosen frames of a source: the header read, then one read per run of neighbouring frames,
+located by arithmetic for native data and by the Extended or Basic Offset Table for encapsulated
+data (a file without a usable table is read whole: its fragments can only be found by walking them).
 """
 from __future__ import annotations
 
@@ -16,19 +22,23 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+import struct
+
 from ..core._scan import pread_into
 from ..dataset import Dataset, element_after_header
-from ..errors import TruncatedError
-from ..reader import read_header_fd
-from .module import PixelInfo, PixelModule, check, check_frame, pixel_module
-from .native import finish
+from ..errors import DicomError, TruncatedError
+from ..reader import read_fragments, read_header_source, read_source
+from ..sources import ByteSource, FileSource, Range, coalesce, open_source
+from .codecs import decode_bytes
+from .encapsulated import frame_count
+from .module import NATIVE_SYNTAXES, PixelInfo, PixelModule, check, check_frame, pixel_module
+from .native import decode, finish, flat_native
 
-__all__ = ["read_stored", "Stored", "PLAIN_SYNTAXES"]
+__all__ = ["read_stored", "Stored", "PLAIN_SYNTAXES", "FrameReader", "FrameRange", "encapsulated_frame_ranges"]
 
 #: Transfer syntaxes whose Pixel Data can be read from the file as it is stored.
 PLAIN_SYNTAXES = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"))
 _TAG_PIXEL_DATA = 0x7FE00010
-_O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 # Per-thread buffers for stored values that are transformed and then dropped: reusing them saves
 # the page faults of a fresh allocation per file (about a third of the read time of a CT slice).
 _SCRATCH = threading.local()
@@ -59,15 +69,21 @@ def _scratch(nbytes: int) -> np.ndarray:
     return buf[:nbytes]
 
 
-def _read_into(fd: int, target: np.ndarray, offset: int, path: str) -> None:
-    got = pread_into(fd, target, offset)
+def _read_into(source: ByteSource | int, target: np.ndarray, offset: int, path: str) -> None:
+    """Read ``target.nbytes`` from ``offset`` of a source (or a file descriptor) into ``target``."""
+    if isinstance(source, (FileSource, int)):
+        got = pread_into(source if isinstance(source, int) else source.fd, target, offset)
+    else:
+        data = source.read_at(offset, target.nbytes)
+        got = len(data)
+        target.reshape(-1).view(np.uint8)[:got] = np.frombuffer(data, np.uint8)
     if got < target.nbytes:
         raise TruncatedError(
             f"{path}: the file ends {target.nbytes - got} bytes before the end of its pixel data",
             offset=offset + got)
 
 
-def _stored(fd: int, path: str, info: PixelInfo, value: int, frame: int | None, target: np.ndarray) -> np.ndarray:
+def _stored(fd: ByteSource, path: str, info: PixelInfo, value: int, frame: int | None, target: np.ndarray) -> np.ndarray:
     """Stored values of all frames (or one) as a flat array of ``info.dtype``, read from ``fd``
     into ``target`` (a flat uint8 array of the right size)."""
     frame_bytes = info.frame_bits // 8
@@ -86,9 +102,10 @@ def _plain_layout(info: PixelInfo) -> bool:
             and info.photometric_interpretation != "YBR_FULL_422")
 
 
-def read_stored(path: str, frame: int | None = None, into: np.ndarray | None = None,
+def read_stored(path: str | ByteSource, frame: int | None = None, into: np.ndarray | None = None,
                 check_info: Callable[[PixelInfo], Any] | None = None) -> Stored | None:
-    """The stored values of the native pixel data of the file at ``path`` (all frames, or frame
+    """The stored values of the native pixel data of the file at ``path`` (a path, or a
+    :class:`~dicomfast.sources.ByteSource`) (all frames, or frame
     ``frame``) read straight from the file, as a :class:`Stored`; None when the file needs the
     general path (``dcmread`` + ``pixel_array``).
 
@@ -98,14 +115,16 @@ def read_stored(path: str, frame: int | None = None, into: np.ndarray | None = N
     the array returned. ``check_info(info)``, when given, runs the caller's own checks of the
     PixelInfo (which may raise) before the frame is checked and anything is read.
     """
-    fd = os.open(path, _O_FLAGS)
+    own = not isinstance(path, ByteSource)
+    fd = open_source(path) if own else path
+    path = fd.name
     try:
-        ds = read_header_fd(fd, path)
+        ds = read_header_source(fd)
         m = pixel_module(ds)
         syntax = m.transfer_syntax_value  # a value that did not decode: the general path reports it
         if type(syntax) is not str or syntax not in PLAIN_SYNTAXES:
             return None
-        found = element_after_header(ds, lambda offset, n: os.pread(fd, n, offset))
+        found = element_after_header(ds, fd.read_at)
         if found is None or found.tag != _TAG_PIXEL_DATA:
             return None  # no pixel data where the header ends, or encapsulated
         info = check(m, "PixelData", -1, False, found.length, found.vr)
@@ -124,8 +143,196 @@ def read_stored(path: str, frame: int | None = None, into: np.ndarray | None = N
         count = 1 if frame is not None else info.number_of_frames
         flat = _stored(fd, path, info, found.value_offset, frame, _scratch(count * (info.frame_bits // 8)))
     finally:
-        os.close(fd)
+        if own:
+            fd.close()
     if plain:
         return Stored(ds, m, info, frame, flat.reshape(shape), True)  # nothing to correct or convert
     arr = finish(info, flat, None if frame is not None else info.number_of_frames, True)
     return Stored(ds, m, info, frame, arr, np.may_share_memory(arr, flat))
+
+
+# -- chosen frames of a source, by offset -----------------------------------------------------------
+
+_PIXEL_KEYWORDS = {0x7FE00010: "PixelData", 0x7FE00008: "FloatPixelData", 0x7FE00009: "DoubleFloatPixelData"}
+_ITEM = 0xE000FFFE  # (FFFE,E000) read as one little-endian uint32
+_UNDEFINED = 0xFFFFFFFF
+_EXTENDED_OFFSET_TABLE = 0x7FE00001
+_EXTENDED_OFFSET_TABLE_LENGTHS = 0x7FE00002
+
+
+class FrameRange(NamedTuple):
+    """Where one frame's bytes are in its file: ``offset`` and ``length`` (``length`` -1: to the end
+    of the file, the last frame of a Basic Offset Table), and whether they are fragment ``items``
+    (a Basic Offset Table's range: the items of the frame's fragments) or the frame's bytes."""
+
+    offset: int
+    length: int
+    items: bool
+
+
+def _raw_table(ds: Dataset, tag: int) -> memoryview | None:
+    if tag not in ds:
+        return None
+    try:
+        return ds[tag].raw_value()
+    except DicomError:
+        return None
+
+
+def encapsulated_frame_ranges(ds: Dataset, value_offset: int, read_at: Callable[[int, int], bytes],
+                              nframes: int) -> list[FrameRange] | None:
+    """Where every frame of encapsulated Pixel Data is, from its offset tables alone: ``ds`` is the
+    header (up to the pixel data), ``value_offset`` where the pixel data's items begin, ``read_at``
+    reads the Basic Offset Table. The Extended Offset Table gives each frame's bytes; a consistent
+    Basic Offset Table (one entry per frame, from 0, increasing) the items of each frame's
+    fragments. None without a usable table (then only a walk of all the fragments finds them)."""
+    head = read_at(value_offset, 8)
+    if len(head) < 8:
+        return None
+    tag, size = struct.unpack("<LL", head)
+    if tag != _ITEM or size == _UNDEFINED:
+        return None
+    first = value_offset + 8 + size  # the first fragment's item: where the tables count from
+    offsets = _raw_table(ds, _EXTENDED_OFFSET_TABLE)
+    lengths = _raw_table(ds, _EXTENDED_OFFSET_TABLE_LENGTHS)
+    if (offsets is not None and lengths is not None and len(offsets) == len(lengths) == 8 * nframes):
+        starts = struct.unpack(f"<{nframes}Q", offsets)
+        sizes = struct.unpack(f"<{nframes}Q", lengths)
+        # the frame's bytes follow its fragment's item header (8 bytes), read with them and checked
+        return [FrameRange(first + o, 8 + n, False) for o, n in zip(starts, sizes)]
+    if size == 0 or size != 4 * nframes:
+        return None
+    table = read_at(value_offset + 8, size)
+    if len(table) < size:
+        return None
+    starts = struct.unpack(f"<{nframes}L", table)
+    if starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
+        return None
+    ends = [first + o for o in starts[1:]]
+    return [FrameRange(first + o, (e - first - o) if i < nframes - 1 else -1, True)
+            for i, (o, e) in enumerate(zip(starts, ends + [0]))]
+
+
+def _frame_from_items(data: bytes, where: str) -> bytes | memoryview:
+    """A frame's bytes from the items of its fragments (a Basic Offset Table's range)."""
+    frags = read_fragments(data, where)
+    if len(frags) == 1:
+        return frags[0]
+    return b"".join(frags[j] for j in range(len(frags)))
+
+
+def _frame_from_item(data: bytes, length: int, where: str) -> memoryview:
+    """A frame's bytes after its fragment's item header (an Extended Offset Table's range), checked."""
+    if len(data) < 8:
+        raise TruncatedError(f"{where}: the file ends inside the item of a frame", offset=0)
+    tag, size = struct.unpack_from("<LL", data)
+    if tag != _ITEM or size < length - 8 or len(data) < length:
+        raise DicomError(f"{where}: the Extended Offset Table does not point at a fragment that holds its frame")
+    return memoryview(data)[8:length]
+
+
+class FrameReader:
+    """Chosen frames of one source (a path, a URL, an fsspec file or a ByteSource), read by offset.
+
+    Opening reads the header (one read, two if it is longer than the first block) and finds the
+    pixel data where the header ends. :meth:`stored` then reads each run of neighbouring frames
+    with one read (the runs together: concurrent requests where the source can) and returns the
+    frames as ``pixel_array(src, frame=k)`` gives them. ``header``, ``module`` and ``info`` are the
+    header read, its :class:`PixelModule` and the checked :class:`PixelInfo`. Data that cannot be
+    read by frame (1-bit or OW-swapped native data, encapsulated data without an offset table,
+    pixel data not where the header ends) is read whole, once, on the first :meth:`stored`.
+    """
+
+    def __init__(self, src: Any, ranges: Sequence[FrameRange] | None = None) -> None:
+        self.source = open_source(src)
+        self._own = self.source is not src
+        self._whole: Dataset | None = None
+        self.ranges: list[FrameRange] | None = None
+        self.native_offset = -1
+        ds = self.header = read_header_source(self.source)
+        m = self.module = pixel_module(ds)
+        syntax = m.transfer_syntax_value
+        found = None
+        if type(syntax) is str and (syntax in PLAIN_SYNTAXES or syntax not in NATIVE_SYNTAXES):
+            # (a deflated dataset's offsets are in its inflated bytes: it is read whole)
+            found = element_after_header(ds, self.source.read_at, undefined=True)
+        keyword = _PIXEL_KEYWORDS.get(found.tag) if found is not None else None
+        if keyword is None:
+            self._read_whole()
+            return
+        encapsulated = found.length == _UNDEFINED
+        self.info = check(m, keyword, -1, encapsulated, 0 if encapsulated else found.length, found.vr)
+        info = self.info
+        if not encapsulated:
+            if info.bits_allocated != 1 and not info.swap_ow:
+                self.native_offset = found.value_offset
+            return
+        if ranges is None:
+            ranges = encapsulated_frame_ranges(ds, found.value_offset, self.source.read_at, frame_count(ds))
+        self.ranges = list(ranges) if ranges is not None else None
+        if self.ranges is None or len(self.ranges) < info.number_of_frames:
+            self.ranges = None
+
+    def _read_whole(self) -> Dataset:
+        if self._whole is None:
+            self._whole = read_source(self.source)
+            from .module import module_info
+
+            self.module, self.info = module_info(self._whole)
+            self.header = self._whole
+        return self._whole
+
+    def close(self) -> None:
+        if self._own:
+            self.source.close()
+
+    def __enter__(self) -> "FrameReader":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def stored(self, frames: Sequence[int], as_rgb: bool = True) -> list[np.ndarray]:
+        """Frames ``frames`` (each checked), as ``pixel_array(src, frame=k)`` gives them."""
+        info = self.info
+        frames = [check_frame(info, k) for k in frames]
+        where = self.source.name
+        if self._whole is not None or (self.native_offset < 0 and self.ranges is None):
+            ds = self._read_whole()
+            return [decode(ds, self.info, k, as_rgb) for k in frames]
+        if self.native_offset >= 0:
+            size = info.frame_bits // 8
+            wanted = [Range(self.native_offset + k * size, size) for k in frames]
+        else:
+            wanted = []
+            for k in frames:
+                r = self.ranges[k]
+                wanted.append(Range(r.offset, r.length))
+        # neighbouring frames: one read per run (an open-ended last frame is read on its own)
+        bounded = [i for i, r in enumerate(wanted) if r.length >= 0]
+        runs = coalesce([wanted[i] for i in bounded])
+        reads = [run for run, _ in runs]
+        tails = [i for i, r in enumerate(wanted) if r.length < 0]
+        got = self.source.read_ranges(reads) if reads else []
+        pieces: list[Any] = [None] * len(wanted)
+        for (run, members), data in zip(runs, got):
+            view = memoryview(data)
+            for j in members:
+                i = bounded[j]
+                begin = wanted[i].offset - run.offset
+                pieces[i] = view[begin:begin + wanted[i].length]
+        for i in tails:
+            pieces[i] = self.source.read_from(wanted[i].offset)
+        out = []
+        for k, piece in zip(frames, pieces):
+            if self.native_offset >= 0:
+                if len(piece) < info.frame_bits // 8:
+                    raise TruncatedError(f"{where}: the file ends before the end of frame {k}",
+                                         offset=self.native_offset)
+                out.append(finish(info, flat_native(info, piece, 0, 1), None, as_rgb))
+                continue
+            r = self.ranges[k]
+            encoded = _frame_from_items(piece, where) if r.items else _frame_from_item(piece, r.length, where)
+            arr = decode_bytes(self.header, encoded)
+            out.append(finish(info, np.ascontiguousarray(arr).reshape(-1), None, as_rgb))
+        return out

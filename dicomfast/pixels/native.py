@@ -25,6 +25,7 @@ import numpy as np
 
 from ..dataset import Dataset
 from ..errors import PixelDataError
+from ..sources import is_remote
 from . import _native
 from .codecs import decode_frame
 from .encapsulated import fragment_count
@@ -159,6 +160,11 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> n
     """
     # (A direct read of a path's pixel bytes into a new array, as read_pixels does into a reused
     # buffer, measured no faster than this whole-file read and view.)
+    if frame is not None and is_remote(src):
+        from .fileread import FrameReader  # (fileread builds on this module)
+
+        with FrameReader(src) as reader:  # the header, then the frame's bytes alone
+            return reader.stored([frame], as_rgb)[0]
     ds = to_dataset(src)
     m, info = module_info(ds, False)
     if frame is None and info.plain:
@@ -170,7 +176,15 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> n
 
 
 def iter_frames(src: Any, *, as_rgb: bool = True) -> Iterator[np.ndarray]:
-    """Yield the frames of ``src`` one at a time, each shaped as a single frame."""
+    """Yield the frames of ``src`` one at a time, each shaped as a single frame. From a URL or an
+    fsspec file: the header once, then one read per frame."""
+    if is_remote(src):
+        from .fileread import FrameReader
+
+        with FrameReader(src) as reader:
+            for i in range(reader.info.number_of_frames):
+                yield reader.stored([i], as_rgb)[0]
+        return
     ds = to_dataset(src)
     info = pixel_info(ds)
     for i in range(info.number_of_frames):

@@ -32,8 +32,9 @@ import numpy as np
 
 from ..dataset import Dataset
 from ..errors import InvalidPixelAttributeError, InvalidValueError, PixelDataError, PixelDataLengthError
-from ..reader import dcmread
-from .fileread import read_stored
+from ..reader import dcmread, read_source
+from ..sources import is_remote, open_source
+from .fileread import FrameReader, read_stored
 from .groups import functional_item
 from .module import PixelInfo, PixelModule, check_frame, module_info, to_dataset
 from .native import decode
@@ -301,7 +302,19 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
     if frame is not None and (isinstance(frame, bool) or not isinstance(frame, (int, np.integer))):
         raise TypeError(f"frame must be an int, not {type(frame).__name__}")
     window = _window_option(window)
-    if type(src) is str or isinstance(src, os.PathLike):
+    if is_remote(src):
+        if frame is not None:  # the header, then the frame's bytes alone
+            with FrameReader(src) as reader:
+                stored = reader.stored([frame])[0]
+                return _finish(reader.header, reader.module, reader.info, frame, stored, False, False,
+                               rescale, window, dtype, out)
+        source = open_source(src)
+        found = read_stored(source, None, out if window is None and not rescale else None)
+        if found is not None:
+            return _finish(found.header, found.module, found.info, found.frame, found.array,
+                           found.array is out and out is not None, found.scratch, rescale, window, dtype, out)
+        src = read_source(source)
+    elif type(src) is str or isinstance(src, os.PathLike):
         # straight into out (or a new array) when nothing is to be transformed
         direct = None
         if window is None and not rescale:

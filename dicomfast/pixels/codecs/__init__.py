@@ -30,7 +30,8 @@ from ...dataset import Dataset
 from ...errors import DicomError, UnsupportedTransferSyntaxError
 from ..encapsulated import frame_bytes
 
-__all__ = ["FrameLayout", "Decoder", "register_decoder", "decoder_for", "decode_frame", "from_buffer", "shift",
+__all__ = ["FrameLayout", "Decoder", "register_decoder", "decoder_for", "decode_frame", "decode_bytes",
+           "from_buffer", "shift",
            "itemsize_for_precision"]
 
 #: ``decode(data, layout)``: one frame's encoded bytes -> the frame as an array.
@@ -155,9 +156,15 @@ def decode_frame(ds: Dataset, index: int = 0) -> numpy.ndarray:
     for a transfer syntax that is not encapsulated or not known, :class:`MissingDecoderError`
     when the plugin is not installed, and :class:`DicomError` for corrupt data.
     """
+    decode = decoder_for(_transfer_syntax(ds))  # a syntax without a decoder says so before any read
+    return decode(frame_bytes(ds, index), FrameLayout(ds))
+
+
+def decode_bytes(ds: Dataset, data: bytes | memoryview) -> numpy.ndarray:
+    """:func:`decode_frame` of one frame's encoded bytes ``data``, read elsewhere (from a source by
+    offset, or a DICOMweb frame) for the dataset ``ds`` (a header read is enough)."""
     decode = decoder_for(_transfer_syntax(ds))
-    layout = FrameLayout(ds)
-    return decode(frame_bytes(ds, index), layout)
+    return decode(data, FrameLayout(ds))
 
 
 # The backends register themselves on import.
