@@ -634,17 +634,19 @@ class ElementRecord(NamedTuple):
 
 
 class Entry(NamedTuple):
-    """One element of a dataset to write, in tag order: as read (``record``), or an edit's
-    ``element`` (``record`` None)."""
+    """One part of a dataset to write, in tag order: a ``run`` of untouched elements whose bytes
+    ``(start, end)`` are copied as they are, one element as read (``record``: a sequence whose
+    items were edited, or every element when the encoding changes), or an edit's ``element``."""
 
     tag: int
     record: ElementRecord | None
     element: DataElement | None
+    run: tuple[int, int] | None = None
 
 
 class DatasetLayout(NamedTuple):
     """What a writer needs of a dataset (:func:`layout`): its ``entries`` in tag order, the
-    ``buffer`` their records point into, and how those bytes are encoded."""
+    ``buffer`` their byte spans point into, and how those bytes are encoded."""
 
     entries: list
     buffer: Any
@@ -652,29 +654,35 @@ class DatasetLayout(NamedTuple):
     big_endian: bool
 
 
-def layout(ds: Dataset) -> DatasetLayout:
-    """The elements of ``ds`` for a writer: each record as read (with its byte span, so that an
-    untouched element is copied, not encoded) or the edit that replaced it, sorted by tag."""
+def layout(ds: Dataset, each: bool = False) -> DatasetLayout:
+    """The parts of ``ds`` for a writer, in tag order: runs of untouched elements (copied as their
+    bytes), the records that must be written on their own (sequences with edited items; every
+    record with ``each``), and the edits. One compiled pass over the records."""
     tape = ds._tape
     edits = ds._edits or {}
+    skip = set(edits)
+    for tag, value in ds._cache.items():
+        if type(value) is Sequence and value.is_modified():
+            skip.add(tag)
     entries = []
-    for index in tape.children(ds._start, ds._stop):
-        tag = tape.tag(index)
-        if tag in edits:
-            continue
-        flags = tape.flags(index)
-        offset, length = tape.offset(index), tape.length(index)
-        undefined = bool(flags & F_UNDEFINED)
-        entries.append(Entry(tag, ElementRecord(
-            tag, index, ds._vr(tag, index), tape.start(index), offset, length,
-            offset + length + (8 if undefined else 0), bool(flags & F_SEQUENCE),
-            bool(flags & F_ENCAPSULATED), undefined), None))
+    for tag, index, start, end in ds.write_runs(skip, sorted(edits), each):
+        if index < 0:
+            entries.append(Entry(tag, None, None, (start, end)))
+        elif tag not in edits:
+            flags = tape.flags(index)
+            entries.append(Entry(tag, ElementRecord(
+                tag, index, ds._vr(tag, index), start, tape.offset(index), tape.length(index), end,
+                bool(flags & F_SEQUENCE), bool(flags & F_ENCAPSULATED), bool(flags & F_UNDEFINED)), None))
     for tag, element in edits.items():
         if element is not DELETED:
             entries.append(Entry(tag, None, element))
-    entries.sort(key=lambda entry: entry.tag)
+    entries.sort(key=_entry_tag)
     buffer = memoryview(tape.buffer) if len(tape) else memoryview(b"")
     return DatasetLayout(entries, buffer, not ds.is_implicit_VR, tape.big_endian)
+
+
+def _entry_tag(entry: Entry) -> int:
+    return entry.tag
 
 
 def element_after_header(ds: Dataset, read_at: Any = None, *, undefined: bool = False) -> ElementHeader | None:

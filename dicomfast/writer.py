@@ -115,35 +115,32 @@ def _encodings(ds: Dataset) -> Any:
 
 def _write_dataset(ds: Dataset, enc: Encoding, out: list) -> None:
     """Append the encoded elements of ``ds`` to ``out`` (bytes and memoryviews)."""
-    lay = layout(ds)
-    same = lay.explicit_vr == enc.explicit_vr and lay.big_endian == enc.big_endian
-    if (not same or ds._edits) and any(entry.tag & 0xFFFF == 0 and entry.tag >> 16 not in (0x0000, 0x0002)
-                                       for entry in lay.entries):
+    explicit, big = not ds.is_implicit_VR, not ds.is_little_endian
+    same = explicit == enc.explicit_vr and big == enc.big_endian
+    if not same or (ds._edits and _has_group_lengths(ds)):
+        # every element on its own: headers change with the encoding, and group lengths with edits
+        lay = layout(ds, each=True)
         _write_with_group_lengths(ds, lay, enc, same, out)
         return
+    lay = layout(ds)
     buffer = lay.buffer
-    run_start = run_end = -1  # a run of untouched records copied as one span
     for entry in lay.entries:
-        record = entry.record
-        if record is not None and same and not _modified(ds, record):
-            if record.start == run_end:
-                run_end = record.end
-                continue
-            if run_start >= 0:
-                out.append(buffer[run_start:run_end])
-            run_start, run_end = record.start, record.end
-            continue
-        if run_start >= 0:
-            out.append(buffer[run_start:run_end])
-            run_start = run_end = -1
-        _write_entry(ds, entry, lay, enc, same, out)
-    if run_start >= 0:
-        out.append(buffer[run_start:run_end])
+        if entry.run is not None:
+            out.append(buffer[entry.run[0]:entry.run[1]])
+        else:
+            _write_entry(ds, entry, lay, enc, same, out)
+
+
+def _has_group_lengths(ds: Dataset) -> bool:
+    return ds.has_group_lengths() or any(
+        tag & 0xFFFF == 0 and tag >> 16 not in (0x0000, 0x0002) for tag in ds._edits or ())
 
 
 def _write_entry(ds: Dataset, entry: Any, lay: Any, enc: Encoding, same: bool, out: list) -> None:
     record = entry.record
-    if record is None:
+    if entry.run is not None:
+        out.append(lay.buffer[entry.run[0]:entry.run[1]])
+    elif record is None:
         _write_edit(ds, entry.element, enc, out)
     elif same and not _modified(ds, record):
         out.append(lay.buffer[record.start:record.end])

@@ -54,6 +54,12 @@ class DatasetBase:
         """The VR a value is decoded as: what the file says, else the dictionary's."""
     def _value(self, tag: int, index: int, vr: str) -> Any:
         """The decoded value of record ``index``, cached by tag."""
+    def has_group_lengths(self) -> bool:
+        """Whether a record directly in this dataset is a Group Length of a group other than 0000
+        and 0002."""
+    def write_runs(self, skip: set[int], breaks: list[int], each: bool = False) -> list[tuple[int, int, int, int]]:
+        """For a writer: ``(tag, index, start, end)`` per run of untouched records (index -1) or per
+        record to write on its own (its tag in ``skip``, or every record with ``each``)."""
     def __getitem__(self, key: int | tuple[int, int] | str) -> DataElement:
         """``ds[tag]``, ``ds[(group, element)]`` or ``ds["Keyword"]``: the DataElement."""
     def _element(self, index: int) -> DataElement:

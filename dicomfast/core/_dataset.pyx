@@ -6,7 +6,7 @@
 # iteration, dumps) stays in Python, in dataset.py, which subclasses DatasetBase.
 
 cimport cython
-from libc.stdint cimport uint32_t, int32_t
+from libc.stdint cimport uint32_t, int32_t, int64_t
 from libc.stdlib cimport malloc, free
 
 from dicomfast.core._scan cimport (Tape, Elem, F_SEQUENCE, F_ENCAPSULATED, F_RAW_DELIMITED, F_BIG, F_UNDEFINED,
@@ -263,6 +263,59 @@ cdef class DatasetBase:
 
     cdef object c_raw(self, Py_ssize_t index):
         return self._tape.raw(index)
+
+    def has_group_lengths(self):
+        """Whether a record directly in this dataset is a Group Length (gggg,0000) of a group
+        other than 0000 and 0002 (retired, but kept true by a writer where present)."""
+        cdef Elem* e = self._tape.elems
+        cdef Py_ssize_t i = self._start
+        while i < self._stop:
+            if e[i].tag & 0xFFFF == 0 and e[i].tag >> 16 != 0 and e[i].tag >> 16 != 2:
+                return True
+            i = e[i].end
+        return False
+
+    def write_runs(self, object skip, list breaks, bint each=False):
+        """For a writer: the records directly in this dataset, in file order, as ``(tag, index,
+        start, end)``: ``index`` -1 for a run of untouched records whose bytes ``[start, end)`` are
+        copied as they are (``tag`` its first), else one record to write on its own (its tag is in
+        ``skip``; ``start, end`` its bytes). A run ends where the bytes are not contiguous, where
+        tags descend, and before each tag of ``breaks`` (ascending: where new elements go). With
+        ``each``, every record is on its own."""
+        cdef Elem* e = self._tape.elems
+        cdef Py_ssize_t i = self._start, stop = self._stop
+        cdef Py_ssize_t nbreaks = len(breaks), b = 0
+        cdef int64_t run_start = -1, run_end = -1, end
+        cdef uint32_t tag, prev = 0, run_tag = 0, next_break = 0xFFFFFFFF
+        cdef list out = []
+        cdef bint check_skip = len(skip) > 0
+        if nbreaks:
+            next_break = <uint32_t>breaks[0]
+        while i < stop:
+            tag = e[i].tag
+            end = e[i].offset + <int64_t>e[i].length + (8 if e[i].flags & F_UNDEFINED else 0)
+            while tag > next_break:
+                if run_start >= 0:
+                    out.append((run_tag, -1, run_start, run_end))
+                    run_start = -1
+                b += 1
+                next_break = <uint32_t>breaks[b] if b < nbreaks else 0xFFFFFFFF
+            if each or (check_skip and tag in skip):
+                if run_start >= 0:
+                    out.append((run_tag, -1, run_start, run_end))
+                    run_start = -1
+                out.append((tag, i, e[i].start, end))
+            elif run_start >= 0 and e[i].start == run_end and tag >= prev:
+                run_end = end
+            else:
+                if run_start >= 0:
+                    out.append((run_tag, -1, run_start, run_end))
+                run_start, run_end, run_tag = e[i].start, end, tag
+            prev = tag
+            i = e[i].end
+        if run_start >= 0:
+            out.append((run_tag, -1, run_start, run_end))
+        return out
 
     cdef bint c_big_endian(self) noexcept:
         return self._tape.big_endian
