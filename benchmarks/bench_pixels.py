@@ -41,7 +41,7 @@ CASES = (
     ("pydicom", "pydicom   dcmread + pixel_array"),
     ("dicomfast", "dicomfast dcmread + pixel_array"),
     ("dicomfast_copy", "dicomfast ... + .copy()"),
-    ("dicomfast_direct", "header read + preadv into array"),
+    ("dicomfast_direct", "read_pixels(path, rescale=False)"),
 )
 # (name, numerator, denominator, target): a ratio is numerator time / denominator time.
 RATIOS = (
