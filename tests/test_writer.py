@@ -297,3 +297,77 @@ def test_edits_of_items_cannot_be_written_alone():
     ds = dicomfast.dcmread(next(p for p in READABLE if p.name == "rtplan.dcm"))
     with pytest.raises(TypeError):
         _written(ds.BeamSequence[0])
+
+
+# -- property: random edits, as pydicom makes them --------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_TEXT = st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ^-."),
+                min_size=1, max_size=16).map(str.strip).filter(bool)
+_SETTABLE = [  # (keyword, strategy of values valid for its VR, as pydicom and dicomfast accept them)
+    ("PatientName", _TEXT),
+    ("PatientID", _TEXT),
+    ("StudyDescription", _TEXT),
+    ("InstanceNumber", st.integers(-1000, 100000)),
+    ("SliceThickness", st.sampled_from([0.5, 1.0, 2.5, 3.0, 12.25])),
+    ("Manufacturer", _TEXT),
+    ("StationName", st.text("ABCDEFGHIJ0123456789", min_size=1, max_size=16)),
+]
+_ITEM_TEXT = [("BeamName", _TEXT), ("BeamDescription", _TEXT), ("Manufacturer", _TEXT)]
+
+
+@st.composite
+def _edits(draw):
+    edits = []
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(["set", "delete", "item_set", "item_append", "item_delete"]))
+        if kind == "set":
+            keyword, values = draw(st.sampled_from(_SETTABLE))
+            edits.append(("set", keyword, draw(values)))
+        elif kind == "delete":
+            edits.append(("delete", draw(st.sampled_from(
+                ["PatientID", "StudyDescription", "Manufacturer", "OperatorsName", "RTPlanLabel"]))))
+        elif kind == "item_set":
+            keyword, values = draw(st.sampled_from(_ITEM_TEXT))
+            edits.append(("item_set", keyword, draw(values)))
+        elif kind == "item_append":
+            edits.append(("item_append", draw(_TEXT)))
+        else:
+            edits.append(("item_delete",))
+    return edits
+
+
+def _apply(ds, edits, new_dataset) -> None:
+    for edit in edits:
+        if edit[0] == "set":
+            setattr(ds, edit[1], edit[2])
+        elif edit[0] == "delete":
+            if edit[1] in ds:
+                delattr(ds, edit[1])
+        elif edit[0] == "item_set":
+            setattr(ds.BeamSequence[0], edit[1], edit[2])
+        elif edit[0] == "item_append":
+            item = new_dataset()
+            item.ReferencedSOPInstanceUID = "1.2.3." + str(len(ds.ReferencedStructureSetSequence))
+            item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.481.3"
+            item.Manufacturer = edit[1]
+            ds.ReferencedStructureSetSequence.append(item)
+        elif len(ds.DoseReferenceSequence) > 0:
+            del ds.DoseReferenceSequence[0]
+
+
+@pytest.mark.parametrize("name", list(SYNTAXES))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=_edits())
+def test_random_edits_read_back_as_pydicoms(name, edits):
+    path = next(p for p in READABLE if p.name == "rtplan.dcm")
+    ours, ref = dicomfast.dcmread(path), _pydicom(path)
+    _apply(ours, edits, dicomfast.Dataset)
+    _apply(ref, edits, pydicom.Dataset)
+    back = _pydicom(_written(ours, transfer_syntax=SYNTAXES[name], enforce_file_format=True))
+    assert elements(back, name == "big") == elements(ref, _big(ref))
+    # and dicomfast reads its own output to the same values
+    again = dicomfast.dcmread(_written(ours, transfer_syntax=SYNTAXES[name], enforce_file_format=True))
+    assert [(e.tag, e.VR) for e in again] == [(e.tag, e.VR) for e in ours]
