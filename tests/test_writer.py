@@ -371,3 +371,26 @@ def test_random_edits_read_back_as_pydicoms(name, edits):
     # and dicomfast reads its own output to the same values
     again = dicomfast.dcmread(_written(ours, transfer_syntax=SYNTAXES[name], enforce_file_format=True))
     assert [(e.tag, e.VR) for e in again] == [(e.tag, e.VR) for e in ours]
+
+
+def test_pixel_array_of_edited_pixel_attributes():
+    """The Image Pixel module read for pixels sees the edits: a changed Rows/Columns and new Pixel
+    Data give the array pydicom gives for the same edits; a dataset from nothing too."""
+    path = next(p for p in READABLE if p.name == "CT_small.dcm")
+    ours, ref = dicomfast.dcmread(path), _pydicom(path)
+    flipped = np.ascontiguousarray(ref.pixel_array[::-1])
+    for target in (ours, ref):
+        target.Rows, target.Columns = 64, 256
+        target.PixelData = flipped.tobytes()
+    np.testing.assert_array_equal(ours.pixel_array, ref.pixel_array)
+    del ours.PixelData
+    with pytest.raises(dicomfast.PixelDataError):
+        ours.pixel_array
+    new = dicomfast.Dataset()
+    new.Rows, new.Columns, new.SamplesPerPixel = 2, 3, 1
+    new.BitsAllocated = new.BitsStored = 16
+    new.PixelRepresentation = 1
+    new.PhotometricInterpretation = "MONOCHROME2"
+    values = np.array([[-3, 0, 3], [100, -100, 7]], np.int16)
+    new.PixelData = values.tobytes()
+    np.testing.assert_array_equal(new.pixel_array, values)

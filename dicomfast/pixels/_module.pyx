@@ -12,6 +12,11 @@ from libc.stdint cimport uint32_t
 
 from dicomfast.core._dataset cimport DatasetBase
 
+from dicomfast.core._dataset import DELETED
+
+cdef enum:
+    EDITED = -2          # in found[]: the element is an edit's, not a record
+
 
 cdef enum:
     N_MODULE = 26
@@ -60,14 +65,16 @@ _MODULE_TAGS[:] = [
 ]
 
 
-cdef object _module_value(DatasetBase ds, Py_ssize_t index, bint us, bint fast):
+cdef object _module_value(DatasetBase ds, Py_ssize_t index, int k, bint us, bint fast):
     """``getattr(ds, keyword, None)`` of the element at record ``index`` (-1: absent), except that
     a value that fails to decode is kept as a _Failed holding its exception: the PixelModule raises
     it when the value is read, so errors come in the order of the checks that read them. ``us``:
     the tag is US in the dictionary; ``fast``: the character set is resolved."""
-    if index < 0:
+    if index == -1:
         return None
     try:
+        if index == EDITED:
+            return ds._edits[_MODULE_TAGS[k]].value
         return ds.c_value_at(index, us and fast)
     except Exception as exc:  # raised by the PixelModule when the value is read
         return _Failed(exc)
@@ -140,6 +147,7 @@ cdef class PixelModule:
     cdef readonly object key               # see pixel_module
     cdef tuple values
     cdef DatasetBase dataset
+    cdef object edited_pixels              # the DataElement of pixel data set by an edit, or None
 
     def __init__(self, *args, **kwargs):
         raise TypeError("a PixelModule is made by pixel_module(ds)")
@@ -220,6 +228,8 @@ cdef class PixelModule:
     def pixel_bytes(self):
         """The pixel data element's value bytes, zero-copy (a read-only memoryview on the bytes the
         dataset was read from), or None without pixel data."""
+        if self.edited_pixels is not None:
+            return self.edited_pixels.raw_value()
         if self.pixel_index < 0:
             return None
         return self.dataset.c_raw(self.pixel_index)
@@ -263,19 +273,25 @@ def pixel_module(DatasetBase ds, bint transform_values=True):
     if meta is not None:
         if isinstance(meta, DatasetBase):
             index = (<DatasetBase>meta).c_find(0x00020010)
-            syntax = _module_value(<DatasetBase>meta, index, False, False)
+            syntax = _module_value(<DatasetBase>meta, index, -1, False, False)
         else:
             syntax = meta.get("TransferSyntaxUID")
     ds.c_find_sorted(_MODULE_TAGS, N_MODULE, found)
+    if ds._edits:
+        # edits over the records: an edited element's value is the edit's, a deleted one is absent
+        for k in range(M_END):
+            edited = ds._edits.get(_MODULE_TAGS[k])
+            if edited is not None:
+                found[k] = -1 if edited is DELETED else EDITED
     if not ds.c_encodings_resolved():
         try:
             ds.c_resolve_encodings(found[M_CHARSET])
         except Exception:
             fast = False  # left unresolved: each value's decode raises it, as ds.Keyword would
     for k in (M_PIXELS, M_FLOAT_PIXELS, M_DOUBLE_PIXELS):
-        if found[k] >= 0:
+        if found[k] >= 0 or found[k] == EDITED:
             npixel += 1
-            if pixel_index < 0:
+            if pixel_tag == 0:
                 pixel_index = found[k]
                 pixel_tag = _MODULE_TAGS[k]
     m.transfer_syntax_value = syntax
@@ -292,28 +308,34 @@ def pixel_module(DatasetBase ds, bint transform_values=True):
         m.pixel_vr = ds.c_record(pixel_index, &length, &encapsulated)
         m.pixel_length = length
         m.encapsulated = encapsulated
-    m.has_modality_lut = found[M_MODALITY_LUT] >= 0
-    m.has_voi_lut = found[M_VOI_LUT] >= 0
-    m.has_shared_groups = found[M_SHARED_GROUPS] >= 0
-    m.has_per_frame_groups = found[M_PER_FRAME_GROUPS] >= 0
-    m.has_palette = found[M_PALETTE] >= 0
-    values = (_module_value(ds, found[M_BITS_ALLOCATED], True, fast),
-              _module_value(ds, found[M_BITS_STORED], True, fast),
-              _module_value(ds, found[M_HIGH_BIT], True, fast),
-              _module_value(ds, found[M_PIXEL_REPRESENTATION], True, fast),
-              _module_value(ds, found[M_ROWS], True, fast),
-              _module_value(ds, found[M_COLUMNS], True, fast),
-              _module_value(ds, found[M_SAMPLES], True, fast),
-              _module_value(ds, found[M_PLANAR], True, fast),
-              _module_value(ds, found[M_PHOTOMETRIC], False, fast),
-              _module_value(ds, found[M_FRAMES], False, fast))
+    elif pixel_index == EDITED:
+        edited = ds._edits[pixel_tag]
+        m.pixel_index = -1
+        m.pixel_vr = edited.VR
+        m.pixel_length = len(edited.raw_value())
+        m.edited_pixels = edited
+    m.has_modality_lut = found[M_MODALITY_LUT] >= 0 or found[M_MODALITY_LUT] == EDITED
+    m.has_voi_lut = found[M_VOI_LUT] >= 0 or found[M_VOI_LUT] == EDITED
+    m.has_shared_groups = found[M_SHARED_GROUPS] >= 0 or found[M_SHARED_GROUPS] == EDITED
+    m.has_per_frame_groups = found[M_PER_FRAME_GROUPS] >= 0 or found[M_PER_FRAME_GROUPS] == EDITED
+    m.has_palette = found[M_PALETTE] >= 0 or found[M_PALETTE] == EDITED
+    values = (_module_value(ds, found[M_BITS_ALLOCATED], M_BITS_ALLOCATED, True, fast),
+              _module_value(ds, found[M_BITS_STORED], M_BITS_STORED, True, fast),
+              _module_value(ds, found[M_HIGH_BIT], M_HIGH_BIT, True, fast),
+              _module_value(ds, found[M_PIXEL_REPRESENTATION], M_PIXEL_REPRESENTATION, True, fast),
+              _module_value(ds, found[M_ROWS], M_ROWS, True, fast),
+              _module_value(ds, found[M_COLUMNS], M_COLUMNS, True, fast),
+              _module_value(ds, found[M_SAMPLES], M_SAMPLES, True, fast),
+              _module_value(ds, found[M_PLANAR], M_PLANAR, True, fast),
+              _module_value(ds, found[M_PHOTOMETRIC], M_PHOTOMETRIC, False, fast),
+              _module_value(ds, found[M_FRAMES], M_FRAMES, False, fast))
     if transform_values:
-        values += (_module_value(ds, found[M_RESCALE_SLOPE], False, fast),
-                   _module_value(ds, found[M_RESCALE_INTERCEPT], False, fast),
-                   _module_value(ds, found[M_RESCALE_TYPE], False, fast),
-                   _module_value(ds, found[M_WINDOW_CENTER], False, fast),
-                   _module_value(ds, found[M_WINDOW_WIDTH], False, fast),
-                   _module_value(ds, found[M_VOI_FUNCTION], False, fast))
+        values += (_module_value(ds, found[M_RESCALE_SLOPE], M_RESCALE_SLOPE, False, fast),
+                   _module_value(ds, found[M_RESCALE_INTERCEPT], M_RESCALE_INTERCEPT, False, fast),
+                   _module_value(ds, found[M_RESCALE_TYPE], M_RESCALE_TYPE, False, fast),
+                   _module_value(ds, found[M_WINDOW_CENTER], M_WINDOW_CENTER, False, fast),
+                   _module_value(ds, found[M_WINDOW_WIDTH], M_WINDOW_WIDTH, False, fast),
+                   _module_value(ds, found[M_VOI_FUNCTION], M_VOI_FUNCTION, False, fast))
     else:
         values += (None, None, None, None, None, None)
     m.values = values
