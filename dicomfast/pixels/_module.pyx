@@ -12,7 +12,7 @@ from libc.stdint cimport uint32_t
 
 from dicomfast.core._dataset cimport DatasetBase
 
-from dicomfast.core._dataset import DELETED
+from dicomfast.core._dataset import DELETED as _DELETED
 
 cdef enum:
     EDITED = -2          # in found[]: the element is an edit's, not a record
@@ -282,7 +282,7 @@ def pixel_module(DatasetBase ds, bint transform_values=True):
         for k in range(M_END):
             edited = ds._edits.get(_MODULE_TAGS[k])
             if edited is not None:
-                found[k] = -1 if edited is DELETED else EDITED
+                found[k] = -1 if edited is _DELETED else EDITED
     if not ds.c_encodings_resolved():
         try:
             ds.c_resolve_encodings(found[M_CHARSET])
