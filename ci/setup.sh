@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up a checkout of dicomfast for development, tests and the demo; safe to run again.
 #
-#   1. system tools for the reference files: dcmtk and libgdcm-tools (apt-get, as root; as
+#   1. system tools for the reference files and checks: dcmtk, libgdcm-tools and dicom3tools (apt-get, as root; as
 #      another user it says so and goes on: the tests that need them skip with the reason)
 #   2. a virtualenv in .venv (PYTHON=python3.x picks the interpreter; default python3)
 #   3. the build and test dependencies, and dicomfast itself in editable mode (once, and again
@@ -20,6 +20,7 @@ say() { printf '[setup] %s\n' "$*"; }
 need=()
 command -v dcmconv >/dev/null 2>&1 || need+=(dcmtk)
 command -v gdcmconv >/dev/null 2>&1 || need+=(libgdcm-tools)
+command -v dciodvfy >/dev/null 2>&1 || need+=(dicom3tools)
 if ((${#need[@]})); then
     apt_cmd=()
     if [ "$(id -u)" = 0 ]; then

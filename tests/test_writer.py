@@ -394,3 +394,36 @@ def test_pixel_array_of_edited_pixel_attributes():
     values = np.array([[-3, 0, 3], [100, -100, 7]], np.int16)
     new.PixelData = values.tobytes()
     np.testing.assert_array_equal(new.pixel_array, values)
+
+
+# -- dciodvfy (dicom3tools): what we write is no less valid than what we read -----------------
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+DCIODVFY = shutil.which("dciodvfy")
+_CHECKED_BY_DCIODVFY = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtdose.dcm", "rtstruct.dcm",
+                        "SC_rgb.dcm", "MR_small_bigendian.dcm", "chrH31.dcm", "image_dfl.dcm"]
+
+
+def _dciodvfy_errors(path) -> set[str]:
+    run = subprocess.run([DCIODVFY, str(path)], capture_output=True, text=True, timeout=60)
+    return {line.strip() for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")}
+
+
+@pytest.mark.skipif(DCIODVFY is None, reason="dciodvfy (Debian's dicom3tools) is not installed")
+@pytest.mark.parametrize("name", list(SYNTAXES))
+@pytest.mark.parametrize("path", [p for p in READABLE if p.name in _CHECKED_BY_DCIODVFY], ids=corpus_id)
+def test_dciodvfy_finds_no_new_error_in_what_we_write(path, name, tmp_path):
+    if name == "deflated":
+        pytest.skip("dciodvfy does not read deflated datasets (not even pydicom's image_dfl.dcm)")
+    ds = dicomfast.dcmread(path, force=True)
+    if ds.get("SOPInstanceUID") is None:
+        pytest.skip("no SOP Instance UID for a conformant meta group")
+    before = _dciodvfy_errors(path)
+    if "Error - Dicom dataset read failed" in before:
+        pytest.skip("dciodvfy cannot read the input (a deflated file)")
+    out = tmp_path / "out.dcm"
+    ds.save_as(out, transfer_syntax=SYNTAXES[name], enforce_file_format=True)
+    new = _dciodvfy_errors(out) - before
+    assert not new, f"dciodvfy reports errors the input does not have: {sorted(new)}"
