@@ -170,7 +170,7 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
         # the pixel pipeline: the modality transform (float64 unless --dtype says otherwise) or the
         # stored values, cast to --dtype rounded to nearest, never wrapped around
         dtype = options.dtype if options.dtype is not None else (np.float64 if options.hu else None)
-        arr = read_pixels(ds, rescale=options.hu, dtype=dtype)
+        arr = read_pixels(ds, rescale=options.hu, dtype=dtype, strict=options.strict)
         _save(stem + ".npy", lambda f: np.save(f, arr, allow_pickle=False), options.overwrite)
         return Outcome(item.path, "ok", outputs=1, defects=_kinds(ds))
 
@@ -268,7 +268,8 @@ def convert_series(options: ConvertOptions, job: SeriesJob) -> Outcome:
 
         if not options.overwrite and os.path.exists(job.out):
             raise FileExistsError(f"{job.out} exists (pass --overwrite to replace it)")
-        volume = load_series(list(job.files), series_uid=job.series_uid, dtype=options.dtype, workers=1)
+        volume = load_series(list(job.files), series_uid=job.series_uid, dtype=options.dtype, workers=1,
+                             strict=options.strict)
         os.makedirs(os.path.dirname(job.out), exist_ok=True)
         # nibabel compresses by the name's suffix: the temporary file keeps it
         tmp = os.path.join(os.path.dirname(job.out), f".{os.getpid()}.{os.path.basename(job.out)}")

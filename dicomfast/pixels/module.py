@@ -114,12 +114,13 @@ def _int(value: Any, keyword: str, required: bool = True) -> int | None:
     return value
 
 
-def to_dataset(src: Any) -> Dataset:
-    """``src`` itself if it is a Dataset, else ``dcmread(src)`` of a path, bytes or file object."""
+def to_dataset(src: Any, strict: bool = False) -> Dataset:
+    """``src`` itself if it is a Dataset (read already), else ``dcmread(src, strict=strict)`` of a
+    path, bytes or file object."""
     if isinstance(src, Dataset):
         return src
     if isinstance(src, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(src, "read"):
-        return dcmread(src)
+        return dcmread(src, strict=strict)
     raise TypeError(f"expected a path, bytes, a file object or a Dataset, not {type(src).__name__}")
 
 

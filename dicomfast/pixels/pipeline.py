@@ -281,7 +281,7 @@ def _window_option(window: Any) -> Any:
 
 
 def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, window: Any = None,
-                dtype: Any = None, out: np.ndarray | None = None) -> np.ndarray:
+                dtype: Any = None, out: np.ndarray | None = None, strict: bool = False) -> np.ndarray:
     """Pixel data of ``src`` (a path, bytes, a file object or a Dataset), transformed, in one call.
 
     * ``window=None, rescale=True``: the modality transform (Rescale Slope/Intercept, per frame for
@@ -298,32 +298,35 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
     to native pixel data the stored values are read from the file into a reused buffer (or, without
     a transform, straight into ``out``); reads and kernels run without the GIL. See
     :mod:`dicomfast.pixels.pipeline` for the options and the dtype policy.
+
+    ``strict=True`` reads ``src`` (when it is not a Dataset) with ``dcmread(..., strict=True)``
+    (:mod:`dicomfast.defects`).
     """
     if frame is not None and (isinstance(frame, bool) or not isinstance(frame, (int, np.integer))):
         raise TypeError(f"frame must be an int, not {type(frame).__name__}")
     window = _window_option(window)
     if is_remote(src):
         if frame is not None:  # the header, then the frame's bytes alone
-            with FrameReader(src) as reader:
+            with FrameReader(src, strict=strict) as reader:
                 stored = reader.stored([frame])[0]
                 return _finish(reader.header, reader.module, reader.info, frame, stored, False, False,
                                rescale, window, dtype, out)
         source = open_source(src)
-        found = read_stored(source, None, out if window is None and not rescale else None)
+        found = read_stored(source, None, out if window is None and not rescale else None, strict=strict)
         if found is not None:
             return _finish(found.header, found.module, found.info, found.frame, found.array,
                            found.array is out and out is not None, found.scratch, rescale, window, dtype, out)
-        src = read_source(source)
+        src = read_source(source, strict=strict)
     elif type(src) is str or isinstance(src, os.PathLike):
         # straight into out (or a new array) when nothing is to be transformed
         direct = None
         if window is None and not rescale:
             direct = out
-        found = read_stored(os.fspath(src), frame, direct)
+        found = read_stored(os.fspath(src), frame, direct, strict=strict)
         if found is not None:
             return _finish(found.header, found.module, found.info, found.frame, found.array,
                            found.array is direct and direct is not None, found.scratch, rescale, window, dtype, out)
-    ds = to_dataset(src)
+    ds = to_dataset(src, strict)
     m, info = module_info(ds)
     if frame is not None:
         frame = check_frame(info, frame)
@@ -355,12 +358,12 @@ def _finish(ds: Any, m: PixelModule, info: PixelInfo, frame: int | None, stored:
 
 # -- frames of one file into a caller's array (volumes, batches) -------------------------------------
 
-def read_dataset(src: Any) -> Dataset:
-    """``src`` itself if it is a dicomfast Dataset, else ``dcmread(src)`` of a path."""
+def read_dataset(src: Any, strict: bool = False) -> Dataset:
+    """``src`` itself if it is a dicomfast Dataset, else ``dcmread(src, strict=strict)`` of a path."""
     if isinstance(src, Dataset):
         return src
     if isinstance(src, (str, os.PathLike)):
-        return dcmread(src)
+        return dcmread(src, strict=strict)
     raise TypeError(f"expected a path or a dicomfast Dataset, not {type(src).__name__}")
 
 
@@ -372,19 +375,20 @@ def _check_monochrome(info: PixelInfo) -> None:
 
 
 def fill(src: Any, out: np.ndarray, *, frames: Sequence[int] | None = None, rescale: bool = True,
-         window: Any = None) -> None:
+         window: Any = None, strict: bool = False) -> None:
     """Write the frames of ``src`` (a path or a full dicomfast Dataset) into ``out``, through the
     pipeline: the volume and batch readers' entry.
 
     ``frames=None`` writes the whole pixel data, shaped as ``pixel_array`` shapes it (``out`` is
     (rows, cols) or (frames, rows, cols)); otherwise ``out`` is (len(frames), rows, cols) and
     ``out[i]`` receives frame ``frames[i]``. ``window`` is checked (:func:`check_window`).
-    Monochrome data only.
+    Monochrome data only. ``strict``: a path is read with ``strict=True``.
     """
     if type(src) is str or isinstance(src, os.PathLike):
-        if (frames is None or len(frames) == 1) and _fill_from_file(os.fspath(src), out, frames, rescale, window):
+        if (frames is None or len(frames) == 1) and _fill_from_file(os.fspath(src), out, frames, rescale, window,
+                                                                    strict):
             return
-    ds = read_dataset(src)
+    ds = read_dataset(src, strict)
     m, info = module_info(ds)
     _check_monochrome(info)
     if frames is None:
@@ -406,7 +410,8 @@ def fill(src: Any, out: np.ndarray, *, frames: Sequence[int] | None = None, resc
         transform_into(ds, m, arr, out[i], (k,), rescale, window)
 
 
-def _fill_from_file(path: str, out: np.ndarray, frames: Sequence[int] | None, rescale: bool, window: Any) -> bool:
+def _fill_from_file(path: str, out: np.ndarray, frames: Sequence[int] | None, rescale: bool, window: Any,
+                    strict: bool = False) -> bool:
     """:func:`fill` for a path whose native pixel data can be read straight from the file (all
     frames, or one): the same checks in the same order, the same transforms, on the header read
     up to the pixel data. False when the file needs the general path."""
@@ -419,7 +424,7 @@ def _fill_from_file(path: str, out: np.ndarray, frames: Sequence[int] | None, re
 
     target = out if frames is None else (out[0] if out.ndim == 3 else None)
     direct = not rescale and window is None and target is not None  # stored values: into out itself
-    found = read_stored(path, None if frames is None else frames[0], target if direct else None, check)
+    found = read_stored(path, None if frames is None else frames[0], target if direct else None, check, strict)
     if found is None:
         return False
     ds, m, info, frame, arr = found.header, found.module, found.info, found.frame, found.array
