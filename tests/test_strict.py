@@ -114,3 +114,76 @@ def test_strict_is_per_call(bad_meta):
     with pytest.raises(DefectError):
         dicomfast.pixel_array(str(bad_meta), strict=True)
     assert dicomfast.dcmread(bad_meta).defects and dicomfast.pixel_array(str(bad_meta)).shape == (128, 128)
+
+
+# -- pixel defects: the one pipeline's safe defaults ------------------------------------------------
+
+def _edited(tmp_path, name, **changes) -> Path:
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    for keyword, value in changes.items():
+        if value is None:
+            del ds[keyword]
+        else:
+            setattr(ds, keyword, value)
+    path = tmp_path / name
+    ds.save_as(path)
+    return path
+
+
+def test_window_width_below_1_is_the_window_from_the_data(tmp_path):
+    path = _edited(tmp_path, "ww0.dcm", WindowCenter=40, WindowWidth=0)
+    theirs = pydicom.dcmread(path)
+    stored = theirs.pixel_array
+    slope, intercept = float(theirs.RescaleSlope), float(theirs.RescaleIntercept)
+    lo, hi = sorted((stored.min() * slope + intercept, stored.max() * slope + intercept))
+    expected = dicomfast.window(stored, (lo + hi) / 2, hi - lo, slope=slope, intercept=intercept,
+                                function="linear_exact")
+    ds = dicomfast.dcmread(path)
+    assert np.array_equal(dicomfast.read_pixels(ds, window="dataset"), expected)
+    offset = ds["WindowWidth"].file_offset
+    assert [(d.kind, d.tag, d.offset) for d in ds.defects] == [("window_width", 0x00281051, offset)]
+    assert np.array_equal(dicomfast.read_pixels(str(path), window="dataset"), expected)  # the direct file read
+    with pytest.raises(DefectError):
+        dicomfast.read_pixels(str(path), window="dataset", strict=True)
+    # the PNG of convert: the same window, through the same pipeline
+    from dicomfast.pixels import display_frames
+    assert np.array_equal(display_frames(dicomfast.dcmread(path))[0], expected)
+    with pytest.raises(DefectError):
+        display_frames(dicomfast.dcmread(path), strict=True)
+
+
+def test_unusable_modality_lut_is_ignored(tmp_path):
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    item = pydicom.Dataset()
+    item.ModalityLUTType = "HU"  # no LUT Descriptor, no LUT Data
+    ds.ModalityLUTSequence = [item]
+    path = tmp_path / "badlut.dcm"
+    ds.save_as(path)
+    clean = dicomfast.read_pixels(get_testdata_file("CT_small.dcm"))  # Rescale Slope / Intercept
+    ours = dicomfast.dcmread(path)
+    assert np.array_equal(dicomfast.read_pixels(ours), clean)
+    assert [(d.kind, d.tag) for d in ours.defects] == [("unusable_lut", 0x00283000)]
+    assert ours.defects[0].offset == ours["ModalityLUTSequence"].file_offset
+    with pytest.raises(DefectError):
+        dicomfast.read_pixels(str(path), strict=True)
+
+
+def test_pixel_data_longer_than_the_attributes_say(tmp_path):
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.PixelData = ds.PixelData + bytes(10)
+    path = tmp_path / "long.dcm"
+    ds.save_as(path)
+    ours = dicomfast.dcmread(path)
+    assert np.array_equal(dicomfast.pixel_array(ours), pydicom.dcmread(path).pixel_array)
+    assert [(d.kind, d.tag, d.offset) for d in ours.defects] == [
+        ("pixel_data_long", 0x7FE00010, ours["PixelData"].file_offset)]
+    with pytest.raises(DefectError):
+        dicomfast.pixel_array(str(path), strict=True)
+
+
+def test_convert_png_of_a_file_with_a_bad_window(capsys, tmp_path):
+    path = _edited(tmp_path, "ww0.dcm", WindowCenter=40, WindowWidth=0)
+    code, _, err = run(capsys, "convert", path, "--to", "png", "-o", tmp_path / "out", "-j", "1")
+    assert code == cli.EXIT_OK and "1 file (1 window_width)" in err
+    code, _, err = run(capsys, "convert", path, "--to", "png", "-o", tmp_path / "strict", "-j", "1", "--strict")
+    assert code == cli.EXIT_FAILED and "DefectError: 1" in err

@@ -178,7 +178,7 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
 
     from ..pixels import display_frames
 
-    frames = display_frames(ds, pixel_array(ds), window=options.window)
+    frames = display_frames(ds, pixel_array(ds), window=options.window, strict=options.strict)
     n = frames.shape[0]
     width = max(4, len(str(n)))
     for k in range(n):

@@ -129,8 +129,9 @@ def read_stored(path: str | ByteSource, frame: int | None = None, into: np.ndarr
         if found is None or found.tag != _TAG_PIXEL_DATA:
             return None  # no pixel data where the header ends, or encapsulated
         info = check(m, "PixelData", -1, False, found.length, found.vr)
-        if info.bits_allocated == 1 or info.swap_ow:
-            return None  # bit unpacking and OW byte pairs: the general path
+        if info.bits_allocated == 1 or info.swap_ow or info.defects:
+            # bit unpacking and OW byte pairs; and defects, recorded with their offsets: the general path
+            return None
         if check_info is not None:
             check_info(info)
         if frame is not None:
@@ -265,6 +266,9 @@ class FrameReader:
         encapsulated = found.length == _UNDEFINED
         self.info = check(m, keyword, -1, encapsulated, 0 if encapsulated else found.length, found.vr)
         info = self.info
+        if info.defects:  # recorded with their offsets by the read of the whole dataset
+            self._read_whole()
+            return
         if not encapsulated:
             if info.bits_allocated != 1 and not info.swap_ow:
                 self.native_offset = found.value_offset
@@ -280,7 +284,7 @@ class FrameReader:
             self._whole = read_source(self.source, strict=self.strict)
             from .module import module_info
 
-            self.module, self.info = module_info(self._whole)
+            self.module, self.info = module_info(self._whole, strict=self.strict)
             self.header = self._whole
         return self._whole
 

@@ -167,7 +167,7 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True, stri
         with FrameReader(src, strict=strict) as reader:  # the header, then the frame's bytes alone
             return reader.stored([frame], as_rgb)[0]
     ds = to_dataset(src, strict)
-    m, info = module_info(ds, False)
+    m, info = module_info(ds, False, strict)
     if frame is None and info.plain:
         # The stored bytes are the array (a typical CT or MR series): one view, shaped.
         return np.ndarray(info.shape, info.dtype, m.pixel_bytes())
@@ -187,6 +187,6 @@ def iter_frames(src: Any, *, as_rgb: bool = True, strict: bool = False) -> Itera
                 yield reader.stored([i], as_rgb)[0]
         return
     ds = to_dataset(src, strict)
-    info = pixel_info(ds)
+    info = pixel_info(ds, strict)
     for i in range(info.number_of_frames):
         yield decode(ds, info, i, as_rgb)
