@@ -60,10 +60,10 @@ def _wrap(exc: BaseException, path: Any, index: int) -> FileReadError:
 
 
 def read_image(src: Any, *, frame: int | None = None, rescale: bool = True, window: Any = None,
-               dtype: Any = None) -> np.ndarray:
+               dtype: Any = None, strict: bool = False) -> np.ndarray:
     """One file's image as a new array: (rows, cols), or (frames, rows, cols) for a multi-frame
     file unless ``frame`` picks one. Options as :func:`read_batch`'s (``window`` already checked)."""
-    ds = read_dataset(src)
+    ds = read_dataset(src, strict)
     info = pixel_info(ds)
     out_dtype = output_dtype(dtype, rescale, window, info.dtype)
     if frame is not None:
@@ -90,7 +90,8 @@ class DicomDataset:
     windows them into the whole range of uint8/uint16 or [0, 1] for float dtypes. ``dtype`` follows
     the pixel pipeline's one policy: uint8 for a window, float32 for Hounsfield units, the stored
     dtype for raw stored values (see :mod:`dicomfast.pixels.pipeline`). ``transform`` is called on the
-    array last (``target_transform`` on the label).
+    array last (``target_transform`` on the label). ``strict=True`` reads each file with
+    ``dcmread(..., strict=True)``: a file with a defect (:mod:`dicomfast.defects`) raises.
 
     The object holds plain values only, so it pickles into DataLoader workers; a ``transform``
     must be picklable too when workers are spawned rather than forked.
@@ -107,8 +108,10 @@ class DicomDataset:
         dtype: Any = None,
         transform: Callable[[np.ndarray], Any] | None = None,
         target_transform: Callable[[Any], Any] | None = None,
+        strict: bool = False,
     ) -> None:
         self.paths = _paths_of(source)
+        self.strict = bool(strict)
         self.frame = _check_frame(frame)
         self.rescale = bool(rescale)
         self.window = check_window(window)
@@ -147,7 +150,8 @@ class DicomDataset:
         index = int(index) % n
         path = self.paths[index]
         try:
-            image = read_image(path, frame=self.frame, rescale=self.rescale, window=self.window, dtype=self.dtype)
+            image = read_image(path, frame=self.frame, rescale=self.rescale, window=self.window, dtype=self.dtype,
+                               strict=self.strict)
         except (DicomError, OSError, ValueError, IndexError) as exc:
             raise _wrap(exc, path, index) from exc
         if self.transform is not None:
@@ -173,6 +177,7 @@ def read_batch(
     rescale: bool = True,
     window: Any = None,
     dtype: Any = None,
+    strict: bool = False,
 ) -> np.ndarray:
     """Read ``paths`` (a list of paths, or an index table) into one array and return it.
 
@@ -187,6 +192,7 @@ def read_batch(
     ``workers`` threads read the files (default: twice the cores, at most 16). A file that cannot
     be read, or whose image does not fit ``out``, raises :class:`~dicomfast.errors.FileReadError`
     naming it (``.path``, ``.index``); a bad ``out`` raises ``TypeError`` / ``ValueError`` first.
+    ``strict=True`` reads the files with ``dcmread(..., strict=True)`` (:mod:`dicomfast.defects`).
     """
     items = _paths_of(paths)
     workers = _threads.check_workers(workers)
@@ -201,7 +207,7 @@ def read_batch(
                 header = first
                 pixel_info(header)  # its claimed size against its data, before out is sized from it
             else:
-                header = dcmread(first, stop_before_pixels=True)
+                header = dcmread(first, stop_before_pixels=True, strict=strict)
                 check_claimed_size(header, os.path.getsize(first))
             rows, cols = int(header.Rows), int(header.Columns)
             nframes = header.get("NumberOfFrames")
@@ -228,9 +234,9 @@ def read_batch(
     def one(i: int, path: Any) -> None:
         try:
             if frame is None:
-                fill(path, out[i], rescale=rescale, window=window)
+                fill(path, out[i], rescale=rescale, window=window, strict=strict)
             else:
-                fill(path, out[i:i + 1], frames=[frame], rescale=rescale, window=window)
+                fill(path, out[i:i + 1], frames=[frame], rescale=rescale, window=window, strict=strict)
         except (DicomError, OSError, ValueError, IndexError) as exc:
             raise _wrap(exc, path, i) from exc
 

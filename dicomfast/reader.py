@@ -161,19 +161,19 @@ def _read_header(path: str, options: tuple, strict: bool = False) -> Dataset:
 _BEFORE_PIXELS = (True, None, False)
 
 
-def read_header_source(source: ByteSource) -> Dataset:
-    """``dcmread(..., stop_before_pixels=True)`` of a :class:`~dicomfast.sources.ByteSource`: its
-    first block from offset 0, more only if the scan needs it (two reads at most). For readers
+def read_header_source(source: ByteSource, *, strict: bool = False) -> Dataset:
+    """``dcmread(..., stop_before_pixels=True, strict=strict)`` of a :class:`~dicomfast.sources.ByteSource`:
+    its first block from offset 0, more only if the scan needs it (two reads at most). For readers
     that go on to read the pixel data from the same source."""
-    return _read_from(source, _BEFORE_PIXELS)
+    return _read_from(source, _BEFORE_PIXELS, strict)
 
 
 def read_source(source: ByteSource, *, stop_before_pixels: bool = False, specific_tags: Iterable[Any] | None = None,
-                force: bool = False) -> Dataset:
+                force: bool = False, strict: bool = False) -> Dataset:
     """``dcmread`` of a :class:`~dicomfast.sources.ByteSource`: a header read as :func:`read_header_source`,
     a full read with one ``read_all``."""
     wanted = None if specific_tags is None else _wanted_tags(specific_tags)
-    return _read_from(source, (stop_before_pixels, wanted, force))
+    return _read_from(source, (stop_before_pixels, wanted, force), strict)
 
 
 def _read_from(source: ByteSource, options: tuple, strict: bool = False) -> Dataset:

@@ -307,17 +307,34 @@ def test_convert_names_by_uid_and_refuses_to_overwrite(capsys, tmp_path):
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_convert_summarises_errors(capsys, tree, tmp_path, workers):
     log = tmp_path / "errors.tsv"
-    code, _, err = run(capsys, "convert", tree, tmp_path / "missing.dcm", "--to", "png", "-o", tmp_path / "out",
-                       "--workers", workers, "--error-log", log)
+    code, _, err = run(capsys, "convert", tree, tmp_path / "missing.dcm", "--to", "png", "-o", tmp_path / "strict",
+                       "--workers", workers, "--error-log", log, "--strict")
     assert code == cli.EXIT_FAILED
     head = err.splitlines()[0]
     assert "9 files" in head and "4 ok (13 files written)" in head and "2 skipped" in head, err
-    assert "3 failed" in head and "skipped: 1 no pixel data, 1 not DICOM" in err
+    assert "3 failed" in head and "skipped: 1 no pixel data, 1 not DICOM" in err and "with defects" not in err
     for kind, path in [("TruncatedError: 2", "truncated.dcm"), ("FileNotFoundError: 1", "missing.dcm")]:
         assert kind in err and path in err
     rows = [line.split("\t") for line in log.read_text().splitlines()[1:]]
     assert len(rows) == 3 and {Path(r[0]).name for r in rows} == {"truncated.dcm", "random.dcm", "missing.dcm"}
     assert all(r[1] for r in rows)
+
+    # the default: both broken files are read as pydicom reads them (random.dcm: one element, no pixel data,
+    # skipped); the truncated one lacks most of its only frame: failed (missing pixels are never invented)
+    for name in ("truncated.dcm", "random.dcm"):
+        assert len(pydicom.dcmread(tree / "broken" / name))
+    code, _, err = run(capsys, "convert", tree, tmp_path / "missing.dcm", "--to", "png", "-o", tmp_path / "out",
+                       "--workers", workers, "--error-log", log)
+    assert code == cli.EXIT_FAILED
+    head = err.splitlines()[0]
+    assert "9 files" in head and "4 ok (13 files written)" in head and "3 skipped" in head and "2 failed" in head, err
+    assert "skipped: 2 no pixel data, 1 not DICOM" in err
+    assert "read with defects (tolerated; --strict refuses them): 1 file (1 value_truncated, 1 vr_switch)" in err
+    for kind, path in [("PixelDataLengthError: 1", "truncated.dcm"), ("FileNotFoundError: 1", "missing.dcm")]:
+        assert kind in err and path in err
+    rows = [line.split("\t") for line in log.read_text().splitlines()[1:]]
+    assert sorted((Path(r[0]).name, r[1]) for r in rows) == [("missing.dcm", "FileNotFoundError"),
+                                                            ("truncated.dcm", "PixelDataLengthError")]
 
 
 def test_convert_with_nothing_to_do(capsys, tmp_path):
@@ -477,9 +494,12 @@ def test_error_log_keeps_odd_paths_whole(capsys, tmp_path):
 TAGS = ["SliceThickness", "ImagePositionPatient", "ImageType"]
 
 
-def _pydicom_headers(root: Path, info: dict) -> dict[str, pydicom.Dataset]:
-    """pydicom's reading of every file of the archive except the broken ones, by absolute path."""
-    paths = sorted(p for p in root.rglob("*") if p.is_file() and str(p.relative_to(root)) not in info["broken"])
+def _pydicom_headers(root: Path, info: dict, truncated: bool = False) -> dict[str, pydicom.Dataset]:
+    """pydicom's reading of every file of the archive except the broken ones (``truncated``: and the
+    truncated one, which pydicom reads with its last value cut short), by absolute path."""
+    read = {rel for rel, kind in info["broken"].items() if truncated and kind == "truncated"}
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and (str(p.relative_to(root)) not in info["broken"]
+                                                                  or str(p.relative_to(root)) in read))
     return {str(path): pydicom.dcmread(path, stop_before_pixels=True) for path in paths}
 
 
@@ -494,36 +514,54 @@ def test_index_writes_dicomfast_index_table(capsys, dicom_tree, tmp_path):
     assert table.equals(dicomfast.index(root, TAGS, workers=1))
     assert not [p for p in out.parent.iterdir() if p.name != "index.parquet"]  # no temporary left
 
-    # the rows against pydicom, for a few columns
-    refs = _pydicom_headers(root, info)
+    # the rows against pydicom, for a few columns: the truncated file too, read as pydicom reads it
+    refs = _pydicom_headers(root, info, truncated=True)
     good = table.filter(table["error"].is_null()).to_pylist()
     assert sorted(r["path"] for r in good) == sorted(refs)
     for row in good:
         ref = refs[row["path"]]
-        assert row["sop_instance_uid"] == ref.SOPInstanceUID
-        assert row["series_instance_uid"] == ref.SeriesInstanceUID and row["patient_id"] == ref.PatientID
+        assert row["sop_instance_uid"] == ref.SOPInstanceUID and row["patient_id"] == ref.PatientID
+        assert row["study_instance_uid"] == ref.StudyInstanceUID  # cut short in the truncated file
+        assert row["series_instance_uid"] == ref.get("SeriesInstanceUID")
         assert row["transfer_syntax"] == ref.file_meta.TransferSyntaxUID
+        assert row["study_date"].strftime("%Y%m%d") == ref.StudyDate
+        if "SeriesInstanceUID" not in ref:  # the truncated file
+            assert row["defects"] == ["value_truncated"]
+            continue
+        assert row["defects"] == []
         assert row["series_number"] == ref.SeriesNumber and row["SliceThickness"] == float(ref.SliceThickness)
         assert row["ImagePositionPatient"] == pytest.approx([float(v) for v in ref.ImagePositionPatient])
         assert row["ImageType"] == list(ref.ImageType)
-        assert row["study_date"].strftime("%Y%m%d") == ref.StudyDate
 
-    # the broken files: the truncated one failed (exit 1), the non-DICOM ones skipped
+    # the broken files: the truncated one read with its defect (exit 0), the non-DICOM ones skipped
     kinds = info["broken"]
-    assert code == cli.EXIT_FAILED
+    assert code == cli.EXIT_OK
     n_skipped = sum(k in ("not_dicom", "empty", "text", "no_preamble") for k in kinds.values())
     head = err.splitlines()[0]
     assert head.startswith(f"index: {table.num_rows} files in ") and "files/s" in head
-    assert f"{len(good)} ok, {n_skipped} skipped, 1 failed" in head
-    assert f"skipped: {n_skipped} not DICOM" in err and "TruncatedError: 1" in err
+    assert f"{len(good)} ok, {n_skipped} skipped, 0 failed" in head
+    assert "read with defects (tolerated; --strict refuses them): 1 file (1 value_truncated)" in err
+    assert f"skipped: {n_skipped} not DICOM" in err and "TruncatedError" not in err
     truncated = next(rel for rel, kind in kinds.items() if kind == "truncated")
-    assert str(root / truncated) in err and f"wrote {table.num_rows} rows to" in err
+    assert f"wrote {table.num_rows} rows to" in err
+    assert log.read_text().splitlines()[1:] == []
+
+    # strict: the truncated file fails (exit 1)
+    strict = tmp_path / "strict.parquet"
+    code, _, err = run(capsys, "index", root, "-o", strict, "-t", *TAGS, "-j", "2", "--strict", "--error-log", log)
+    assert pq.read_table(strict).sort_by("path").equals(dicomfast.index(root, TAGS, workers=1, strict=True))
+    assert code == cli.EXIT_FAILED and f"{len(good) - 1} ok, {n_skipped} skipped, 1 failed" in err.splitlines()[0]
+    assert "TruncatedError: 1" in err and str(root / truncated) in err and "with defects" not in err
     assert [line.split("\t")[:2] for line in log.read_text().splitlines()[1:]] == \
         [[str(root / truncated), "TruncatedError"]]
 
     # again, from the previous index (the same file, replaced): the same table
     code, _, err = run(capsys, "index", root, "-o", out, "-t", *TAGS, "--previous", out, "-j", "1", "-q")
-    assert code == cli.EXIT_FAILED and pq.read_table(out).sort_by("path").equals(table)
+    assert code == cli.EXIT_OK and pq.read_table(out).sort_by("path").equals(table) and err == ""
+    code, _, err = run(capsys, "index", root, "-o", strict, "-t", *TAGS, "--previous", strict, "-j", "1", "-q",
+                       "--strict")
+    assert code == cli.EXIT_FAILED and pq.read_table(strict).sort_by("path").equals(
+        dicomfast.index(root, TAGS, workers=1, strict=True))
     assert "TruncatedError: 1" in err and "wrote" not in err  # -q: only the summary of what went wrong
 
 
@@ -542,34 +580,46 @@ def test_index_exit_codes(capsys, tmp_path):
     assert code == cli.EXIT_OK
 
 
-def test_tree_counts_match_pydicom(capsys, dicom_tree, tmp_path):
+@pytest.mark.parametrize("strict", [False, True])
+def test_tree_counts_match_pydicom(capsys, dicom_tree, tmp_path, strict):
+    """Default: the files pydicom reads, the truncated one too (its Study Instance UID cut short, a
+    study without series); strict: the truncated file fails."""
     root, info = dicom_tree
-    refs = _pydicom_headers(root, info)
+    refs = _pydicom_headers(root, info, truncated=not strict)
     patients: dict = {}
     for ds in refs.values():
-        p = patients.setdefault(ds.PatientID, {"name": str(ds.PatientName), "studies": set(), "series": {}})
+        p = patients.setdefault(ds.PatientID, {"name": str(ds.PatientName), "studies": set(), "series": {},
+                                               "instances": set()})
         p["studies"].add(ds.StudyInstanceUID)
-        p["series"].setdefault(ds.SeriesInstanceUID, set()).add(ds.SOPInstanceUID)
+        p["instances"].add(ds.SOPInstanceUID)
+        if "SeriesInstanceUID" in ds:
+            p["series"].setdefault(ds.SeriesInstanceUID, set()).add(ds.SOPInstanceUID)
 
-    code, out, err = run(capsys, "tree", root, "-j", "2", "--uids", "--durations")
-    assert code == cli.EXIT_FAILED and "TruncatedError: 1" in err  # the truncated file
+    option = ["--strict"] if strict else []
+    code, out, err = run(capsys, "tree", root, "-j", "2", "--uids", "--durations", *option)
+    if strict:
+        assert code == cli.EXIT_FAILED and "TruncatedError: 1" in err  # the truncated file
+        last = f"{len(info['broken'])} files could not be read (NotDicomError {len(info['broken']) - 1}, TruncatedError 1)"
+    else:
+        assert code == cli.EXIT_OK and "TruncatedError" not in err and "1 file (1 value_truncated)" in err
+        last = f"{len(info['broken']) - 1} files could not be read (NotDicomError {len(info['broken']) - 1})"
+        assert out.splitlines()[out.splitlines().index(last) - 1] == "1 file read with defects (value_truncated 1)"
     lines = out.splitlines()
     for pid, p in patients.items():
-        n_instances = sum(len(s) for s in p["series"].values())
+        n_instances = len(p["instances"])
         studies = f"{len(p['studies'])} stud{'y' if len(p['studies']) == 1 else 'ies'}"
         assert f"{pid}  {p['name']}  ({studies}, {len(p['series'])} series, {n_instances} instances)" in lines
         for uid, sops in p["series"].items():
             assert sum(uid in line and f"({len(sops)} instances, " in line for line in lines) == 1, uid
         assert sum(line.startswith(f"  {pid}  #") for line in lines) == len(p["series"])  # --durations
         assert f"  {pid}  {len(p['series'])} series  " in out
-    assert lines.index("acquisition times per series (start, end, duration):") > lines.index(
-        f"{len(info['broken'])} files could not be read (NotDicomError {len(info['broken']) - 1}, TruncatedError 1)")
+    assert lines.index("acquisition times per series (start, end, duration):") > lines.index(last)
 
     # the same tree from an index written by `dicomfast index`
     index = tmp_path / "index.parquet"
-    run(capsys, "index", root, "-o", index, "-q")
+    run(capsys, "index", root, "-o", index, "-q", *option)
     code, again, _ = run(capsys, "tree", "--index", index, "--uids", "--durations", "-q")
-    assert code == cli.EXIT_FAILED and again == out
+    assert code == (cli.EXIT_FAILED if strict else cli.EXIT_OK) and again == out
     code, _, err = run(capsys, "tree", "--index", tmp_path / "missing.parquet")
     assert code == cli.EXIT_FAILED and "missing.parquet" in err
 
@@ -578,9 +628,13 @@ def test_convert_to_nifti(capsys, dicom_tree, tmp_path):
     nib = pytest.importorskip("nibabel")
     root, info = dicom_tree
     out = tmp_path / "nifti"
-    code, _, err = run(capsys, "convert", root, "--to", "nifti", "-o", out, "-j", "2")
-    assert code == cli.EXIT_FAILED and "TruncatedError: 1" in err  # the truncated file; every series ok
+    code, _, err = run(capsys, "convert", root, "--to", "nifti", "-o", tmp_path / "strict", "-j", "2", "--strict")
+    assert code == cli.EXIT_FAILED and "TruncatedError: 1" in err  # strict: the truncated file; every series ok
     n = len(info["series"])
+    assert f"{n} ok ({n} files written), 0 skipped, 0 failed" in err
+    code, _, err = run(capsys, "convert", root, "--to", "nifti", "-o", out, "-j", "2")
+    # the truncated file is read with its defect; it is not an image (cut before Rows): in no series
+    assert code == cli.EXIT_OK and "TruncatedError" not in err and "1 file (1 value_truncated)" in err
     assert f"convert: {n} series in " in err and f"{n} ok ({n} files written), 0 skipped, 0 failed" in err
     written = sorted(p.relative_to(out) for p in out.rglob("*.nii.gz"))
     assert len(written) == n and not [p for p in out.rglob("*") if p.is_file() and p.name.startswith(".")]
@@ -635,21 +689,26 @@ def test_index_and_convert_on_dask(capsys, dicom_tree, dask_cluster, tmp_path):
     code, _, _ = run(capsys, "index", root, "-o", tmp_path / "local.parquet", "-t", *TAGS, "-j", "1")
     code_dask, _, err = run(capsys, "index", root, "-o", tmp_path / "dask.parquet", "-t", *TAGS,
                             "--dask", address, "--chunksize", "7")
-    assert code == code_dask == cli.EXIT_FAILED and "TruncatedError: 1" in err
+    assert code == code_dask == cli.EXIT_OK and "1 file (1 value_truncated)" in err
     local = pq.read_table(tmp_path / "local.parquet").sort_by("path")
     assert pq.read_table(tmp_path / "dask.parquet").sort_by("path").equals(local)
 
     code, _, _ = run(capsys, "convert", root, "--to", "npy", "-o", tmp_path / "npy_local", "-j", "1", "-q")
     code_dask, _, _ = run(capsys, "convert", root, "--to", "npy", "-o", tmp_path / "npy_dask", "--dask", address, "-q")
-    assert code == code_dask == cli.EXIT_FAILED
+    # the truncated file (cut before its pixel data) is skipped; strict: it fails
+    assert code == code_dask == cli.EXIT_OK
+    code_dask, _, err = run(capsys, "convert", root, "--to", "npy", "-o", tmp_path / "npy_strict", "--dask", address,
+                            "-q", "--strict")
+    assert code_dask == cli.EXIT_FAILED and "TruncatedError: 1" in err
     files = sorted(p.relative_to(tmp_path / "npy_local") for p in (tmp_path / "npy_local").rglob("*.npy"))
-    assert len(files) == local.filter(local["error"].is_null()).num_rows
+    images = local.filter(local["error"].is_null())
+    assert len(files) == images.filter(images["series_instance_uid"].is_valid()).num_rows
     assert sorted(p.relative_to(tmp_path / "npy_dask") for p in (tmp_path / "npy_dask").rglob("*.npy")) == files
     for rel in files:
         assert np.array_equal(np.load(tmp_path / "npy_dask" / rel), np.load(tmp_path / "npy_local" / rel))
 
     code, _, err = run(capsys, "convert", root, "--to", "nifti", "-o", tmp_path / "nii", "--dask", address, "-q")
-    assert code == cli.EXIT_FAILED and "SeriesError" not in err
+    assert code == cli.EXIT_OK and "SeriesError" not in err
     assert len(list((tmp_path / "nii").rglob("*.nii.gz"))) == 8
 
 

@@ -21,6 +21,23 @@ def table(dicom_tree):
 
 
 @pytest.fixture(scope="module")
+def strict_table(dicom_tree):
+    root, _ = dicom_tree
+    return dicomfast.index(root, workers=1, strict=True)
+
+
+@pytest.fixture(scope="module")
+def read_by_pydicom(dicom_tree, reference):
+    """pydicom's datasets of every file it reads: the good ones and the truncated one (its last value
+    cut short; the default mode of dicomfast reads it the same)."""
+    root, info = dicom_tree
+    cut = {rel: pydicom.dcmread(os.path.join(root, rel), stop_before_pixels=True)
+           for rel, kind in info["broken"].items() if kind == "truncated"}
+    assert cut
+    return {**reference, **cut}
+
+
+@pytest.fixture(scope="module")
 def reference(dicom_tree):
     """pydicom's datasets of the readable files, by path."""
     root, info = dicom_tree
@@ -73,34 +90,48 @@ def test_the_series_that_crosses_midnight(table):
     assert datetime.timedelta(0) < portal["duration"] < datetime.timedelta(minutes=1)
 
 
-def test_studies_and_patients_against_pydicom(table, reference, dicom_tree):
+@pytest.mark.parametrize("strict", [False, True])
+def test_studies_and_patients_against_pydicom(table, strict_table, reference, read_by_pydicom, dicom_tree, strict):
+    """Default mode: the files pydicom reads, the truncated one included (its Study Instance UID is cut
+    short, as pydicom cuts it: a study of its own, without series). Strict: the good files alone."""
     _, info = dicom_tree
+    if strict:
+        table, reference = strict_table, reference
+    else:
+        reference = read_by_pydicom
     studies = defaultdict(list)
     patients = defaultdict(list)
     for ds in reference.values():
         studies[str(ds.StudyInstanceUID)].append(ds)
         patients[str(ds.PatientID)].append(ds)
 
+    def uids(members, keyword):
+        return {str(ds[keyword].value) for ds in members if keyword in ds}
+
     got = {row["study_instance_uid"]: row for row in dicomfast.study_table(table).to_pylist()}
-    assert set(got) == set(studies) == set(info["studies"])
+    assert set(got) == set(studies)
+    cut = set(studies) - set(info["studies"])
+    assert len(cut) == (0 if strict else 1) and set(info["studies"]) <= set(studies)
     for uid, members in studies.items():
         row = got[uid]
         times = [t for t in map(_time_of, members) if t is not None]
         assert row["patient_id"] == members[0].PatientID
-        assert row["n_series"] == len({str(ds.SeriesInstanceUID) for ds in members}) == len(info["studies"][uid]["series"])
-        assert row["n_instances"] == len(members)
+        assert row["n_series"] == len(uids(members, "SeriesInstanceUID"))
+        assert row["n_series"] == (len(info["studies"][uid]["series"]) if uid not in cut else 0)
+        assert row["n_instances"] == len(uids(members, "SOPInstanceUID"))
         assert row["modalities"] == sorted({ds.Modality for ds in members})
         assert row["study_date"] == datetime.date.fromordinal(DA(members[0].StudyDate).toordinal())
-        assert (row["start"], row["end"]) == (min(times), max(times))
+        assert (row["start"], row["end"]) == ((min(times), max(times)) if times else (None, None))
 
     got = {row["patient_id"]: row for row in dicomfast.patient_table(table).to_pylist()}
     assert set(got) == set(patients) == set(info["patients"])
     for pid, members in patients.items():
         row = got[pid]
         assert row["patient_name"] == str(members[0].PatientName)
-        assert row["n_studies"] == len({str(ds.StudyInstanceUID) for ds in members})
-        assert row["n_series"] == len({str(ds.SeriesInstanceUID) for ds in members})
-        assert row["n_instances"] == row["n_files"] == len(members)
+        assert row["n_studies"] == len(uids(members, "StudyInstanceUID"))
+        assert row["n_series"] == len(uids(members, "SeriesInstanceUID"))
+        assert row["n_instances"] == len(uids(members, "SOPInstanceUID"))
+        assert row["n_files"] == len(members)
 
 
 def test_grouped_by_uid_not_by_folder(table, dicom_tree):
@@ -148,16 +179,24 @@ def test_per_patient_scan_duration_with_pandas(table, reference):
     assert (per_patient.dt.total_seconds() > 0).all()
 
 
-def test_format_tree(table, dicom_tree):
+@pytest.mark.parametrize("strict", [False, True])
+def test_format_tree(table, strict_table, dicom_tree, strict):
     _, info = dicom_tree
-    text = dicomfast.format_tree(table)
+    text = dicomfast.format_tree(strict_table if strict else table)
     lines = text.splitlines()
-    assert sum(not line.startswith(("├", "└", "│", " ")) for line in lines[:-1]) == len(info["patients"])
-    assert sum(line.startswith(("├── ", "└── ")) for line in lines) == len(info["studies"])
+    tail = 1 if strict else 2  # the lines that count failures (and files with defects)
+    assert sum(not line.startswith(("├", "└", "│", " ")) for line in lines[:-tail]) == len(info["patients"])
+    # default: the truncated file's study (its UID cut short, as pydicom reads it) is a study of its own
+    assert sum(line.startswith(("├── ", "└── ")) for line in lines) == len(info["studies"]) + (not strict)
     assert sum(" (1 instance" in line or " instances" in line for line in lines if line.startswith(("│   ", "    "))) \
         == len(info["series"])
-    assert lines[0].startswith("PAT-001  DOE^JANE  (2 studies, 4 series, 18 instances)")
-    assert lines[-1] == f"{len(info['broken'])} files could not be read (NotDicomError 4, TruncatedError 1)"
+    if strict:
+        assert lines[0].startswith("PAT-001  DOE^JANE  (2 studies, 4 series, 18 instances)")
+        assert lines[-1] == f"{len(info['broken'])} files could not be read (NotDicomError 4, TruncatedError 1)"
+    else:  # the truncated copy repeats an instance: 18 instances in 19 files
+        assert lines[0].startswith("PAT-001  DOE^JANE  (3 studies, 4 series, 18 instances)")
+        assert lines[-2:] == ["1 file read with defects (value_truncated 1)",
+                              f"{len(info['broken']) - 1} files could not be read (NotDicomError 4)"]
     with_uids = dicomfast.format_tree(table, uids=True)
     assert all(uid in with_uids for uid in info["series"])
     assert dicomfast.format_tree(table.slice(0, 0)) == "no DICOM files\n"
@@ -176,5 +215,5 @@ def test_levels_without_times_or_ids(table):
     assert series["start"].null_count == series.num_rows and series["duration"].null_count == series.num_rows
     patients = dicomfast.patient_table(stripped).to_pylist()
     assert len(patients) == 1 and patients[0]["patient_id"] is None
-    assert patients[0]["n_instances"] == pc.count(table["sop_instance_uid"]).as_py()
+    assert patients[0]["n_instances"] == pc.count_distinct(table["sop_instance_uid"]).as_py()
     assert "(no Patient ID)" in dicomfast.format_tree(stripped)

@@ -68,6 +68,7 @@ def test_every_row_matches_pydicom(dicom_tree, table):
             microsecond=st.st_mtime_ns // 1000 % 1_000_000)
         assert row["transfer_syntax"] == theirs.file_meta.TransferSyntaxUID
         assert row["error"] is None and row["error_type"] is None and row["warnings"] is None
+        assert row["defects"] == []
         for name, tag, kind, multi in _specs():
             element = theirs.get(tag)
             expected = _pydicom_cell(element, kind, multi)
@@ -121,20 +122,39 @@ def test_bad_tags_are_argument_errors():
     for text in ("(0028,0010)", "00280010", "0x00280010", "0028,0010", " (0028, 0010) "):
         assert dicomfast.index_schema([text]) == dicomfast.index_schema(["Rows"]), text
     assert dicomfast.index_schema(["(0019,1002)"]) == dicomfast.index_schema([0x00191002])
-    assert dicomfast.index_schema(["00191002"]).names[-4] == "00191002"  # a private column's name gives it back
+    assert dicomfast.index_schema(["00191002"]).names[-5] == "00191002"  # a private column's name gives it back
 
 
 def test_bad_files_are_rows_with_their_error(dicom_tree, table):
+    """Strict: every broken file is a row with its error. Default: the truncated file is read as pydicom
+    reads it (its last value cut short), a row with its values and its defect; the others fail as before."""
     root, info = dicom_tree
-    rows = {row["path"]: row for row in table.to_pylist()}
+    strict = {row["path"]: row for row in dicomfast.index(root, TAGS, workers=1, strict=True).to_pylist()}
+    tolerant = {row["path"]: row for row in table.to_pylist()}
     expected_type = {"truncated": "TruncatedError", "not_dicom": "NotDicomError", "empty": "NotDicomError",
                      "text": "NotDicomError", "no_preamble": "NotDicomError"}
     for rel, kind in info["broken"].items():
-        row = rows[os.path.join(root, rel)]
-        assert row["error_type"] == expected_type[kind], (rel, row)
-        assert rel.split("/")[-1] in row["error"]
-        assert row["file_size"] == os.path.getsize(os.path.join(root, rel))
-        assert row["sop_instance_uid"] is None and row["patient_id"] is None and row["transfer_syntax"] is None
+        path = os.path.join(root, rel)
+        for rows in (strict, tolerant) if kind != "truncated" else (strict,):
+            row = rows[path]
+            assert row["error_type"] == expected_type[kind], (rel, row)
+            assert rel.split("/")[-1] in row["error"]
+            assert row["file_size"] == os.path.getsize(path)
+            assert row["sop_instance_uid"] is None and row["patient_id"] is None and row["transfer_syntax"] is None
+            assert row["defects"] is None
+        if kind != "truncated":
+            continue
+        row = tolerant[path]
+        assert row["error"] is None and row["error_type"] is None and row["defects"] == ["value_truncated"]
+        assert row["file_size"] == os.path.getsize(path)
+        theirs = pydicom.dcmread(path)  # pydicom reads it too: the same cells
+        assert row["transfer_syntax"] == theirs.file_meta.TransferSyntaxUID
+        for name, tag, kind_, multi in _specs():
+            assert row[name] == _pydicom_cell(theirs.get(tag), kind_, multi), name
+        assert row["sop_instance_uid"] == theirs.SOPInstanceUID
+        assert row["study_instance_uid"] == theirs.StudyInstanceUID != info["files"][
+            next(r for r in info["files"] if info["files"][r]["sop_uid"] == theirs.SOPInstanceUID)]["study_uid"]
+        assert row["series_instance_uid"] is None and "SeriesInstanceUID" not in theirs
 
 
 def test_paths_files_lists_and_missing_files(dicom_tree, tmp_path):
@@ -157,16 +177,19 @@ def test_an_unexpected_exception_is_a_row_too(dicom_tree, monkeypatch):
     victim = os.path.join(root, sorted(info["files"])[0])
     real = indexing._read_file
 
-    def flaky(path, wanted):
+    def flaky(path, wanted, strict=False):
         if path == victim:
             raise RuntimeError("a bug in a reader")
-        return real(path, wanted)
+        return real(path, wanted, strict)
 
     monkeypatch.setattr(indexing, "_read_file", flaky)
     table = dicomfast.index(root, workers=1)
     rows = {row["path"]: row for row in table.to_pylist()}
     assert rows[victim]["error_type"] == "RuntimeError" and rows[victim]["error"] == "a bug in a reader"
-    assert sum(row["error"] is None for row in rows.values()) == len(info["files"]) - 1
+    assert rows[victim]["defects"] is None
+    # the files read: every good one but the victim, and the truncated one (read as pydicom reads it)
+    truncated = sum(kind == "truncated" for kind in info["broken"].values())
+    assert sum(row["error"] is None for row in rows.values()) == len(info["files"]) - 1 + truncated
 
 
 def test_values_that_do_not_convert_are_null_cells_with_a_warning(dicom_tree, tmp_path):
@@ -252,9 +275,9 @@ def _counting(monkeypatch):
     reads = []
     real = indexing._read_file
 
-    def counted(path, wanted):
+    def counted(path, wanted, strict=False):
         reads.append(path)
-        return real(path, wanted)
+        return real(path, wanted, strict)
 
     monkeypatch.setattr(indexing, "_read_file", counted)
     return reads
@@ -267,11 +290,19 @@ def test_incremental_reindex_reads_only_what_changed(dicom_tree, tmp_path, monke
     n_files = len(info["files"]) + len(info["broken"])
     assert len(reads) == n_files
 
-    # nothing changed: only the files that failed are read again (a failure may pass)
+    # nothing changed: only the files that failed are read again (a failure may pass); the truncated
+    # file is read as pydicom reads it, a row with its defect: kept
+    failed = sorted(os.path.join(root, rel) for rel, kind in info["broken"].items() if kind != "truncated")
+    with_defects = sorted(os.path.join(root, rel) for rel, kind in info["broken"].items() if kind == "truncated")
     reads.clear()
     again = dicomfast.index(root, TAGS, workers=1, previous=first)
-    assert sorted(reads) == sorted(os.path.join(root, rel) for rel in info["broken"])
+    assert sorted(reads) == failed
     assert again.equals(first)
+    # strict: the rows with defects are read again too (strict refuses their files)
+    reads.clear()
+    strict = dicomfast.index(root, TAGS, workers=1, previous=first, strict=True)
+    assert sorted(reads) == sorted(failed + with_defects)
+    assert {r["error_type"] for r in strict.to_pylist() if r["path"] in with_defects} == {"TruncatedError"}
 
     good = sorted(info["files"])
     changed, disguised, removed = (root / good[0]), (root / good[1]), (root / good[2])
@@ -294,8 +325,7 @@ def test_incremental_reindex_reads_only_what_changed(dicom_tree, tmp_path, monke
     parquet = tmp_path / "first.parquet"
     pq.write_table(first, parquet)
     third = dicomfast.index(root, TAGS, workers=1, previous=parquet)  # a Parquet path works too
-    assert sorted(reads) == sorted([str(changed), str(root / "new_file.dcm"),
-                                    *(os.path.join(root, rel) for rel in info["broken"])])
+    assert sorted(reads) == sorted([str(changed), str(root / "new_file.dcm"), *failed])
     rows = {row["path"]: row for row in third.to_pylist()}
     assert rows[str(changed)]["patient_id"] == "CHANGED-ID"
     assert rows[str(root / "new_file.dcm")]["patient_id"] == "CHANGED-ID"

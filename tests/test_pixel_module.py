@@ -107,6 +107,7 @@ def reference_pixel_info_of(ds, keyword, index, encapsulated, length, vr):
         if syntax.startswith("1.2.840.10008.1.2"):
             raise PixelDataError(f"the transfer syntax {syntax} is encapsulated but the pixel data is not")
         raise UnsupportedTransferSyntaxError(f"unknown transfer syntax {syntax}")
+    tolerated = []
     bits_allocated = _ref_int(ds, "BitsAllocated")
     if not (bits_allocated == 1 or (bits_allocated in (8, 16, 24, 32, 40, 48, 56, 64))):
         raise InvalidPixelAttributeError(
@@ -116,7 +117,10 @@ def reference_pixel_info_of(ds, keyword, index, encapsulated, length, vr):
         if not 1 <= bits_stored <= bits_allocated:
             raise InvalidPixelAttributeError(
                 f"Bits Stored {bits_stored} is invalid: it must be from 1 to Bits Allocated ({bits_allocated})")
-        pixel_representation = _ref_int(ds, "PixelRepresentation")
+        pixel_representation = _ref_int(ds, "PixelRepresentation", required=False)
+        if pixel_representation is None:  # tolerated: the safe default, a defect
+            pixel_representation = 0
+            tolerated.append(("pixel_attribute", 0x00280103))
         if pixel_representation not in (0, 1):
             raise InvalidPixelAttributeError(f"Pixel Representation {pixel_representation} is invalid: it must be 0 or 1")
         dtype = module._INT_DTYPES.get((bits_allocated, pixel_representation))
@@ -140,15 +144,18 @@ def reference_pixel_info_of(ds, keyword, index, encapsulated, length, vr):
         frames = 1
     if frames < 1:
         raise InvalidPixelAttributeError(f"Number of Frames {frames} is invalid")
-    photometric = getattr(ds, "PhotometricInterpretation", None)
-    if not isinstance(photometric, str) or not photometric:
-        raise InvalidPixelAttributeError(f"Photometric Interpretation {photometric!r} is missing or invalid")
-    photometric = photometric.strip()
-    if photometric not in module._PHOTOMETRIC:
-        raise InvalidPixelAttributeError(f"unknown Photometric Interpretation {photometric!r}")
     samples = _ref_int(ds, "SamplesPerPixel")
     if samples not in (1, 3):
         raise InvalidPixelAttributeError(f"Samples per Pixel {samples} is invalid: it must be 1 or 3")
+    photometric = getattr(ds, "PhotometricInterpretation", None)
+    if photometric is None or (isinstance(photometric, str) and not photometric.strip()):
+        photometric = "MONOCHROME2" if samples == 1 else "RGB"  # tolerated: from the samples, a defect
+        tolerated.append(("pixel_attribute", 0x00280004))
+    if not isinstance(photometric, str):
+        raise InvalidPixelAttributeError(f"Photometric Interpretation {photometric!r} is invalid")
+    photometric = photometric.strip()
+    if photometric not in module._PHOTOMETRIC:
+        raise InvalidPixelAttributeError(f"unknown Photometric Interpretation {photometric!r}")
     planar = 0
     if samples == 3:
         planar = _ref_int(ds, "PlanarConfiguration", required=not encapsulated) or 0
@@ -180,6 +187,8 @@ def reference_pixel_info_of(ds, keyword, index, encapsulated, length, vr):
                         "Photometric Interpretation is likely RGB or YBR_FULL, not YBR_FULL_422")
             else:
                 frames = max(frames, length * 8 // frame_bits)
+                tolerated.append(("pixel_data_long", {"PixelData": 0x7FE00010, "FloatPixelData": 0x7FE00008,
+                                                      "DoubleFloatPixelData": 0x7FE00009}[keyword]))
     # native stored values that are the array as returned: one sample of 8 bits or more in native
     # byte order, no byte pairs to swap, no unused bits to correct, no YBR to convert
     plain = (not encapsulated and samples == 1 and bits_allocated > 1 and not swap_ow
@@ -188,7 +197,8 @@ def reference_pixel_info_of(ds, keyword, index, encapsulated, length, vr):
              and photometric not in ("YBR_FULL", "YBR_FULL_422"))
     return module.PixelInfo(
         keyword, index, syntax, encapsulated, big_endian, swap_ow, rows, columns, samples, planar,
-        bits_allocated, bits_stored, pixel_representation, photometric, frames, dtype, frame_bits, plain)
+        bits_allocated, bits_stored, pixel_representation, photometric, frames, dtype, frame_bits, plain,
+        tuple(tolerated))
 
 
 def reference_element_at_stop(ds, source=None):

@@ -23,6 +23,7 @@ import make_reference_files
 from dicomfast.pixels import module as pixels
 from dicomfast.pixels import native
 from dicomfast.errors import DicomError, InvalidPixelAttributeError, PixelDataLengthError
+from dicomfast.defects import DefectError
 
 from corpus import corpus_files, corpus_id
 
@@ -410,6 +411,15 @@ def test_missing_attributes_and_pixel_data():
         del pd_ds[keyword]
         out = io.BytesIO()
         pd_ds.save_as(out)
+        if keyword in ("PixelRepresentation", "PhotometricInterpretation"):
+            # a safe default (0; MONOCHROME2 for one sample), recorded; strict: a DefectError
+            ds = dicomfast.dcmread(out.getvalue())
+            assert np.array_equal(dicomfast.pixel_array(ds), dicomfast.pixel_array(blob))
+            tag = 0x00280103 if keyword == "PixelRepresentation" else 0x00280004
+            assert [(d.kind, d.tag, d.offset) for d in ds.defects] == [("pixel_attribute", tag, -1)]
+            with pytest.raises(DefectError):
+                dicomfast.pixel_array(out.getvalue(), strict=True)
+            continue
         with pytest.raises(InvalidPixelAttributeError):
             dicomfast.pixel_array(out.getvalue())
     with pytest.raises(DicomError):

@@ -93,6 +93,7 @@ class ConvertOptions(NamedTuple):
     dtype: str | None = None
     overwrite: bool = False
     force: bool = False
+    strict: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,23 +162,23 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
     from .. import dcmread
     from ..pixels import pixel_array, read_pixels
 
-    ds = dcmread(item.path, force=options.force)
+    ds = dcmread(item.path, force=options.force, strict=options.strict)
     if not any(tag in ds for tag in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
-        return Outcome(item.path, "skipped", kind="no pixel data")
+        return Outcome(item.path, "skipped", kind="no pixel data", defects=_kinds(ds))
     stem = os.path.join(options.out_dir, output_stem(item, ds, options))
     if options.to == "npy":
         # the pixel pipeline: the modality transform (float64 unless --dtype says otherwise) or the
         # stored values, cast to --dtype rounded to nearest, never wrapped around
         dtype = options.dtype if options.dtype is not None else (np.float64 if options.hu else None)
-        arr = read_pixels(ds, rescale=options.hu, dtype=dtype)
+        arr = read_pixels(ds, rescale=options.hu, dtype=dtype, strict=options.strict)
         _save(stem + ".npy", lambda f: np.save(f, arr, allow_pickle=False), options.overwrite)
-        return Outcome(item.path, "ok", outputs=1)
+        return Outcome(item.path, "ok", outputs=1, defects=_kinds(ds))
 
     from PIL import Image
 
     from ..pixels import display_frames
 
-    frames = display_frames(ds, pixel_array(ds), window=options.window)
+    frames = display_frames(ds, pixel_array(ds), window=options.window, strict=options.strict)
     n = frames.shape[0]
     width = max(4, len(str(n)))
     for k in range(n):
@@ -185,7 +186,12 @@ def _convert(options: ConvertOptions, item: Item) -> Outcome:
         # DICOM numbers frames from 1
         path = f"{stem}.png" if n == 1 else f"{stem}_f{k + 1:0{width}d}.png"
         _save(path, functools.partial(image.save, format="PNG"), options.overwrite)
-    return Outcome(item.path, "ok", outputs=n)
+    return Outcome(item.path, "ok", outputs=n, defects=_kinds(ds))
+
+
+def _kinds(ds: Any) -> tuple[str, ...]:
+    """The kinds of the defects recorded on ``ds`` (by the read and the pixel pipeline)."""
+    return tuple(d.kind for d in ds.defects)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -203,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     options = ConvertOptions(
         to=args.to, out_dir=args.output, name=args.name, hu=args.hu,
         window=tuple(args.window) if args.window else None, dtype=args.dtype,
-        overwrite=args.overwrite, force=args.force,
+        overwrite=args.overwrite, force=args.force, strict=args.strict,
     )
     summary = run_items(functools.partial(convert_file, options), items, args, "convert")
     code = finish(args, summary)
@@ -262,7 +268,8 @@ def convert_series(options: ConvertOptions, job: SeriesJob) -> Outcome:
 
         if not options.overwrite and os.path.exists(job.out):
             raise FileExistsError(f"{job.out} exists (pass --overwrite to replace it)")
-        volume = load_series(list(job.files), series_uid=job.series_uid, dtype=options.dtype, workers=1)
+        volume = load_series(list(job.files), series_uid=job.series_uid, dtype=options.dtype, workers=1,
+                             strict=options.strict)
         os.makedirs(os.path.dirname(job.out), exist_ok=True)
         # nibabel compresses by the name's suffix: the temporary file keeps it
         tmp = os.path.join(os.path.dirname(job.out), f".{os.getpid()}.{os.path.basename(job.out)}")
@@ -274,7 +281,8 @@ def convert_series(options: ConvertOptions, job: SeriesJob) -> Outcome:
                 os.unlink(tmp)
     except Exception as exc:  # reported per series, summarised at the end
         return Outcome(job.path, "failed", kind=type(exc).__name__, message=str(exc) or repr(exc))
-    return Outcome(job.path, "ok", outputs=1)
+    kinds = tuple(d.kind for ds in volume.datasets for d in ds.defects)
+    return Outcome(job.path, "ok", outputs=1, defects=kinds)
 
 
 def _run_nifti(args: argparse.Namespace) -> int:
@@ -310,7 +318,7 @@ def _run_nifti(args: argparse.Namespace) -> int:
     jobs = [SeriesJob(name + ".nii.gz", s["series_instance_uid"], tuple(paths_of[s["series_instance_uid"]]),
                       os.path.join(args.output, name + ".nii.gz")) for s, name in zip(series, names)]
     options = ConvertOptions(to="nifti", out_dir=args.output, name=args.name, dtype=args.dtype,
-                             overwrite=args.overwrite)
+                             overwrite=args.overwrite, strict=args.strict)
     summary = run_items(functools.partial(convert_series, options), jobs, args, "convert",
                         summary=Summary("convert", "series", "series"), chunksize=1)
     code = finish(args, summary, earlier=(files,))  # the error log: the files' failures, then the series'

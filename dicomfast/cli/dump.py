@@ -10,7 +10,7 @@ from typing import Any
 from .options import parse_tag, positive_int
 from .runner import EXIT_FAILED, EXIT_OK
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "defect_lines"]
 
 
 def register(commands: Any) -> None:
@@ -27,12 +27,27 @@ def register(commands: Any) -> None:
                    help="only this top-level element: a keyword or gggg,eeee (repeatable)")
     p.add_argument("--json", action="store_true", help="print the DICOM JSON model (PS3.18 F) instead")
     p.add_argument("--force", action="store_true", help="read files without the DICM prefix too")
+    p.add_argument("--strict", action="store_true",
+                   help="fail a file with a defect that a tolerant read records (see --defects) instead of reading it")
+    p.add_argument("--defects", action="store_true",
+                   help="after the listing, list the defects the read tolerated: kind, tag, byte offset, what was done")
     p.set_defaults(run=run, check=check)
 
 
 def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.max_depth is not None and args.max_depth < 0:
         parser.error("--max-depth must be 0 or more")
+    if args.defects and args.json:
+        parser.error("--defects is for the dcmdump listing, not --json")
+
+
+def defect_lines(defects: Any) -> str:
+    """The ``--defects`` section: a count, then one ``#``-comment line per defect."""
+    if not defects:
+        return "# no defects"
+    lines = [f"# {len(defects)} defect{'s' if len(defects) > 1 else ''} tolerated (--strict refuses the file):"]
+    lines += [f"#   {d}" for d in defects]
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{'' if number == 0 else chr(10)}# dicomfast dump ({number + 1}/{len(args.files)}): {path}")
         try:
             ds = dcmread(path, stop_before_pixels=args.no_pixels, force=args.force,
-                         specific_tags=args.tags or None)
+                         specific_tags=args.tags or None, strict=args.strict)
         except (DicomError, OSError) as exc:
             failed += 1
             partial = getattr(exc, "partial", None)
@@ -58,4 +73,6 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(ds.to_json_dict(), indent=1))
         else:
             print(dump(ds, max_value=args.max_value, max_depth=args.max_depth))
+            if args.defects:
+                print(defect_lines(ds.defects))
     return EXIT_FAILED if failed else EXIT_OK

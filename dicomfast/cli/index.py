@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         run_index(args, args.tags or (), out=tmp, exclude=[out, tmp])
-        table = pq.read_table(tmp, columns=["path", "error_type", "error"])
+        table = pq.read_table(tmp, columns=["path", "error_type", "error", "defects"])
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

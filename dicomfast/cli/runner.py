@@ -61,13 +61,15 @@ class Item(NamedTuple):
 
 class Outcome(NamedTuple):
     """What happened to one input file. ``status`` is "ok", "skipped" or "failed"; ``kind`` is the
-    error type (failed) or the reason (skipped); ``outputs`` counts the files written."""
+    error type (failed) or the reason (skipped); ``outputs`` counts the files written; ``defects``
+    holds the kind of each defect a tolerant read put up with (:mod:`dicomfast.defects`)."""
 
     path: str
     status: str
     outputs: int = 0
     kind: str = ""
     message: str = ""
+    defects: tuple[str, ...] = ()
 
 
 def discover(paths: Iterable[str], *, exclude: str | None = None) -> list[Item]:
@@ -113,10 +115,15 @@ class Summary:
         self.outputs = 0
         self.skipped: Counter[str] = Counter()
         self.failed: dict[str, list[Outcome]] = defaultdict(list)
+        self.with_defects = 0  # outcomes read with defects (ok, skipped or failed later)
+        self.defects: Counter[str] = Counter()  # defects by kind
         self.started = time.perf_counter()
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1
+        if outcome.defects:
+            self.with_defects += 1
+            self.defects.update(outcome.defects)
         self.outputs += outcome.outputs
         if outcome.status == "skipped":
             self.skipped[outcome.kind] += 1
@@ -142,6 +149,10 @@ class Summary:
                 f"{self.counts['ok']} ok{f' ({self.outputs} {outputs_label})' if outputs_label else ''}, "
                 f"{self.counts['skipped']} skipped, {self.n_failed} failed")
         lines = [head]
+        if self.with_defects:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.defects.items(), key=lambda kv: (-kv[1], kv[0])))
+            lines.append(f"read with defects (tolerated; --strict refuses them): "
+                         f"{self.with_defects} {self.unit if self.with_defects == 1 else self.units} ({kinds})")
         if self.skipped:
             # most frequent first, ties by name: the same text whatever order the workers finished in
             by_count = sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -331,6 +342,9 @@ def add_running_options(parser: argparse.ArgumentParser, *, force: bool = True) 
     group.add_argument("--chunksize", type=positive_int, default=None, metavar="N",
                        help="files per task (default: index 256; convert about 8 tasks per worker, at "
                             "most 64); on Dask use thousands")
+    group.add_argument("--strict", action="store_true",
+                       help="fail files with defects that a tolerant read records (a value cut short by the "
+                            "end of the file, a wrong VR, ...; see dicomfast.defects) instead of reading them")
     if force:
         group.add_argument("--force", action="store_true",
                            help="read files without the DICM prefix too (non-DICOM files then fail instead "
@@ -376,19 +390,26 @@ def run_index(args: argparse.Namespace, tags: Sequence[Any] = (), *, out: str | 
         return index(_walk(args.paths, exclude), tags, workers=args.workers, scheduler=_scheduler(args),
                      previous=getattr(args, "previous", None), out=out,
                      progress="index" if _progress_enabled(args) else False,
-                     chunksize=args.chunksize or DEFAULT_CHUNKSIZE)
+                     chunksize=args.chunksize or DEFAULT_CHUNKSIZE, strict=args.strict)
 
 
 def index_summary(table: Any, named: Iterable[str], verb: str = "index") -> Summary:
-    """A :class:`Summary` of an index table (``path``, ``error_type``, ``error`` are enough): a row
-    without error is ok; ``NotDicomError`` for a file found in a directory walk is skipped (not
-    DICOM), for a file in ``named`` (given on the command line) it is a failure, as for convert."""
+    """A :class:`Summary` of an index table (``path``, ``error_type``, ``error`` are enough;
+    ``defects`` counted when it is there): a row without error is ok; ``NotDicomError`` for a file
+    found in a directory walk is skipped (not DICOM), for a file in ``named`` (given on the command
+    line) it is a failure, as for convert."""
     import pyarrow.compute as pc
+
+    from ..collection.indexing import DEFECTS_COLUMN
 
     named = {os.path.abspath(p) for p in named}
     summary = Summary(verb)
     errors = table.filter(pc.is_valid(table["error_type"])).select(["path", "error_type", "error"])
     summary.counts["ok"] = table.num_rows - errors.num_rows
+    if DEFECTS_COLUMN in table.column_names:  # an index written before the column was added has none
+        kinds = table[DEFECTS_COLUMN]
+        summary.with_defects = pc.sum(pc.greater(pc.list_value_length(kinds), 0)).as_py() or 0
+        summary.defects.update({c["values"]: c["counts"] for c in pc.value_counts(pc.list_flatten(kinds)).to_pylist()})
     for row in errors.to_pylist():
         path, kind, message = row["path"], row["error_type"], row["error"] or ""
         if message.startswith(f"{path}: "):  # the summary shows the path already

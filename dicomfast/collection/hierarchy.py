@@ -201,15 +201,18 @@ def _label(*parts: Any) -> str:
 def format_tree(table: Any, *, uids: bool = False) -> str:
     """The hierarchy of an index table as text: patient -> study -> series, with counts.
 
-    ``uids=True`` shows the Study and Series Instance UIDs too. The last line counts the files that
-    could not be read, by error type. This is what ``dicomfast tree DIR`` prints::
+    ``uids=True`` shows the Study and Series Instance UIDs too. The last lines count the files read
+    with defects (:mod:`dicomfast.defects`: their values are as pydicom reads them, a value cut short
+    included), by defect kind, and the files that could not be read, by error type. This is what
+    ``dicomfast tree DIR`` prints::
 
         PAT-001  DOE^JANE  (2 studies, 4 series, 18 instances)
         ├── 2024-01-05  CT CHEST  (2 series, 10 instances)
         │   ├── #1 CT  AXIAL 5MM  (6 instances, 0:36)
         │   └── #2 CT  AXIAL LUNG  (4 instances, 0:22)
         └── ...
-        5 files could not be read (NotDicomError 4, TruncatedError 1)
+        1 file read with defects (value_truncated 1)
+        4 files could not be read (NotDicomError 4)
     """
     pc = _compute()
     studies_of: dict = {}
@@ -241,6 +244,12 @@ def format_tree(table: Any, *, uids: bool = False) -> str:
                     f"{number} {one['modality'] or '??'}" if number else one["modality"] or "??",
                     one["series_description"], one["series_instance_uid"] if uids else None,
                     f"({_count(one['n_instances'], 'instance')}{took})"))
+    if "defects" in table.column_names:  # (an index written before the column was added has none)
+        with_defects = table.filter(pc.fill_null(pc.greater(pc.list_value_length(table["defects"]), 0), False))
+        if with_defects.num_rows:
+            counts = pc.value_counts(pc.list_flatten(with_defects["defects"])).to_pylist()
+            kinds = ", ".join(f"{c['values']} {c['counts']}" for c in sorted(counts, key=lambda c: c["values"]))
+            lines.append(f"{_count(with_defects.num_rows, 'file')} read with defects ({kinds})")
     failed = table.filter(pc.is_valid(table["error"]))
     if failed.num_rows:
         counts = failed.group_by("error_type").aggregate([("path", "count")]).to_pylist()

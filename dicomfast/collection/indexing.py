@@ -28,7 +28,8 @@ from ..reader import dcmread
 from ..sources import is_remote, list_files
 from ..tags import to_tag
 
-__all__ = ["index", "index_schema", "column_type", "FILE_COLUMNS", "DATASET_COLUMNS", "ERROR_COLUMNS"]
+__all__ = ["index", "index_schema", "column_type", "FILE_COLUMNS", "DATASET_COLUMNS", "ERROR_COLUMNS",
+           "DEFECTS_COLUMN"]
 
 #: Columns about the file itself.
 FILE_COLUMNS = ("path", "file_size", "mtime", "transfer_syntax")
@@ -61,6 +62,11 @@ DATASET_COLUMNS = (
 #: Last columns: why a file could not be read (null when it was), and values that could not be
 #: converted to their column's type (their cells are null).
 ERROR_COLUMNS = ("error", "error_type", "warnings")
+
+#: The very last column, ``list<string>``: the kind of each defect the read tolerated
+#: (:mod:`dicomfast.defects`; ``[]`` for a clean file, null for a file that could not be read).
+#: A header read records the defects of the part of the file it reads.
+DEFECTS_COLUMN = "defects"
 
 _TAG_TRANSFER_SYNTAX = 0x00020010
 
@@ -166,6 +172,7 @@ def _schema(specs: tuple) -> Any:
         arrow = _arrow_kind(kind)
         fields.append(pa.field(name, pa.list_(arrow) if multi else arrow))
     fields += [pa.field(name, pa.string()) for name in ERROR_COLUMNS]
+    fields.append(pa.field(DEFECTS_COLUMN, pa.list_(pa.string())))
     return pa.schema(fields)
 
 
@@ -333,9 +340,9 @@ def _converter(kind: str, multi: bool) -> Any:
 # -- one chunk of files, in a worker ---------------------------------------------------------------
 
 
-def _read_file(path: str, wanted: tuple) -> Any:
+def _read_file(path: str, wanted: tuple, strict: bool = False) -> Any:
     """The header of ``path`` (a module-level name, so that tests can count the reads)."""
-    return dcmread(path, specific_tags=wanted)
+    return dcmread(path, specific_tags=wanted, strict=strict)
 
 
 def _path_text(path: str) -> str:
@@ -357,23 +364,24 @@ def _utf8(message: str) -> str:
         return message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _index_chunk(paths: list[str], specs: tuple) -> Any:
+def _index_chunk(paths: list[str], specs: tuple, strict: bool = False) -> Any:
     """Read the headers of ``paths``: one Arrow record batch with the rows, in order.
 
-    No exception escapes for a file: a file that cannot be read is a row with its error.
+    No exception escapes for a file: a file that cannot be read is a row with its error; a file
+    read with defects (not ``strict``) is a row with their kinds.
     """
     pa = require_pyarrow()
     schema = _schema(specs)
     wanted = tuple(sorted({spec[1] for spec in specs}))
     plan = [(name, tag, _converter(kind, multi)) for name, tag, kind, multi in specs]
     n_dataset = len(specs)
-    columns: list[list] = [[] for _ in range(4 + n_dataset + 3)]
+    columns: list[list] = [[] for _ in range(4 + n_dataset + 4)]
     path_col, size_col, mtime_col, syntax_col = columns[:4]
     dataset_cols = columns[4:4 + n_dataset]
-    error_col, type_col, warn_col = columns[4 + n_dataset:]
+    error_col, type_col, warn_col, defects_col = columns[4 + n_dataset:]
 
     for path in paths:
-        size = mtime = syntax = error = error_type = None
+        size = mtime = syntax = error = error_type = kinds = None
         values: list = [None] * n_dataset
         problems = None
         try:
@@ -387,7 +395,8 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
             if st is not None and not stat.S_ISREG(st.st_mode):
                 # reading a FIFO would block forever and a device may never end: not read
                 raise OSError(f"{path} is not a regular file (a FIFO, socket or device)")
-            ds = _read_file(path, wanted)
+            ds = _read_file(path, wanted, strict)
+            kinds = [d.kind for d in ds.defects]
             meta = ds.file_meta
             if meta is not None:
                 syntax = meta.get("TransferSyntaxUID")
@@ -406,7 +415,7 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
             # a message may hold the path: make it UTF-8 the same way as the path column
             error, error_type = _utf8(str(exc) or repr(exc)), type(exc).__name__
             values = [None] * n_dataset
-            syntax = problems = None
+            syntax = problems = kinds = None
         text = _path_text(path)
         if text is not path:
             problems = ["path: not UTF-8, its undecodable bytes are written \\xNN", *(problems or ())]
@@ -419,6 +428,7 @@ def _index_chunk(paths: list[str], specs: tuple) -> Any:
         error_col.append(error)
         type_col.append(error_type)
         warn_col.append("; ".join(problems) if problems else None)
+        defects_col.append(kinds)
 
     arrays = []
     for field, column in zip(schema, columns):
@@ -513,8 +523,9 @@ def _walk(top: str, recursive: bool, hidden: bool = True, skip: str | None = Non
 # -- incremental -----------------------------------------------------------------------------------
 
 
-def _previous_rows(previous: Any, schema: Any) -> Any:
-    """``(table, {path: (size, mtime_us, row)})`` of an earlier index that can be reused, or None."""
+def _previous_rows(previous: Any, schema: Any, strict: bool = False) -> Any:
+    """``(table, {path: (size, mtime_us, row)})`` of an earlier index that can be reused, or None.
+    ``strict``: rows with defects are not reused (a strict read refuses their files)."""
     pa = require_pyarrow()
     if isinstance(previous, (str, os.PathLike)):
         import pyarrow.parquet as pq
@@ -531,9 +542,12 @@ def _previous_rows(previous: Any, schema: Any) -> Any:
     sizes = previous.column("file_size").to_pylist()
     mtimes = previous.column("mtime").cast(pa.int64()).to_pylist()
     errors = previous.column("error").to_pylist()
+    defects = previous.column(DEFECTS_COLUMN).to_pylist()
     known = {}
-    for row, (path, size, mtime, error) in enumerate(zip(previous.column("path").to_pylist(), sizes, mtimes, errors)):
-        if error is None:  # a file that failed is read again: the failure may have been passing
+    for row, (path, size, mtime, error, kinds) in enumerate(
+            zip(previous.column("path").to_pylist(), sizes, mtimes, errors, defects)):
+        # a file that failed is read again: the failure may have been passing
+        if error is None and not (strict and kinds):
             known[path] = (size, mtime, row)
     return previous, known
 
@@ -555,6 +569,7 @@ def index(
     scheduler: Any = None,
     progress: bool = False,
     chunksize: int = DEFAULT_CHUNKSIZE,
+    strict: bool = False,
 ) -> Any:
     """Index DICOM files into a ``pyarrow.Table``, one row per file (``.to_pandas()`` for a DataFrame).
 
@@ -564,9 +579,15 @@ def index(
     columns after the fixed ones (:data:`FILE_COLUMNS`, :data:`DATASET_COLUMNS`), named by keyword
     (``"GGGGEEEE"`` for a private or unknown tag); the types are :func:`column_type`'s.
 
-    A file that cannot be read (not DICOM, truncated, unreadable) is a row with its ``error`` (the
-    message) and ``error_type`` (the exception's class name, e.g. ``NotDicomError``) and only its file
-    columns; a value that does not convert to its column's type is a null cell, named in ``warnings``.
+    A file that cannot be read (not DICOM, unreadable) is a row with its ``error`` (the message) and
+    ``error_type`` (the exception's class name, e.g. ``NotDicomError``) and only its file columns; a
+    value that does not convert to its column's type is a null cell, named in ``warnings``.
+
+    ``strict=False`` (the default) reads each header as ``dcmread`` does by default: a file with
+    defects that pydicom tolerates (one that ends inside a value, say) is a row with what was read and,
+    in the last column ``defects``, the kind of each defect (``[]`` for a clean file). ``strict=True``
+    reads with ``dcmread(..., strict=True)``: such a file is a row with its error (``TruncatedError``,
+    ``DefectError``).
 
     ``workers``: processes (``None``: one per CPU; ``1``: this process). ``scheduler``: a
     ``dask.distributed.Client`` or a scheduler address, to run on a Dask cluster (``workers`` ignored).
@@ -589,12 +610,12 @@ def index(
     files: Iterable[str] = iter_files(paths, recursive=recursive)
     old = None
     if previous is not None:
-        old = _previous_rows(previous, schema)
+        old = _previous_rows(previous, schema, strict)
     if old is not None:
         files = _changed(files, old[1], reused_rows)
 
     batches = map_chunks(
-        functools.partial(_index_chunk, specs=specs),
+        functools.partial(_index_chunk, specs=specs, strict=strict),
         files,
         workers=workers,
         scheduler=scheduler,

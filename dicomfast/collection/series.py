@@ -430,6 +430,7 @@ def load_series(
     series_uid: str | None = None,
     workers: int | None = None,
     check: bool = True,
+    strict: bool = False,
 ) -> Volume:
     """Read a series into a :class:`Volume`: the slices sorted along their normal, one array.
 
@@ -451,7 +452,8 @@ def load_series(
     cannot be read raises :class:`~dicomfast.errors.FileReadError` naming it.
 
     ``workers`` threads read the files (default: twice the cores, at most 16; 1 reads in the
-    calling thread).
+    calling thread). ``strict=True`` reads them with ``dcmread(..., strict=True)``: a file with a
+    defect that a tolerant read records (:mod:`dicomfast.defects`) raises ``FileReadError``.
     """
     workers = _threads.check_workers(workers)
     if series_uid is not None and not isinstance(series_uid, str):
@@ -470,7 +472,7 @@ def load_series(
                     raise _wrap(exc, None, i) from exc
             return item
         try:
-            ds = dcmread(item, stop_before_pixels=True)
+            ds = dcmread(item, stop_before_pixels=True, strict=strict)
         except NotDicomError as exc:
             if from_directory:
                 return None
@@ -533,7 +535,7 @@ def load_series(
         else:
             # An enhanced file: read it once, then its frames in parallel.
             try:
-                ds = read_dataset(item)
+                ds = read_dataset(item, strict)
             except (DicomError, OSError) as exc:
                 raise _wrap(exc, item if not isinstance(item, Dataset) else None, index[i]) from exc
             chunk = max(1, -(-len(where) // workers))
@@ -543,10 +545,10 @@ def load_series(
         i, src, where = task
         try:
             if where[0][1] is None:
-                fill(src, array[where[0][0]], rescale=rescale)
+                fill(src, array[where[0][0]], rescale=rescale, strict=strict)
             else:
                 for slot, frame in where:
-                    fill(src, array[slot:slot + 1], frames=[frame], rescale=rescale)
+                    fill(src, array[slot:slot + 1], frames=[frame], rescale=rescale, strict=strict)
         except (DicomError, OSError, ValueError) as exc:
             item = items[i]
             raise _wrap(exc, item if not isinstance(item, Dataset) else None, index[i]) from exc

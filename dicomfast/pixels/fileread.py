@@ -103,7 +103,7 @@ def _plain_layout(info: PixelInfo) -> bool:
 
 
 def read_stored(path: str | ByteSource, frame: int | None = None, into: np.ndarray | None = None,
-                check_info: Callable[[PixelInfo], Any] | None = None) -> Stored | None:
+                check_info: Callable[[PixelInfo], Any] | None = None, strict: bool = False) -> Stored | None:
     """The stored values of the native pixel data of the file at ``path`` (a path, or a
     :class:`~dicomfast.sources.ByteSource`) (all frames, or frame
     ``frame``) read straight from the file, as a :class:`Stored`; None when the file needs the
@@ -113,13 +113,14 @@ def read_stored(path: str | ByteSource, frame: int | None = None, into: np.ndarr
     given and it fits (a C-contiguous writeable array of the result's shape and dtype, for data
     whose stored bytes are the result: one sample, nothing to correct), receives the bytes and is
     the array returned. ``check_info(info)``, when given, runs the caller's own checks of the
-    PixelInfo (which may raise) before the frame is checked and anything is read.
+    PixelInfo (which may raise) before the frame is checked and anything is read. ``strict``: the
+    header is read with ``strict=True`` (:mod:`dicomfast.defects`).
     """
     own = not isinstance(path, ByteSource)
     fd = open_source(path) if own else path
     path = fd.name
     try:
-        ds = read_header_source(fd)
+        ds = read_header_source(fd, strict=strict)
         m = pixel_module(ds)
         syntax = m.transfer_syntax_value  # a value that did not decode: the general path reports it
         if type(syntax) is not str or syntax not in PLAIN_SYNTAXES:
@@ -128,8 +129,9 @@ def read_stored(path: str | ByteSource, frame: int | None = None, into: np.ndarr
         if found is None or found.tag != _TAG_PIXEL_DATA:
             return None  # no pixel data where the header ends, or encapsulated
         info = check(m, "PixelData", -1, False, found.length, found.vr)
-        if info.bits_allocated == 1 or info.swap_ow:
-            return None  # bit unpacking and OW byte pairs: the general path
+        if info.bits_allocated == 1 or info.swap_ow or info.defects:
+            # bit unpacking and OW byte pairs; and defects, recorded with their offsets: the general path
+            return None
         if check_info is not None:
             check_info(info)
         if frame is not None:
@@ -243,13 +245,14 @@ class FrameReader:
     pixel data not where the header ends) is read whole, once, on the first :meth:`stored`.
     """
 
-    def __init__(self, src: Any, ranges: Sequence[FrameRange] | None = None) -> None:
+    def __init__(self, src: Any, ranges: Sequence[FrameRange] | None = None, *, strict: bool = False) -> None:
+        self.strict = strict
         self.source = open_source(src)
         self._own = self.source is not src
         self._whole: Dataset | None = None
         self.ranges: list[FrameRange] | None = None
         self.native_offset = -1
-        ds = self.header = read_header_source(self.source)
+        ds = self.header = read_header_source(self.source, strict=strict)
         m = self.module = pixel_module(ds)
         syntax = m.transfer_syntax_value
         found = None
@@ -263,6 +266,9 @@ class FrameReader:
         encapsulated = found.length == _UNDEFINED
         self.info = check(m, keyword, -1, encapsulated, 0 if encapsulated else found.length, found.vr)
         info = self.info
+        if info.defects:  # recorded with their offsets by the read of the whole dataset
+            self._read_whole()
+            return
         if not encapsulated:
             if info.bits_allocated != 1 and not info.swap_ow:
                 self.native_offset = found.value_offset
@@ -275,10 +281,10 @@ class FrameReader:
 
     def _read_whole(self) -> Dataset:
         if self._whole is None:
-            self._whole = read_source(self.source)
+            self._whole = read_source(self.source, strict=self.strict)
             from .module import module_info
 
-            self.module, self.info = module_info(self._whole)
+            self.module, self.info = module_info(self._whole, strict=self.strict)
             self.header = self._whole
         return self._whole
 

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..dataset import Dataset
+from ..defects import DefectError, defect
 from ..errors import (
     InvalidPixelAttributeError,
     PixelDataError,
@@ -22,9 +23,10 @@ from ..reader import dcmread
 from ._module import PixelModule, pixel_module
 
 __all__ = ["PixelInfo", "PixelModule", "pixel_module", "pixel_info", "module_info", "check", "check_frame",
-           "to_dataset", "NATIVE_SYNTAXES", "NO_BIT_CORRECTION", "YBR"]
+           "to_dataset", "record_defects", "element_offset", "NATIVE_SYNTAXES", "NO_BIT_CORRECTION", "YBR"]
 
 _PIXEL_TAGS = {0x7FE00010: "PixelData", 0x7FE00008: "FloatPixelData", 0x7FE00009: "DoubleFloatPixelData"}
+_TAG_OF = {keyword: tag for tag, keyword in _PIXEL_TAGS.items()}
 
 # Transfer syntaxes whose pixel data is native (not encapsulated).
 NATIVE_SYNTAXES = {
@@ -78,6 +80,7 @@ class PixelInfo(NamedTuple):
     plain: bool                 # native stored values that are the array as returned (a typical CT
                                 # or MR image: 8 bits or more, native byte order, one sample,
                                 # nothing to correct or convert): a view, shaped
+    defects: tuple = ()         # (kind, tag) of each defect the checks tolerated (record_defects)
 
     @property
     def frame_items(self) -> int:
@@ -114,34 +117,64 @@ def _int(value: Any, keyword: str, required: bool = True) -> int | None:
     return value
 
 
-def to_dataset(src: Any) -> Dataset:
-    """``src`` itself if it is a Dataset, else ``dcmread(src)`` of a path, bytes or file object."""
+def to_dataset(src: Any, strict: bool = False) -> Dataset:
+    """``src`` itself if it is a Dataset (read already), else ``dcmread(src, strict=strict)`` of a
+    path, bytes or file object."""
     if isinstance(src, Dataset):
         return src
     if isinstance(src, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(src, "read"):
-        return dcmread(src)
+        return dcmread(src, strict=strict)
     raise TypeError(f"expected a path, bytes, a file object or a Dataset, not {type(src).__name__}")
 
 
-def pixel_info(ds: Dataset) -> PixelInfo:
+def pixel_info(ds: Dataset, strict: bool = False) -> PixelInfo:
     """Read and check the Image Pixel module of ``ds`` against its pixel data.
 
     Raises :class:`InvalidPixelAttributeError` for a missing or invalid attribute,
     :class:`PixelDataLengthError` for pixel data shorter than the attributes need, and
-    :class:`UnsupportedTransferSyntaxError` for a transfer syntax dicomfast cannot decode.
+    :class:`UnsupportedTransferSyntaxError` for a transfer syntax dicomfast cannot decode. An
+    attribute with a safe default (Pixel Representation 0; Photometric Interpretation MONOCHROME2 or
+    RGB by Samples per Pixel) and pixel data longer than the attributes say are defects: recorded on
+    ``ds.defects``, or with ``strict`` a :class:`~dicomfast.defects.DefectError`.
     """
-    return module_info(ds, False)[1]
+    return module_info(ds, False, strict)[1]
 
 
-def module_info(ds: Dataset, transform_values: bool = True) -> tuple[PixelModule, PixelInfo]:
-    """``(pixel_module(ds, transform_values), pixel_info(ds))``: the module's values (with the
+def module_info(ds: Dataset, transform_values: bool = True, strict: bool = False) -> tuple[PixelModule, PixelInfo]:
+    """``(pixel_module(ds, transform_values), pixel_info(ds, strict))``: the module's values (with the
     rescale and window attributes, if asked for) and the checked PixelInfo."""
     m = pixel_module(ds, transform_values)
     if m.pixel_count == 0:
         raise PixelDataError("the dataset has no Pixel Data, Float Pixel Data or Double Float Pixel Data")
     if m.pixel_count > 1:
         raise PixelDataError("only one of Pixel Data, Float Pixel Data and Double Float Pixel Data may be present")
-    return m, check(m, _PIXEL_TAGS[m.pixel_tag], m.pixel_index, m.encapsulated, m.pixel_length, m.pixel_vr)
+    info = check(m, _PIXEL_TAGS[m.pixel_tag], m.pixel_index, m.encapsulated, m.pixel_length, m.pixel_vr)
+    if info.defects:
+        record_defects(ds, info.defects, strict)
+    return m, info
+
+
+def element_offset(ds: Any, tag: int) -> int:
+    """Where the element ``tag`` of ``ds`` starts in the scanned bytes; -1 when it is absent (or
+    was not read from bytes)."""
+    try:
+        offset = ds[tag].file_offset if tag in ds else None
+    except (KeyError, ValueError):
+        offset = None
+    return -1 if offset is None else offset
+
+
+def record_defects(ds: Any, found: Any, strict: bool = False, where: Any = None) -> None:
+    """The pixel layer's tolerated defects, ``(kind, tag)`` pairs, onto ``ds.defects`` (each once:
+    a second read of the same pixels records nothing new); with ``strict`` the first raises
+    :class:`~dicomfast.defects.DefectError`. The offset is that of the element in ``where`` (an
+    item of a functional group, say), else in ``ds``."""
+    for kind, tag in found:
+        record = defect(kind, tag, element_offset(ds if where is None else where, tag))
+        if strict:
+            raise DefectError(f"{record} (strict=True)", defect=record)
+        if record not in ds.defects:
+            ds.defects.append(record)
 
 
 # The PixelInfo of recently checked modules, by their values: the files of a series share one.
@@ -190,6 +223,7 @@ def _check(m: PixelModule, keyword: str, index: int, encapsulated: bool, length:
             raise PixelDataError(f"the transfer syntax {syntax} is encapsulated but the pixel data is not")
         raise UnsupportedTransferSyntaxError(f"unknown transfer syntax {syntax}")
 
+    tolerated: list = []
     bits_allocated = _int(m.bits_allocated, "BitsAllocated")
     if not (bits_allocated == 1 or (bits_allocated in (8, 16, 24, 32, 40, 48, 56, 64))):
         raise InvalidPixelAttributeError(
@@ -199,7 +233,10 @@ def _check(m: PixelModule, keyword: str, index: int, encapsulated: bool, length:
         if not 1 <= bits_stored <= bits_allocated:
             raise InvalidPixelAttributeError(
                 f"Bits Stored {bits_stored} is invalid: it must be from 1 to Bits Allocated ({bits_allocated})")
-        pixel_representation = _int(m.pixel_representation, "PixelRepresentation")
+        pixel_representation = _int(m.pixel_representation, "PixelRepresentation", required=False)
+        if pixel_representation is None:  # the safe default: unsigned
+            pixel_representation = 0
+            tolerated.append(("pixel_attribute", 0x00280103))
         if pixel_representation not in (0, 1):
             raise InvalidPixelAttributeError(f"Pixel Representation {pixel_representation} is invalid: it must be 0 or 1")
         dtype = _INT_DTYPES.get((bits_allocated, pixel_representation))
@@ -224,15 +261,19 @@ def _check(m: PixelModule, keyword: str, index: int, encapsulated: bool, length:
         frames = 1  # pydicom assumes one frame, with a warning
     if frames < 1:
         raise InvalidPixelAttributeError(f"Number of Frames {frames} is invalid")
-    photometric = m.photometric_interpretation
-    if not isinstance(photometric, str) or not photometric:
-        raise InvalidPixelAttributeError(f"Photometric Interpretation {photometric!r} is missing or invalid")
-    photometric = photometric.strip()
-    if photometric not in _PHOTOMETRIC:
-        raise InvalidPixelAttributeError(f"unknown Photometric Interpretation {photometric!r}")
     samples = _int(m.samples_per_pixel, "SamplesPerPixel")
     if samples not in (1, 3):
         raise InvalidPixelAttributeError(f"Samples per Pixel {samples} is invalid: it must be 1 or 3")
+    photometric = m.photometric_interpretation
+    if photometric is None or (isinstance(photometric, str) and not photometric.strip()):
+        # the safe default of the samples: what a viewer shows
+        photometric = "MONOCHROME2" if samples == 1 else "RGB"
+        tolerated.append(("pixel_attribute", 0x00280004))
+    if not isinstance(photometric, str):
+        raise InvalidPixelAttributeError(f"Photometric Interpretation {photometric!r} is invalid")
+    photometric = photometric.strip()
+    if photometric not in _PHOTOMETRIC:
+        raise InvalidPixelAttributeError(f"unknown Photometric Interpretation {photometric!r}")
     planar = 0
     if samples == 3:
         planar = _int(m.planar_configuration, "PlanarConfiguration", required=not encapsulated) or 0
@@ -270,9 +311,11 @@ def _check(m: PixelModule, keyword: str, index: int, encapsulated: bool, length:
             else:
                 # pydicom's allow_excess_frames: whole extra frames in the data are returned too
                 frames = max(frames, actual * 8 // frame_bits)
+                tolerated.append(("pixel_data_long", _TAG_OF[keyword]))
     plain = (not encapsulated and samples == 1 and bits_allocated > 1 and not swap_ow
              and (not big_endian or bits_allocated == 8)
              and (bits_stored == bits_allocated or keyword != "PixelData") and photometric not in YBR)
     return PixelInfo(
         keyword, index, syntax, encapsulated, big_endian, swap_ow, rows, columns, samples, planar,
-        bits_allocated, bits_stored, pixel_representation, photometric, frames, dtype, frame_bits, plain)
+        bits_allocated, bits_stored, pixel_representation, photometric, frames, dtype, frame_bits, plain,
+        tuple(tolerated))

@@ -149,24 +149,25 @@ def decode(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool = True)
     return finish(info, flat_native(info, raw, frame, 1), None, as_rgb)
 
 
-def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> np.ndarray:
+def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True, strict: bool = False) -> np.ndarray:
     """The pixel data of ``src`` (a path, bytes, a binary file object or a Dataset) as an array.
 
     ``frame=n`` decodes only frame ``n`` (shaped like a single frame). ``as_rgb=False`` keeps
     YBR_FULL and YBR_FULL_422 data in YBR (YBR_FULL_422 is still upsampled, as pydicom does).
     Palette colour data is returned as stored: :func:`apply_color_lut` maps it.
 
-    Native data that needs no conversion is a read-only view on the file's bytes.
+    Native data that needs no conversion is a read-only view on the file's bytes. ``strict=True``
+    reads ``src`` (when it is not a Dataset) with ``dcmread(..., strict=True)``.
     """
     # (A direct read of a path's pixel bytes into a new array, as read_pixels does into a reused
     # buffer, measured no faster than this whole-file read and view.)
     if frame is not None and is_remote(src):
         from .fileread import FrameReader  # (fileread builds on this module)
 
-        with FrameReader(src) as reader:  # the header, then the frame's bytes alone
+        with FrameReader(src, strict=strict) as reader:  # the header, then the frame's bytes alone
             return reader.stored([frame], as_rgb)[0]
-    ds = to_dataset(src)
-    m, info = module_info(ds, False)
+    ds = to_dataset(src, strict)
+    m, info = module_info(ds, False, strict)
     if frame is None and info.plain:
         # The stored bytes are the array (a typical CT or MR series): one view, shaped.
         return np.ndarray(info.shape, info.dtype, m.pixel_bytes())
@@ -175,17 +176,17 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> n
     return decode(ds, info, frame, as_rgb)
 
 
-def iter_frames(src: Any, *, as_rgb: bool = True) -> Iterator[np.ndarray]:
+def iter_frames(src: Any, *, as_rgb: bool = True, strict: bool = False) -> Iterator[np.ndarray]:
     """Yield the frames of ``src`` one at a time, each shaped as a single frame. From a URL or an
-    fsspec file: the header once, then one read per frame."""
+    fsspec file: the header once, then one read per frame. ``strict`` as :func:`pixel_array`'s."""
     if is_remote(src):
         from .fileread import FrameReader
 
-        with FrameReader(src) as reader:
+        with FrameReader(src, strict=strict) as reader:
             for i in range(reader.info.number_of_frames):
                 yield reader.stored([i], as_rgb)[0]
         return
-    ds = to_dataset(src)
-    info = pixel_info(ds)
+    ds = to_dataset(src, strict)
+    info = pixel_info(ds, strict)
     for i in range(info.number_of_frames):
         yield decode(ds, info, i, as_rgb)

@@ -36,12 +36,13 @@ from ..reader import dcmread, read_source
 from ..sources import is_remote, open_source
 from .fileread import FrameReader, read_stored
 from .groups import functional_item
-from .module import PixelInfo, PixelModule, check_frame, module_info, to_dataset
+from .module import PixelInfo, PixelModule, check_frame, module_info, record_defects, to_dataset
 from .native import decode
 from .transforms import WINDOW_DTYPES, apply_modality_lut, check_out, rescale_into, window_into
 
 __all__ = ["read_pixels", "fill", "check_window", "output_dtype", "stored_dtype", "check_claimed_size",
-           "allocate", "transform_into", "FrameValues", "frame_values", "read_dataset"]
+           "allocate", "transform_into", "FrameValues", "frame_values", "read_dataset", "usable_lut",
+           "window_from_range"]
 
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
@@ -50,6 +51,10 @@ _UINT8 = np.dtype(np.uint8)
 _UNCOMPRESSED_ON_DISK = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"))
 # int16/uint16 + an integer intercept is exact in float32 below this (24-bit significand).
 _EXACT_F32 = float(1 << 23)
+_TAG_WINDOW_WIDTH = 0x00281051
+_TAG_MODALITY_LUT = 0x00283000
+_LUT_SEQUENCES = {_TAG_MODALITY_LUT: "ModalityLUTSequence", 0x00283010: "VOILUTSequence"}
+_FROM_RANGE = "FROM RANGE"  # FrameValues.function of a window taken from the data (the file's is unusable)
 
 
 # -- options ----------------------------------------------------------------------------------
@@ -200,10 +205,18 @@ def _uniform(m: PixelModule, rescale: bool, window: Any) -> bool:
     return True
 
 
-def frame_values(ds: Any, m: PixelModule, frame: int, rescale: bool, window: Any) -> FrameValues:
+def frame_values(ds: Any, m: PixelModule, frame: int, rescale: bool, window: Any,
+                 strict: bool = False) -> FrameValues:
     """The :class:`FrameValues` of ``frame`` for the options (``window`` checked by
-    :func:`check_window`); ``m`` is ``ds``'s PixelModule with its transform values."""
+    :func:`check_window`); ``m`` is ``ds``'s PixelModule with its transform values.
+
+    Defects with a safe default (:mod:`dicomfast.defects`), recorded on ``ds.defects`` or, with
+    ``strict``, raised as :class:`~dicomfast.defects.DefectError`: a Modality LUT Sequence without a
+    usable LUT (ignored: Rescale Slope and Intercept apply if present), and with ``window="dataset"``
+    a Window Width below 1 (the window from the frame's range of values, as without a window)."""
     lut = bool(rescale and m.has_modality_lut and ds.get("ModalityLUTSequence"))
+    if lut and not usable_lut(ds, _TAG_MODALITY_LUT, strict):
+        lut = False
     slope, intercept = 1.0, 0.0
     if rescale and not lut:
         s, i = m.rescale_slope, m.rescale_intercept
@@ -229,16 +242,58 @@ def frame_values(ds: Any, m: PixelModule, frame: int, rescale: bool, window: Any
         center = _float(center, "Window Center")
     if type(width) is not float:
         width = _float(width, "Window Width")
+    if not width >= 1:  # below 1, or NaN: LINEAR needs at least 1
+        record_defects(ds, (("window_width", _TAG_WINDOW_WIDTH),), strict,
+                       where=ds if m.window_width is not None else functional_item(ds, "FrameVOILUTSequence", frame))
+        return FrameValues(slope, intercept, lut, None, None, _FROM_RANGE)
     return FrameValues(slope, intercept, lut, center, width, str(function).strip() if function else "LINEAR")
 
 
+def usable_lut(ds: Any, tag: int, strict: bool = False) -> bool:
+    """Whether the first item of ``ds``'s LUT sequence ``tag`` (Modality LUT Sequence (0028,3000), VOI
+    LUT Sequence (0028,3010)) has a usable LUT: a LUT Descriptor of three integers with at least
+    one entry and LUT Data. When it has not, an ``unusable_lut`` defect is recorded (or, with
+    ``strict``, raised): the caller ignores the LUT."""
+    sequence = ds.get(_LUT_SEQUENCES[tag])
+    item = sequence[0] if sequence else None
+    if item is not None:
+        descriptor, data = item.get("LUTDescriptor"), item.get("LUTData")
+        if (isinstance(descriptor, (list, tuple)) and len(descriptor) == 3
+                and all(isinstance(v, int) for v in descriptor) and data is not None and len(data)):
+            return True
+    record_defects(ds, (("unusable_lut", tag),), strict)
+    return False
+
+
 # -- the pipeline ---------------------------------------------------------------------------------
+
+def window_from_range(src: np.ndarray, out: np.ndarray, slope: float, intercept: float) -> None:
+    """The window of a file whose own is unusable: each frame's range of modality values onto the
+    output's range (LINEAR_EXACT from the lowest to the highest value; a constant frame is 0)."""
+    frames_src = src if src.ndim == 3 and src.shape[0] == out.shape[0] and out.ndim == 3 else src[np.newaxis]
+    frames_out = out if frames_src is src else out[np.newaxis]
+    for k in range(frames_src.shape[0]):
+        frame = frames_src[k]
+        finite = frame[np.isfinite(frame)] if frame.dtype.kind == "f" else frame
+        if finite.size == 0:
+            frames_out[k] = 0
+            continue
+        lo, hi = float(finite.min()), float(finite.max())
+        y_lo, y_hi = sorted((lo * slope + intercept, hi * slope + intercept))
+        if y_hi > y_lo:
+            window_into(np.ascontiguousarray(frame), frames_out[k], (y_lo + y_hi) / 2, y_hi - y_lo, slope, intercept,
+                        "LINEAR_EXACT")
+        else:
+            frames_out[k] = 0
+
 
 def _apply(ds: Any, values: FrameValues, src: np.ndarray, out: np.ndarray) -> None:
     """One run of frames with the same values: ``src`` (stored values) into ``out``."""
     if values.lut:
         src = apply_modality_lut(src, ds)  # a LUT, not a line: its uint8/uint16 output, then as below
-    if values.center is not None:
+    if values.function == _FROM_RANGE:
+        window_from_range(src, out, values.slope, values.intercept)
+    elif values.center is not None:
         window_into(src, out, values.center, values.width, values.slope, values.intercept, values.function)
     elif values.slope == 1.0 and values.intercept == 0.0:
         if out.dtype.kind in "iu" and src.dtype.kind == "f":
@@ -261,16 +316,17 @@ def _apply(ds: Any, values: FrameValues, src: np.ndarray, out: np.ndarray) -> No
 
 
 def transform_into(ds: Any, m: PixelModule, stored: np.ndarray, out: np.ndarray, frames: Sequence[int],
-                   rescale: bool, window: Any) -> np.ndarray:
+                   rescale: bool, window: Any, strict: bool = False) -> np.ndarray:
     """The pipeline: ``stored`` (frames as ``pixel_array`` shapes them: ``frames[k]`` is the frame
     number of ``stored[k]``, or one frame's array when ``len(frames) == 1``) through the modality
     and VOI transforms into ``out`` (checked by the caller: ``stored``'s shape, C-contiguous,
-    writeable, the dtype :func:`output_dtype` allows). ``window`` is checked (:func:`check_window`)."""
+    writeable, the dtype :func:`output_dtype` allows). ``window`` is checked (:func:`check_window`).
+    ``strict``: see :func:`frame_values`."""
     if len(frames) == 1 or _uniform(m, rescale, window):
-        _apply(ds, frame_values(ds, m, frames[0], rescale, window), stored, out)
+        _apply(ds, frame_values(ds, m, frames[0], rescale, window, strict), stored, out)
         return out
     for k, frame in enumerate(frames):
-        _apply(ds, frame_values(ds, m, frame, rescale, window), stored[k], out[k])
+        _apply(ds, frame_values(ds, m, frame, rescale, window, strict), stored[k], out[k])
     return out
 
 
@@ -281,7 +337,7 @@ def _window_option(window: Any) -> Any:
 
 
 def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, window: Any = None,
-                dtype: Any = None, out: np.ndarray | None = None) -> np.ndarray:
+                dtype: Any = None, out: np.ndarray | None = None, strict: bool = False) -> np.ndarray:
     """Pixel data of ``src`` (a path, bytes, a file object or a Dataset), transformed, in one call.
 
     * ``window=None, rescale=True``: the modality transform (Rescale Slope/Intercept, per frame for
@@ -298,41 +354,45 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
     to native pixel data the stored values are read from the file into a reused buffer (or, without
     a transform, straight into ``out``); reads and kernels run without the GIL. See
     :mod:`dicomfast.pixels.pipeline` for the options and the dtype policy.
+
+    ``strict=True`` reads ``src`` (when it is not a Dataset) with ``dcmread(..., strict=True)``
+    (:mod:`dicomfast.defects`).
     """
     if frame is not None and (isinstance(frame, bool) or not isinstance(frame, (int, np.integer))):
         raise TypeError(f"frame must be an int, not {type(frame).__name__}")
     window = _window_option(window)
     if is_remote(src):
         if frame is not None:  # the header, then the frame's bytes alone
-            with FrameReader(src) as reader:
+            with FrameReader(src, strict=strict) as reader:
                 stored = reader.stored([frame])[0]
                 return _finish(reader.header, reader.module, reader.info, frame, stored, False, False,
-                               rescale, window, dtype, out)
+                               rescale, window, dtype, out, strict)
         source = open_source(src)
-        found = read_stored(source, None, out if window is None and not rescale else None)
+        found = read_stored(source, None, out if window is None and not rescale else None, strict=strict)
         if found is not None:
             return _finish(found.header, found.module, found.info, found.frame, found.array,
-                           found.array is out and out is not None, found.scratch, rescale, window, dtype, out)
-        src = read_source(source)
+                           found.array is out and out is not None, found.scratch, rescale, window, dtype, out, strict)
+        src = read_source(source, strict=strict)
     elif type(src) is str or isinstance(src, os.PathLike):
         # straight into out (or a new array) when nothing is to be transformed
         direct = None
         if window is None and not rescale:
             direct = out
-        found = read_stored(os.fspath(src), frame, direct)
+        found = read_stored(os.fspath(src), frame, direct, strict=strict)
         if found is not None:
             return _finish(found.header, found.module, found.info, found.frame, found.array,
-                           found.array is direct and direct is not None, found.scratch, rescale, window, dtype, out)
-    ds = to_dataset(src)
-    m, info = module_info(ds)
+                           found.array is direct and direct is not None, found.scratch, rescale, window, dtype, out, strict)
+    ds = to_dataset(src, strict)
+    m, info = module_info(ds, strict=strict)
     if frame is not None:
         frame = check_frame(info, frame)
     stored = decode(ds, info, frame)
-    return _finish(ds, m, info, frame, stored, False, False, rescale, window, dtype, out)
+    return _finish(ds, m, info, frame, stored, False, False, rescale, window, dtype, out, strict)
 
 
 def _finish(ds: Any, m: PixelModule, info: PixelInfo, frame: int | None, stored: np.ndarray, done: bool,
-            scratch: bool, rescale: bool, window: Any, dtype: Any, out: np.ndarray | None) -> np.ndarray:
+            scratch: bool, rescale: bool, window: Any, dtype: Any, out: np.ndarray | None,
+            strict: bool = False) -> np.ndarray:
     dtype = output_dtype(dtype, rescale, window, stored.dtype)
     if done:
         if out.dtype != dtype:
@@ -350,17 +410,17 @@ def _finish(ds: Any, m: PixelModule, info: PixelInfo, frame: int | None, stored:
         frames = range(stored.shape[0])
     else:
         frames = (0,)
-    return transform_into(ds, m, stored, out, frames, rescale, window)
+    return transform_into(ds, m, stored, out, frames, rescale, window, strict)
 
 
 # -- frames of one file into a caller's array (volumes, batches) -------------------------------------
 
-def read_dataset(src: Any) -> Dataset:
-    """``src`` itself if it is a dicomfast Dataset, else ``dcmread(src)`` of a path."""
+def read_dataset(src: Any, strict: bool = False) -> Dataset:
+    """``src`` itself if it is a dicomfast Dataset, else ``dcmread(src, strict=strict)`` of a path."""
     if isinstance(src, Dataset):
         return src
     if isinstance(src, (str, os.PathLike)):
-        return dcmread(src)
+        return dcmread(src, strict=strict)
     raise TypeError(f"expected a path or a dicomfast Dataset, not {type(src).__name__}")
 
 
@@ -372,26 +432,27 @@ def _check_monochrome(info: PixelInfo) -> None:
 
 
 def fill(src: Any, out: np.ndarray, *, frames: Sequence[int] | None = None, rescale: bool = True,
-         window: Any = None) -> None:
+         window: Any = None, strict: bool = False) -> None:
     """Write the frames of ``src`` (a path or a full dicomfast Dataset) into ``out``, through the
     pipeline: the volume and batch readers' entry.
 
     ``frames=None`` writes the whole pixel data, shaped as ``pixel_array`` shapes it (``out`` is
     (rows, cols) or (frames, rows, cols)); otherwise ``out`` is (len(frames), rows, cols) and
     ``out[i]`` receives frame ``frames[i]``. ``window`` is checked (:func:`check_window`).
-    Monochrome data only.
+    Monochrome data only. ``strict``: a path is read with ``strict=True``.
     """
     if type(src) is str or isinstance(src, os.PathLike):
-        if (frames is None or len(frames) == 1) and _fill_from_file(os.fspath(src), out, frames, rescale, window):
+        if (frames is None or len(frames) == 1) and _fill_from_file(os.fspath(src), out, frames, rescale, window,
+                                                                    strict):
             return
-    ds = read_dataset(src)
-    m, info = module_info(ds)
+    ds = read_dataset(src, strict)
+    m, info = module_info(ds, strict=strict)
     _check_monochrome(info)
     if frames is None:
         arr = decode(ds, info, None)
         if arr.shape != out.shape:
             raise ValueError(f"the pixel data has shape {arr.shape}, the output {out.shape}")
-        transform_into(ds, m, arr, out, range(arr.shape[0]) if arr.ndim == 3 else (0,), rescale, window)
+        transform_into(ds, m, arr, out, range(arr.shape[0]) if arr.ndim == 3 else (0,), rescale, window, strict)
         return
     expect = (len(frames), info.rows, info.columns)
     if out.shape != expect:
@@ -403,10 +464,11 @@ def fill(src: Any, out: np.ndarray, *, frames: Sequence[int] | None = None, resc
             arr = whole[k] if whole.ndim == 3 else whole
         else:
             arr = decode(ds, info, k)
-        transform_into(ds, m, arr, out[i], (k,), rescale, window)
+        transform_into(ds, m, arr, out[i], (k,), rescale, window, strict)
 
 
-def _fill_from_file(path: str, out: np.ndarray, frames: Sequence[int] | None, rescale: bool, window: Any) -> bool:
+def _fill_from_file(path: str, out: np.ndarray, frames: Sequence[int] | None, rescale: bool, window: Any,
+                    strict: bool = False) -> bool:
     """:func:`fill` for a path whose native pixel data can be read straight from the file (all
     frames, or one): the same checks in the same order, the same transforms, on the header read
     up to the pixel data. False when the file needs the general path."""
@@ -419,16 +481,16 @@ def _fill_from_file(path: str, out: np.ndarray, frames: Sequence[int] | None, re
 
     target = out if frames is None else (out[0] if out.ndim == 3 else None)
     direct = not rescale and window is None and target is not None  # stored values: into out itself
-    found = read_stored(path, None if frames is None else frames[0], target if direct else None, check)
+    found = read_stored(path, None if frames is None else frames[0], target if direct else None, check, strict)
     if found is None:
         return False
     ds, m, info, frame, arr = found.header, found.module, found.info, found.frame, found.array
     if arr is target:
         return True
     if frame is not None:
-        transform_into(ds, m, arr, out[0], (frame,), rescale, window)
+        transform_into(ds, m, arr, out[0], (frame,), rescale, window, strict)
         return True
     if arr.shape != out.shape:
         raise ValueError(f"the pixel data has shape {arr.shape}, the output {out.shape}")
-    transform_into(ds, m, arr, out, range(arr.shape[0]) if arr.ndim == 3 else (0,), rescale, window)
+    transform_into(ds, m, arr, out, range(arr.shape[0]) if arr.ndim == 3 else (0,), rescale, window, strict)
     return True

@@ -24,25 +24,29 @@ from .color import apply_color_lut
 from .groups import functional_item, is_enhanced
 from .module import PixelModule, pixel_module
 from .native import pixel_array
-from .pipeline import check_window, transform_into
-from .transforms import apply_modality_lut, apply_voi_lut, window
+from .pipeline import check_window, transform_into, usable_lut, window_from_range
+from .transforms import apply_modality_lut, apply_voi_lut
 
 __all__ = ["display_frames"]
 
 _MONOCHROME = ("MONOCHROME1", "MONOCHROME2")
+_TAG_MODALITY_LUT = 0x00283000
+_TAG_VOI_LUT = 0x00283010
 # What pixel_array returns as RGB (YBR_FULL/_422 converted by us, ICT/RCT by the JPEG 2000 decoders).
 _RGB = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
 
 
 def display_frames(ds: Any, arr: np.ndarray | None = None, *,
-                   window: tuple[float, float] | None = None) -> np.ndarray:
+                   window: tuple[float, float] | None = None, strict: bool = False) -> np.ndarray:
     """``ds``'s frames as uint8, shaped (frames, rows, columns) for grey or (..., 3) for colour.
 
     ``arr`` is ``ds``'s pixel array when the caller already has it. ``window`` is a (center, width)
-    pair that overrides the file's window for greyscale images.
+    pair that overrides the file's window for greyscale images. Display attributes that are wrong
+    (a Window Width below 1, an unusable Modality or VOI LUT) are the pipeline's defects: recorded on
+    ``ds.defects`` and worked around, or with ``strict`` a :class:`~dicomfast.defects.DefectError`.
     """
     if arr is None:
-        arr = pixel_array(ds)
+        arr = pixel_array(ds, strict=strict)
     photometric = str(ds.get("PhotometricInterpretation") or "").strip().upper()
     # by the array's shape, not Number of Frames: pixel_array also returns whole frames beyond it
     one_sample = photometric in _MONOCHROME or photometric == "PALETTE COLOR"
@@ -50,7 +54,7 @@ def display_frames(ds: Any, arr: np.ndarray | None = None, *,
     if photometric in _MONOCHROME:
         if frames.ndim != 3:
             raise PixelDataError(f"a {photometric} image has one sample per pixel, not shape {arr.shape}")
-        out = _grey(ds, frames, window)
+        out = _grey(ds, frames, window, strict)
         if photometric == "MONOCHROME1":
             np.subtract(255, out, out=out)
         return out
@@ -73,7 +77,7 @@ def _to_8bit(values: np.ndarray, bits: int) -> np.ndarray:
     return ((wide * 255 + top // 2) // top).astype(np.uint8)
 
 
-def _grey(ds: Any, frames: np.ndarray, user_window: tuple[float, float] | None) -> np.ndarray:
+def _grey(ds: Any, frames: np.ndarray, user_window: tuple[float, float] | None, strict: bool = False) -> np.ndarray:
     # A window (the caller's, or the file's) goes through the pixel pipeline, which folds the
     # rescale into the window's one pass (a Modality LUT, or an enhanced image's per-frame values,
     # frame by frame); without one, the VOI LUT or each frame's range.
@@ -83,19 +87,29 @@ def _grey(ds: Any, frames: np.ndarray, user_window: tuple[float, float] | None) 
         window = None
     if window is not None:
         out = np.empty(frames.shape, np.uint8)
-        return transform_into(ds, m, frames, out, range(frames.shape[0]), True, window)
-    voi = ds.get("VOILUTSequence")
-    if voi and voi[0].get("LUTDescriptor") is not None and voi[0].get("LUTData") is not None:
-        modality = apply_modality_lut(frames, ds)
+        return transform_into(ds, m, frames, out, range(frames.shape[0]), True, window, strict)
+    lut = bool(ds.get("ModalityLUTSequence")) and usable_lut(ds, _TAG_MODALITY_LUT, strict)
+    if ds.get("VOILUTSequence") and usable_lut(ds, _TAG_VOI_LUT, strict):
+        modality = apply_modality_lut(frames, ds) if lut else _rescaled(ds, frames)
+        voi = ds.get("VOILUTSequence")
         bits = int(voi[0].get("LUTDescriptor")[2])
         return _to_8bit(apply_voi_lut(modality, ds), bits)
     slope = ds.get("RescaleSlope")
     intercept = ds.get("RescaleIntercept")
-    if slope is not None and intercept is not None and not ds.get("ModalityLUTSequence"):
+    if slope is not None and intercept is not None and not lut:
         return _min_max(frames, float(slope), float(intercept))
-    if ds.get("ModalityLUTSequence") or is_enhanced(ds):
+    if lut or is_enhanced(ds):
         return _min_max(apply_modality_lut(frames, ds), 1.0, 0.0)
     return _min_max(frames, 1.0, 0.0)
+
+
+def _rescaled(ds: Any, frames: np.ndarray) -> np.ndarray:
+    """The modality values of a file whose Modality LUT is unusable: Rescale Slope and Intercept if
+    both are there, else the stored values."""
+    slope, intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
+    if slope is None or intercept is None:
+        return frames
+    return frames * float(slope) + float(intercept)
 
 
 def _has_windows(ds: Any, m: PixelModule, nframes: int) -> bool:
@@ -114,18 +128,5 @@ def _has_windows(ds: Any, m: PixelModule, nframes: int) -> bool:
 def _min_max(values: np.ndarray, slope: float, intercept: float) -> np.ndarray:
     """Each frame's range of modality values mapped linearly onto 0-255 (a constant frame is 0)."""
     out = np.zeros(values.shape, np.uint8)
-    for k in range(values.shape[0]):
-        frame = values[k]
-        if frame.dtype.kind == "f":
-            finite = frame[np.isfinite(frame)]
-            if finite.size == 0:
-                continue
-            lo, hi = float(finite.min()), float(finite.max())
-        else:
-            lo, hi = float(frame.min()), float(frame.max())
-        y_lo, y_hi = sorted((lo * slope + intercept, hi * slope + intercept))
-        if y_hi > y_lo:
-            # LINEAR_EXACT: t = (y - center) / width + 0.5 = (y - y_lo) / (y_hi - y_lo)
-            window(frame, (y_lo + y_hi) / 2, y_hi - y_lo, slope=slope, intercept=intercept,
-                   function="linear_exact", out=out[k])
+    window_from_range(values, out, slope, intercept)
     return out
