@@ -26,7 +26,8 @@ import dicomfast
 from dicomfast import DicomError, MissingDecoderError, UnsupportedTransferSyntaxError
 from dicomfast.pixels.codecs import pylibjpeg as decoders
 from dicomfast.pixels.codecs._rle import decode_rle_frame
-from dicomfast.pixels.codecs import decode_frame
+from dicomfast.pixels.codecs import decode_frame, decode_frame_record
+from dicomfast.pixels.codecs import imagecodecs as imagecodecs_backend
 from dicomfast.pixels.encapsulated import frame_bytes, frame_count, frame_fragments
 
 pydicom = pytest.importorskip("pydicom")
@@ -158,15 +159,62 @@ def test_missing_plugin_names_the_package(monkeypatch):
     ds = dicomfast.dcmread(path)
     monkeypatch.setitem(decoders._PLUGINS, "openjpeg", None)
     with pytest.raises(MissingDecoderError) as info:
-        decode_frame(ds, 0)
+        decode_frame(ds, 0, decoder="pylibjpeg")
     assert info.value.package == "pylibjpeg-openjpeg"
     assert "pip install" in str(info.value)
 
     ds = dicomfast.dcmread(corpus_roots()["pd"] / "SC_rgb_jpeg_dcmtk.dcm")
     monkeypatch.setitem(decoders._PLUGINS, "libjpeg", None)
     with pytest.raises(MissingDecoderError) as info:
-        decode_frame(ds, 0)
+        decode_frame(ds, 0, decoder="pylibjpeg")
     assert info.value.package == "pylibjpeg-libjpeg"
+    # no backend of the default order installed: the first one's package is named
+    monkeypatch.setattr(imagecodecs_backend, "library", lambda: None)
+    with pytest.raises(MissingDecoderError) as info:
+        decode_frame(ds, 0)
+    assert info.value.package == "imagecodecs"
+
+
+def test_default_order_falls_to_the_next_backend_and_says_so(monkeypatch):
+    """A backend that is not installed, or that refuses a frame (a DicomError), is passed over in
+    the default order, and the record names the backend that decoded the frame; a backend chosen
+    with decoder= that fails raises."""
+    ds = dicomfast.dcmread(corpus_roots()["pd"] / "JPEG2000.dcm")
+    assert decode_frame_record(ds, 0).backend == "imagecodecs"
+    ref = decode_frame(ds, 0, decoder="pylibjpeg")
+    monkeypatch.setattr(imagecodecs_backend, "library", lambda: None)
+    record = decode_frame_record(ds, 0)
+    assert record.backend == "pylibjpeg" and record.refused == ()
+    np.testing.assert_array_equal(record.array, ref)
+    with pytest.raises(MissingDecoderError) as info:
+        decode_frame(ds, 0, decoder="imagecodecs")
+    assert info.value.package == "imagecodecs"
+    monkeypatch.undo()
+
+    def refuse(*args, **kwargs):
+        raise DicomError("refused")
+
+    class Refusing:
+        jpeg2k_decode = staticmethod(refuse)
+
+    monkeypatch.setattr(imagecodecs_backend, "library", lambda: Refusing)
+    record = decode_frame_record(ds, 0)
+    assert record.backend == "pylibjpeg"
+    assert len(record.refused) == 1 and record.refused[0].startswith("imagecodecs:")
+    np.testing.assert_array_equal(record.array, ref)
+    with pytest.raises(DicomError, match="refused"):
+        decode_frame(ds, 0, decoder="imagecodecs")
+
+
+@pytest.mark.parametrize("bad", [3, "nope", b"imagecodecs"])
+def test_decoder_option_is_checked(bad):
+    ds = dicomfast.dcmread(corpus_roots()["pd"] / "JPEG2000.dcm")
+    with pytest.raises((TypeError, ValueError)):
+        decode_frame(ds, 0, decoder=bad)
+    with pytest.raises((TypeError, ValueError)):
+        dicomfast.pixels.pixel_array(ds, decoder=bad)
+    with pytest.raises(UnsupportedTransferSyntaxError):
+        decode_frame(dicomfast.dcmread(corpus_roots()["pd"] / "JPEG2000.dcm"), 0, decoder="dicomfast")
 
 
 def test_native_pixel_data_is_not_for_decode_frame():

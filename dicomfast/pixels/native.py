@@ -26,9 +26,10 @@ import numpy as np
 from ..dataset import Dataset
 from ..errors import PixelDataError
 from . import _native
-from .codecs import decode_frame
+from .codecs import FrameLayout, check_decoder, decode_frame
 from .encapsulated import fragment_count
 from .module import NO_BIT_CORRECTION, YBR, PixelInfo, check_frame, module_info, pixel_info, to_dataset
+from .threads import check_workers, frame_workers, run
 
 __all__ = ["pixel_array", "iter_frames", "decode", "finish", "flat_native"]
 
@@ -106,9 +107,10 @@ def finish(info: PixelInfo, flat: np.ndarray, frames: int | None, as_rgb: bool) 
     return arr
 
 
-def _encapsulated(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool) -> np.ndarray:
+def _encapsulated(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool, decoder: str | None,
+                  workers: int | None) -> np.ndarray:
     if frame is not None:
-        flat = np.ascontiguousarray(decode_frame(ds, frame)).reshape(-1)
+        flat = decode_frame(ds, frame, decoder=decoder).reshape(-1)
         return finish(info, flat, None, as_rgb)
     n = info.number_of_frames
     if n > 1:
@@ -118,13 +120,20 @@ def _encapsulated(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool)
         if n > fragments:
             raise PixelDataError(
                 f"Number of Frames is {n} but the encapsulated Pixel Data holds {fragments} fragment(s)")
-    first = np.ascontiguousarray(decode_frame(ds, 0))
+    # Frame 0 decoded first, on its own: a header that the codestream contradicts fails here,
+    # before an array of n frames is sized from it.
+    first = decode_frame(ds, 0, decoder=decoder)
     if n == 1:
         return finish(info, first.reshape(-1), None, as_rgb)
+    layout = FrameLayout(ds)
+    if layout.shape != first.shape:
+        raise PixelDataError(f"frame 0 decoded to shape {first.shape}, not {layout.shape}")
     out = np.empty((n,) + first.shape, first.dtype)
     out[0] = first
-    for i in range(1, n):
-        out[i] = decode_frame(ds, i)
+    # The other frames straight into their slice of ``out`` (no copy after the codec), on a pool
+    # when there are cores to spare: the codecs release the GIL.
+    workers = check_workers(workers, frame_workers(n - 1))
+    run(lambda i, k: decode_frame(ds, k, decoder=decoder, out=out[k]), range(1, n), workers)
     return finish(info, out.reshape(-1), n, as_rgb)
 
 
@@ -133,11 +142,13 @@ def _raw(ds: Dataset, info: PixelInfo) -> memoryview:
     return ds[info.keyword].raw_value()
 
 
-def decode(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool = True) -> np.ndarray:
+def decode(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool = True, *,
+           decoder: str | None = None, workers: int | None = None) -> np.ndarray:
     """All frames (``frame=None``) or frame ``frame`` (checked) of ``ds``, whose checked module is
-    ``info``, as :func:`pixel_array` gives them."""
+    ``info``, as :func:`pixel_array` gives them. ``decoder`` and ``workers``: as :func:`pixel_array`
+    (checked by the caller)."""
     if info.encapsulated:
-        return _encapsulated(ds, info, frame, as_rgb)
+        return _encapsulated(ds, info, frame, as_rgb, decoder, workers)
     raw = _raw(ds, info)
     if frame is None:
         if info.plain:
@@ -148,7 +159,8 @@ def decode(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool = True)
     return finish(info, flat_native(info, raw, frame, 1), None, as_rgb)
 
 
-def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> np.ndarray:
+def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True, decoder: str | None = None,
+                workers: int | None = None) -> np.ndarray:
     """The pixel data of ``src`` (a path, bytes, a binary file object or a Dataset) as an array.
 
     ``frame=n`` decodes only frame ``n`` (shaped like a single frame). ``as_rgb=False`` keeps
@@ -156,7 +168,15 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> n
     Palette colour data is returned as stored: :func:`apply_color_lut` maps it.
 
     Native data that needs no conversion is a read-only view on the file's bytes.
+
+    Compressed data: ``decoder`` names the codec backend (``"imagecodecs"``, ``"pylibjpeg"``,
+    ``"dicomfast"``; None: the default order of :mod:`dicomfast.pixels.codecs`); ``workers`` is
+    the number of threads decoding the frames of a multi-frame file (None: one a free core, 1
+    inside a DataLoader worker or another pool's thread).
     """
+    decoder = check_decoder(decoder)
+    if workers is not None:
+        check_workers(workers)
     # (A direct read of a path's pixel bytes into a new array, as read_pixels does into a reused
     # buffer, measured no faster than this whole-file read and view.)
     ds = to_dataset(src)
@@ -166,12 +186,14 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True) -> n
         return np.ndarray(info.shape, info.dtype, m.pixel_bytes())
     if frame is not None:
         frame = check_frame(info, frame)
-    return decode(ds, info, frame, as_rgb)
+    return decode(ds, info, frame, as_rgb, decoder=decoder, workers=workers)
 
 
-def iter_frames(src: Any, *, as_rgb: bool = True) -> Iterator[np.ndarray]:
-    """Yield the frames of ``src`` one at a time, each shaped as a single frame."""
+def iter_frames(src: Any, *, as_rgb: bool = True, decoder: str | None = None) -> Iterator[np.ndarray]:
+    """Yield the frames of ``src`` one at a time, each shaped as a single frame (``decoder``: as
+    :func:`pixel_array`)."""
+    decoder = check_decoder(decoder)
     ds = to_dataset(src)
     info = pixel_info(ds)
     for i in range(info.number_of_frames):
-        yield decode(ds, info, i, as_rgb)
+        yield decode(ds, info, i, as_rgb, decoder=decoder)

@@ -4,19 +4,23 @@ from __future__ import annotations
 import numpy
 
 from ... import uid as _uid
-from . import FrameLayout, register_decoder, shift
+from ...errors import DicomError
+from . import FrameLayout, register_backend, register_decoder, shift
 from ._rle import decode_rle_frame
 
 __all__ = ["decode_rle"]
 
 
-def decode_rle(data, p: FrameLayout) -> numpy.ndarray:
+def decode_rle(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
     """One RLE frame; the bits above Bits Stored cleared (or sign-extended), as pydicom does."""
-    out = numpy.empty(p.shape, f"<u{p.bits_allocated // 8}")
-    decode_rle_frame(data, p.rows, p.columns, p.samples, p.bits_allocated, out)
-    arr = out.view(p.dtype())
+    if p.bits_allocated == 1:
+        raise DicomError("RLE Lossless cannot hold 1 bit allocated data")
+    target = numpy.empty(p.shape, f"<u{p.itemsize}") if out is None else out.view(f"<u{p.itemsize}")
+    decode_rle_frame(data, p.rows, p.columns, p.samples, p.bits_allocated, target)
+    arr = target.view(p.dtype())
     shift(arr, p.bits_allocated - p.bits_stored)
     return arr
 
 
-register_decoder(_uid.RLELossless, decode_rle)
+register_backend("dicomfast", "dicomfast", lambda syntax: True)
+register_decoder(_uid.RLELossless, decode_rle, "dicomfast")

@@ -1,0 +1,185 @@
+"""The JPEG family through ``imagecodecs`` (``pip install imagecodecs``, or ``dicomfast[codecs]``),
+imported on first use:
+
+| transfer syntaxes | library in imagecodecs |
+| --- | --- |
+| JPEG Baseline, Extended (8 and 12 bit, processes 1, 2 and 4), Lossless (process 14 and SV1) | libjpeg-turbo (``jpeg8_decode``) |
+| JPEG-LS lossless and near-lossless | CharLS (``jpegls_decode``) |
+| JPEG 2000 lossless and lossy | OpenJPEG (``jpeg2k_decode``) |
+| HTJ2K lossless, RPCL and lossy | OpenJPH (``htj2k_decode``) |
+
+Each decoder writes straight into the caller's frame (``out``, a slice of a preallocated
+multi-frame array) when the codec's dtype is the frame's, so a frame is not copied after the codec;
+the codecs release the GIL, so frames decode in parallel on threads. The same corrections as the
+other backends follow (the package docstring): bits above Bits Stored for JPEG, sign extension from
+the codestream's precision for JPEG-LS and JPEG 2000, JPEG's colour transform decided from the
+codestream's markers when the data says RGB.
+
+A codestream whose header does not match the dataset (other rows, columns or components, an
+absurd tiling) is refused with a :class:`~dicomfast.errors.DicomError` before the codec allocates
+anything, so the next backend in the order may try it.
+"""
+from __future__ import annotations
+
+import numpy
+
+from ... import uid as _uid
+from ...errors import DicomError, MissingDecoderError
+from . import FrameLayout, from_buffer, itemsize_for_precision, register_backend, register_decoder, shift
+from .codestream import check_j2k_geometry, j2k_sign_precision, jpeg_header
+
+__all__ = ["decode_jpeg", "decode_jpeg_ls", "decode_jpeg_2000", "decode_htj2k", "library"]
+
+PACKAGE = "imagecodecs"
+_JPEG = (_uid.JPEGBaseline8Bit, _uid.JPEGExtended12Bit, _uid.JPEGLossless, _uid.JPEGLosslessSV1)
+_JPEG_LS = (_uid.JPEGLSLossless, _uid.JPEGLSNearLossless)
+_J2K = (_uid.JPEG2000Lossless, _uid.JPEG2000)
+_HTJ2K = (_uid.HTJ2KLossless, _uid.HTJ2KLosslessRPCL, _uid.HTJ2K)
+_LIBRARY: dict[str, object] = {}
+
+
+def library():
+    """The ``imagecodecs`` module, or None when it is not installed."""
+    if "m" not in _LIBRARY:
+        try:
+            import imagecodecs as module
+        except ImportError:
+            module = None
+        _LIBRARY["m"] = module
+    return _LIBRARY["m"]
+
+
+def _codecs():
+    module = library()
+    if module is None:
+        raise MissingDecoderError(
+            "decoding with the imagecodecs backend needs imagecodecs: pip install imagecodecs "
+            "(or pip install dicomfast[codecs])", package=PACKAGE)
+    return module
+
+
+def _call(func, what: str, data, **options) -> numpy.ndarray:
+    try:
+        return func(data, **options)
+    except (RuntimeError, ValueError, TypeError, OSError, ArithmeticError, IndexError) as exc:
+        # imagecodecs' errors (Jpeg8Error, JpeglsError, Jpeg2kError, ...) are RuntimeErrors
+        raise DicomError(f"the {what} codestream cannot be decoded: {exc}") from exc
+    except MemoryError as exc:
+        raise DicomError(f"the {what} codestream declares an image too large to decode") from exc
+
+
+def _target(p: FrameLayout, out: numpy.ndarray | None, itemsize: int, planar: int) -> numpy.ndarray | None:
+    """``out`` as the array the codec writes (its unsigned dtype of ``itemsize``), when the codec's
+    output can go there as it is: same item size, interleaved."""
+    if out is None or itemsize != out.dtype.itemsize or (planar and p.samples > 1):
+        return None
+    return out.view(f"<u{itemsize}")
+
+
+def _place(a: numpy.ndarray, p: FrameLayout, itemsize: int, planar: int, out: numpy.ndarray | None,
+           what: str) -> numpy.ndarray:
+    """The codec's array ``a`` as the frame: its bytes read as ``itemsize`` samples of the data's
+    signedness, reshaped as pydicom does (``planar``), then in the frame's dtype (in ``out``)."""
+    if out is not None and numpy.shares_memory(a, out):
+        return out  # decoded in place
+    if a.dtype.itemsize != itemsize:
+        raise DicomError(f"the {what} frame decoded to {a.dtype.itemsize}-byte samples, {itemsize} expected")
+    flat = numpy.ascontiguousarray(a).reshape(-1)
+    return from_buffer(flat.view(numpy.uint8), p, itemsize, planar, what, out, fresh=flat.flags.writeable)
+
+
+def decode_jpeg(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """One JPEG frame (libjpeg-turbo); the bits above Bits Stored cleared (or sign-extended); RGB
+    data colour-transformed when the codestream says it holds YCbCr."""
+    ic = _codecs()
+    if p.bits_allocated == 1:
+        raise DicomError("JPEG cannot hold 1 bit allocated data")
+    h = jpeg_header(data)
+    if h is None:
+        raise DicomError("the JPEG codestream has no frame header (SOF)")
+    if h.rows not in (0, p.rows) or h.columns != p.columns or len(h.component_ids) != p.samples:
+        raise DicomError(f"the JPEG codestream is {h.rows} x {h.columns} x {len(h.component_ids)}, "
+                         f"the dataset {p.rows} x {p.columns} x {p.samples}")
+    if not 2 <= h.precision <= 16:
+        raise DicomError(f"the JPEG codestream's sample precision {h.precision} is invalid")
+    itemsize = 1 if h.precision <= 8 else 2
+    options: dict = {}
+    if p.samples == 3:
+        if p.photometric == "RGB" and h.ycbcr:
+            options = {"colorspace": "YCbCr", "outcolorspace": "RGB"}
+        else:  # the samples as stored: YBR stays YBR for the pixel layer
+            options = {"colorspace": "RGB", "outcolorspace": "RGB"}
+    target = _target(p, out, itemsize, p.planar)
+    if target is not None:
+        options["out"] = target
+    a = _call(ic.jpeg8_decode, "JPEG", data, **options)
+    arr = _place(a, p, itemsize, p.planar, out, "JPEG")
+    shift(arr, p.bits_allocated - p.bits_stored)
+    return arr
+
+
+def decode_jpeg_ls(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """One JPEG-LS frame (CharLS); signed data sign-extended from the codestream's precision."""
+    ic = _codecs()
+    if p.bits_allocated == 1:
+        raise DicomError("JPEG-LS cannot hold 1 bit allocated data")
+    h = jpeg_header(data)
+    if h is None or h.sof != 0xF7:
+        raise DicomError("the JPEG-LS codestream has no frame header (SOF55)")
+    if h.rows != p.rows or h.columns != p.columns or len(h.component_ids) != p.samples:
+        raise DicomError(f"the JPEG-LS codestream is {h.rows} x {h.columns} x {len(h.component_ids)}, "
+                         f"the dataset {p.rows} x {p.columns} x {p.samples}")
+    precision = h.precision
+    if not 2 <= precision <= 16:
+        raise DicomError(f"the JPEG-LS codestream's sample precision {precision} is invalid")
+    itemsize = itemsize_for_precision(precision, 0)
+    target = _target(p, out, itemsize, 0)
+    a = _call(ic.jpegls_decode, "JPEG-LS", data, **({"out": target} if target is not None else {}))
+    arr = _place(a, p, itemsize, 0, out, "JPEG-LS")
+    if p.signed:
+        shift(arr, 8 * arr.dtype.itemsize - precision)
+    return arr
+
+
+def _j2k(func, what: str, data, p: FrameLayout, out: numpy.ndarray | None, **options) -> numpy.ndarray:
+    check_j2k_geometry(data, p.rows, p.columns, p.samples)
+    is_signed, precision = j2k_sign_precision(data)
+    if precision is None:
+        raise DicomError(f"the {what} codestream has no image header (SIZ)")
+    if is_signed is None:
+        is_signed = p.signed
+    itemsize = itemsize_for_precision(precision, p.bits_allocated)
+    target = _target(p, out, itemsize, p.planar)
+    if target is not None:
+        options["out"] = target
+    a = _call(func, what, data, **options)
+    arr = _place(a, p, itemsize, p.planar, out, what)
+    if p.photometric in ("MONOCHROME1", "MONOCHROME2") and is_signed != p.signed:
+        shift(arr, 8 * arr.dtype.itemsize - precision)
+    return arr
+
+
+def decode_jpeg_2000(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """One JPEG 2000 frame (OpenJPEG, one thread: frames are decoded in parallel instead);
+    monochrome data whose codestream signedness differs from Pixel Representation sign-extended
+    from the codestream's precision; 1-bit data as uint8 0/1."""
+    ic = _codecs()
+    return _j2k(ic.jpeg2k_decode, "JPEG 2000", data, p, out, numthreads=1)
+
+
+def decode_htj2k(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """One HTJ2K frame (OpenJPH), corrected as :func:`decode_jpeg_2000`."""
+    ic = _codecs()
+    return _j2k(ic.htj2k_decode, "HTJ2K", data, p, out)
+
+
+register_backend("imagecodecs", PACKAGE, lambda syntax: library() is not None)
+for _syntax in _JPEG:
+    register_decoder(_syntax, decode_jpeg, "imagecodecs")
+for _syntax in _JPEG_LS:
+    register_decoder(_syntax, decode_jpeg_ls, "imagecodecs")
+for _syntax in _J2K:
+    register_decoder(_syntax, decode_jpeg_2000, "imagecodecs")
+for _syntax in _HTJ2K:
+    register_decoder(_syntax, decode_htj2k, "imagecodecs")
+del _syntax
