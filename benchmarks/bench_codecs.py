@@ -34,6 +34,7 @@ from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))  # the checkout's dicomfast
 
 import dicomfast  # noqa: E402
 from dicomfast.pixels.encapsulated import frame_bytes, frame_count  # noqa: E402
@@ -183,14 +184,19 @@ def report(result: dict) -> str:
     for key, r in result["files"].items():
         cells = []
         for name in names:
-            if name in r["times"]:
+            if name in r["times"] and name in r["ratios"]:
                 cells.append(f"{1000 * r['times'][name]:.2f} ({r['ratios'][name]:.2f})")
+            elif name in r["times"]:
+                cells.append(f"{1000 * r['times'][name]:.2f}")
             elif name in r["failed"]:
                 cells.append("fails")
             else:
                 cells.append("")
         speedup = r["ratios"].get("speedup_2t")
         lines.append(f"| {r['what']} | " + " | ".join(cells) + f" | {'' if speedup is None else f'{speedup:.2f}'} |")
+    for key, r in result["files"].items():
+        for name, why in r["failed"].items():
+            lines.append(f"{key}: {name} fails: {why}")
     return "\n".join(lines)
 
 

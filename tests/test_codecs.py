@@ -77,10 +77,12 @@ def _assert_frames_equal(ours, ref, lossy, what):
     assert ours.dtype == ref.dtype, what
     assert ours.shape == ref.shape, what
     if lossy:
-        # pydicom may decode with another library than ours (Pillow, CharLS): a lossy decode may
-        # round differently, never by much
+        # pydicom may decode with another library than ours: a lossy decode may round differently,
+        # never by much. On the corpus libjpeg-turbo (ours) and GDCM (both IJG's integer inverse
+        # DCT) agree exactly; libjpeg (pylibjpeg, another IDCT and chroma upsampling) differs from
+        # both by at most 3 (mean at most 0.12): the bound is max 4, mean 0.5.
         diff = np.abs(ours.astype(np.int64) - ref.astype(np.int64))
-        assert diff.max() <= 2, (what, diff.max())
+        assert diff.max() <= 4 and diff.mean() <= 0.5, (what, diff.max(), diff.mean())
     else:
         np.testing.assert_array_equal(ours, ref, err_msg=what)
 
@@ -502,3 +504,54 @@ def test_a_plugin_failure_is_a_dicom_error(raised):
 
     with pytest.raises(dicomfast.DicomError, match="JPEG codestream"):
         decoders._decode_with(plugin, b"\xff\xd8", "JPEG")
+
+
+# ---------------------------------------------------------------------------- frames in parallel, decoder=
+
+
+def _multiframe_encapsulated():
+    found = []
+    for path in ENCAPSULATED:
+        try:
+            ds = dicomfast.dcmread(path)
+            if frame_count(ds) > 1:
+                found.append(path)
+        except DicomError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("path", _multiframe_encapsulated(), ids=corpus_id)
+def test_frames_on_threads_equal_frames_in_turn(path):
+    """Frames decoded on 2 threads into one preallocated array equal the frames decoded one after
+    another, and each frame alone; read_pixels and iter_frames take the same options."""
+    ds = dicomfast.dcmread(path)
+    serial = dicomfast.pixels.pixel_array(ds, workers=1)
+    np.testing.assert_array_equal(dicomfast.pixels.pixel_array(ds, workers=2), serial)
+    np.testing.assert_array_equal(dicomfast.pixels.pixel_array(ds), serial)
+    for i, frame in enumerate(dicomfast.pixels.iter_frames(ds, decoder=None)):
+        np.testing.assert_array_equal(frame, serial[i])
+    stored = dicomfast.read_pixels(ds, rescale=False, workers=2, decoder=None)
+    assert stored.shape[0] == serial.shape[0]
+    with pytest.raises(ValueError):
+        dicomfast.pixels.pixel_array(ds, workers=0)
+    with pytest.raises(TypeError):
+        dicomfast.read_pixels(ds, workers="2")
+
+
+@pytest.mark.parametrize("path", [p for p in ENCAPSULATED if "RLE" not in p.name.upper()], ids=corpus_id)
+def test_every_backend_decodes_like_pydicom(path):
+    """decoder= picks one backend: each that decodes the file gives pydicom's frames (lossless
+    exactly, lossy within the codecs' rounding)."""
+    try:
+        ref, ts = _reference(path)
+        ds = dicomfast.dcmread(path)
+    except Exception:
+        pytest.skip("pydicom or dicomfast cannot read the file")
+    for backend in ("imagecodecs", "pylibjpeg"):
+        try:
+            frames = [decode_frame(ds, i, decoder=backend) for i in range(frame_count(ds))]
+        except DicomError:
+            continue  # this backend refuses the file (the default order tries the next)
+        for i, ours in enumerate(frames):
+            _assert_frames_equal(ours, ref[i], ts in LOSSY, f"{backend} frame {i}")

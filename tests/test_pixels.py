@@ -557,11 +557,11 @@ def test_encapsulated_path_through_a_stand_in_decoder(path, monkeypatch):
 
     calls = []
 
-    def decode_frame(ds, index, *, decoder=None, out=None):
+    def decode_frame(ds, index, *, decoder=None, out=None, as_rgb=False):
         calls.append(index)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            arr = pd_pixel_array(path, index=index, raw=True)
+            arr = pd_pixel_array(path, index=index, raw=not as_rgb)
         if out is None:
             return arr
         out[...] = arr

@@ -112,8 +112,12 @@ def finish(info: PixelInfo, flat: np.ndarray, frames: int | None, as_rgb: bool) 
 
 def _encapsulated(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool, decoder: str | None,
                   workers: int | None) -> np.ndarray:
+    # 8-bit YBR to RGB in the codec (or right after it, frame by frame, in parallel)
+    layout = FrameLayout(ds, True)
+    codec_rgb = as_rgb and layout.to_rgb
+    as_rgb = as_rgb and not codec_rgb
     if frame is not None:
-        flat = decode_frame(ds, frame, decoder=decoder).reshape(-1)
+        flat = decode_frame(ds, frame, decoder=decoder, as_rgb=codec_rgb).reshape(-1)
         return finish(info, flat, None, as_rgb)
     n = info.number_of_frames
     if n > 1:
@@ -125,10 +129,9 @@ def _encapsulated(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool,
                 f"Number of Frames is {n} but the encapsulated Pixel Data holds {fragments} fragment(s)")
     # Frame 0 decoded first, on its own: a header that the codestream contradicts fails here,
     # before an array of n frames is sized from it.
-    first = decode_frame(ds, 0, decoder=decoder)
+    first = decode_frame(ds, 0, decoder=decoder, as_rgb=codec_rgb)
     if n == 1:
         return finish(info, first.reshape(-1), None, as_rgb)
-    layout = FrameLayout(ds)
     if layout.shape != first.shape:
         raise PixelDataError(f"frame 0 decoded to shape {first.shape}, not {layout.shape}")
     out = np.empty((n,) + first.shape, first.dtype)
@@ -137,7 +140,7 @@ def _encapsulated(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool,
     # when there are cores to spare: the codecs release the GIL.
     small = first.size * first.dtype.itemsize < _THREADED_FRAME_BYTES
     workers = check_workers(workers, 1 if small else frame_workers(n - 1))
-    run(lambda i, k: decode_frame(ds, k, decoder=decoder, out=out[k]), range(1, n), workers)
+    run(lambda i, k: decode_frame(ds, k, decoder=decoder, out=out[k], as_rgb=codec_rgb), range(1, n), workers)
     return finish(info, out.reshape(-1), n, as_rgb)
 
 

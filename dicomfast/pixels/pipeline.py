@@ -36,7 +36,9 @@ from ..reader import dcmread
 from .fileread import read_stored
 from .groups import functional_item
 from .module import PixelInfo, PixelModule, check_frame, module_info, to_dataset
+from .codecs import check_decoder
 from .native import decode
+from .threads import check_workers
 from .transforms import WINDOW_DTYPES, apply_modality_lut, check_out, rescale_into, window_into
 
 __all__ = ["read_pixels", "fill", "check_window", "output_dtype", "stored_dtype", "check_claimed_size",
@@ -280,7 +282,8 @@ def _window_option(window: Any) -> Any:
 
 
 def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, window: Any = None,
-                dtype: Any = None, out: np.ndarray | None = None) -> np.ndarray:
+                dtype: Any = None, out: np.ndarray | None = None, decoder: str | None = None,
+                workers: int | None = None) -> np.ndarray:
     """Pixel data of ``src`` (a path, bytes, a file object or a Dataset), transformed, in one call.
 
     * ``window=None, rescale=True``: the modality transform (Rescale Slope/Intercept, per frame for
@@ -301,6 +304,9 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
     if frame is not None and (isinstance(frame, bool) or not isinstance(frame, (int, np.integer))):
         raise TypeError(f"frame must be an int, not {type(frame).__name__}")
     window = _window_option(window)
+    decoder = check_decoder(decoder)
+    if workers is not None:
+        check_workers(workers)
     if type(src) is str or isinstance(src, os.PathLike):
         # straight into out (or a new array) when nothing is to be transformed
         direct = None
@@ -314,7 +320,7 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
     m, info = module_info(ds)
     if frame is not None:
         frame = check_frame(info, frame)
-    stored = decode(ds, info, frame)
+    stored = decode(ds, info, frame, decoder=decoder, workers=workers)
     return _finish(ds, m, info, frame, stored, False, False, rescale, window, dtype, out)
 
 

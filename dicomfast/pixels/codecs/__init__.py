@@ -56,15 +56,18 @@ import numpy
 from ... import uid as _uid
 from ...dataset import Dataset
 from ...errors import DicomError, MissingDecoderError, UnsupportedTransferSyntaxError
+from .._native import ybr_full_to_rgb
 from ..encapsulated import frame_bytes
 
 __all__ = ["FrameLayout", "Decoder", "DecodedFrame", "register_decoder", "register_backend", "decoder_for",
            "decoders_for", "BackendDecoder", "decode_frame", "decode_frame_record", "from_buffer", "shift",
-           "itemsize_for_precision", "check_out", "DEFAULT_ORDER", "check_decoder", "backend_names"]
+           "itemsize_for_precision", "check_out", "RGB_CONVERTIBLE", "DEFAULT_ORDER", "check_decoder", "backend_names"]
 
 #: ``decode(data, layout, out)``: one frame's encoded bytes -> the frame as an array (``out`` if given).
 Decoder = Callable[[bytes, "FrameLayout", "numpy.ndarray | None"], numpy.ndarray]
 
+#: The Photometric Interpretations that ``as_rgb`` converts to RGB (8-bit, 3 samples), as pydicom.
+RGB_CONVERTIBLE = ("YBR_FULL", "YBR_FULL_422")
 _RLE = (_uid.RLELossless,)
 _JPEG = (_uid.JPEGBaseline8Bit, _uid.JPEGExtended12Bit, _uid.JPEGLossless, _uid.JPEGLosslessSV1)
 _JPEG_LS = (_uid.JPEGLSLossless, _uid.JPEGLSNearLossless)
@@ -85,6 +88,7 @@ class _Backend(NamedTuple):
 
 _BACKENDS: dict[str, _Backend] = {}
 _DECODERS: dict[str, dict[str, Decoder]] = {}
+_RGB: set[Decoder] = set()  # decoders that convert YBR to RGB themselves when layout.to_rgb
 
 
 def register_backend(name: str, package: str | Callable[[str], str], available: Callable[[str], bool]) -> None:
@@ -93,12 +97,16 @@ def register_backend(name: str, package: str | Callable[[str], str], available: 
     _BACKENDS[name] = _Backend(package if callable(package) else (lambda syntax: package), available)
 
 
-def register_decoder(syntax: str, decode: Decoder, backend: str) -> None:
-    """Make ``decode`` backend ``backend``'s decoder of transfer syntax ``syntax`` (one per pair)."""
+def register_decoder(syntax: str, decode: Decoder, backend: str, rgb: bool = False) -> None:
+    """Make ``decode`` backend ``backend``'s decoder of transfer syntax ``syntax`` (one per pair).
+    ``rgb``: the decoder converts YBR_FULL / YBR_FULL_422 to RGB itself when ``layout.to_rgb``
+    (in the codec, cheaper than after it); otherwise the registry converts the frame it returns."""
     table = _DECODERS.setdefault(syntax, {})
     if backend in table and table[backend] is not decode:
         raise ValueError(f"{syntax} already has a {backend} decoder: {table[backend]!r}")
     table[backend] = decode
+    if rgb:
+        _RGB.add(decode)
 
 
 def backend_names() -> list[str]:
@@ -178,9 +186,9 @@ class FrameLayout:
     every backend gets with the frame's bytes."""
 
     __slots__ = ("rows", "columns", "samples", "bits_allocated", "bits_stored", "signed",
-                 "planar", "photometric")
+                 "planar", "photometric", "to_rgb")
 
-    def __init__(self, ds) -> None:
+    def __init__(self, ds, as_rgb: bool = False) -> None:
         try:
             self.rows = int(ds.Rows)
             self.columns = int(ds.Columns)
@@ -201,6 +209,9 @@ class FrameLayout:
             raise DicomError(f"cannot decode {self.bits_allocated} bits allocated")
         if self.bits_allocated == 1:
             self.signed = False  # one bit a pixel: 0 or 1, in uint8 as pydicom gives it
+        #: YBR_FULL / YBR_FULL_422 8-bit samples are to come out RGB (``decode_frame(as_rgb=True)``)
+        self.to_rgb = bool(as_rgb and self.photometric in RGB_CONVERTIBLE and self.samples == 3
+                           and self.bits_allocated == 8)
 
     @property
     def itemsize(self) -> int:
@@ -282,20 +293,23 @@ class DecodedFrame(NamedTuple):
 
 
 def decode_frame_record(ds: Dataset, index: int = 0, *, decoder: str | None = None,
-                        out: numpy.ndarray | None = None) -> DecodedFrame:
+                        out: numpy.ndarray | None = None, as_rgb: bool = False) -> DecodedFrame:
     """:func:`decode_frame`, and which backend decoded the frame (a :class:`DecodedFrame`).
 
     ``out``: a writeable C-contiguous array of the frame's shape and dtype to decode into (a slice
     of a preallocated multi-frame array); the record's ``array`` is then ``out``."""
     candidates = decoders_for(_transfer_syntax(ds), decoder)
-    layout = FrameLayout(ds)
+    layout = FrameLayout(ds, as_rgb)
     check_out(out, layout)
     data = frame_bytes(ds, index)
     refused: list[str] = []
     first: DicomError | None = None
     for backend, decode in candidates:
         try:
-            return DecodedFrame(decode(data, layout, out), backend, tuple(refused))
+            arr = decode(data, layout, out)
+            if layout.to_rgb and decode not in _RGB:
+                ybr_full_to_rgb(numpy.ascontiguousarray(arr).reshape(-1), arr.reshape(-1))
+            return DecodedFrame(arr, backend, tuple(refused))
         except MissingDecoderError:
             raise
         except DicomError as exc:
@@ -308,7 +322,7 @@ def decode_frame_record(ds: Dataset, index: int = 0, *, decoder: str | None = No
 
 
 def decode_frame(ds: Dataset, index: int = 0, *, decoder: str | None = None,
-                 out: numpy.ndarray | None = None) -> numpy.ndarray:
+                 out: numpy.ndarray | None = None, as_rgb: bool = False) -> numpy.ndarray:
     """Decode frame ``index`` (from 0) of a dataset whose Pixel Data is encapsulated.
 
     Returns a new, writable, C-contiguous array (``out`` when given) of shape ``(rows, columns)``
@@ -319,8 +333,10 @@ def decode_frame(ds: Dataset, index: int = 0, *, decoder: str | None = None,
     ``decoder``: a backend name (``"imagecodecs"``, ``"pylibjpeg"``, ``"dicomfast"``), or None for
     the default order (the module docstring).
 
-    Colour space: no colour conversion is applied, except the one a JPEG codestream of RGB data
-    says it needs (the module docstring). The samples are in the colour space the codestream
+    Colour space: with ``as_rgb=True``, 8-bit YBR_FULL and YBR_FULL_422 data comes out RGB (in the
+    codec where it can: libjpeg-turbo's conversion; else pydicom's, after it). Otherwise no colour
+    conversion is applied, except the one a JPEG codestream of RGB data says it needs (the module
+    docstring). The samples are in the colour space the codestream
     decodes to: JPEG and JPEG-LS, and RLE, as stored (YBR_FULL and YBR_FULL_422 stay YBR, for the
     pixel layer to convert); JPEG 2000 with the multiple-component transform (Photometric
     Interpretation YBR_ICT or YBR_RCT) is RGB, since the codec inverts it.
@@ -329,7 +345,7 @@ def decode_frame(ds: Dataset, index: int = 0, *, decoder: str | None = None,
     for a transfer syntax that is not encapsulated or not known, :class:`MissingDecoderError`
     when the plugin is not installed, and :class:`DicomError` for corrupt data.
     """
-    return decode_frame_record(ds, index, decoder=decoder, out=out).array
+    return decode_frame_record(ds, index, decoder=decoder, out=out, as_rgb=as_rgb).array
 
 
 # The backends register themselves on import.
