@@ -555,3 +555,34 @@ def test_every_backend_decodes_like_pydicom(path):
             continue  # this backend refuses the file (the default order tries the next)
         for i, ours in enumerate(frames):
             _assert_frames_equal(ours, ref[i], ts in LOSSY, f"{backend} frame {i}")
+
+
+# ---------------------------------------------------------------------------- JPEG colour space from the codestream
+
+import codec_files  # noqa: E402
+import make_reference_files  # noqa: E402
+
+
+@pytest.mark.parametrize("name", codec_files.COLOUR)
+def test_rgb_jpeg_colour_transform_from_the_codestream(name):
+    """Photometric Interpretation RGB over a JPEG codestream: converted from YCbCr when the
+    codestream says the encoder transformed it (JFIF APP0, Adobe APP14 transform 1, else component
+    identifiers 1, 2, 3), not otherwise. References: libjpeg-turbo's own decision from the same
+    markers (identical), and the image the file was encoded from (within the JPEG's loss: a mean
+    error of a few levels, where false colours are off by ~70)."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    path = codec_files.COLOUR_DIR / f"{name}.dcm"
+    if not path.exists():
+        pytest.skip(f"{path} was not generated (Pillow or imagecodecs missing)")
+    ds = dicomfast.dcmread(path)
+    ours = dicomfast.pixels.pixel_array(ds)
+    libjpeg_turbo = imagecodecs.jpeg8_decode(bytes(frame_bytes(ds, 0)))
+    np.testing.assert_array_equal(ours, libjpeg_turbo)
+    source = codec_files.colour_source(make_reference_files.pydicom_data_dir() / "test_files")
+    assert np.abs(ours.astype(np.int64) - source).mean() < 3
+    for backend in ("imagecodecs", "pylibjpeg"):  # the raw frame, whichever backend
+        try:
+            frame = decode_frame(ds, 0, decoder=backend)
+        except DicomError:
+            continue
+        assert np.abs(frame.astype(np.int64) - source).mean() < 3, backend

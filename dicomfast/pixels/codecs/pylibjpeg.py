@@ -15,7 +15,8 @@ import numpy
 from ... import uid as _uid
 from ...errors import DicomError, MissingDecoderError
 from . import FrameLayout, from_buffer, itemsize_for_precision, register_backend, register_decoder, shift
-from .codestream import check_j2k_geometry, j2k_sign_precision, jpeg_precision
+from .._native import ybr_full_to_rgb
+from .codestream import check_j2k_geometry, j2k_sign_precision, jpeg_header, jpeg_precision
 
 __all__ = ["decode_jpeg", "decode_jpeg_ls", "decode_jpeg_2000", "JPEG", "JPEG_LS", "JPEG_2000"]
 
@@ -84,7 +85,8 @@ def _decode_with(func, data, what: str, **options) -> bytes:
 
 
 def decode_jpeg(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
-    """One JPEG frame (libjpeg); the bits above Bits Stored cleared (or sign-extended)."""
+    """One JPEG frame (libjpeg); the bits above Bits Stored cleared (or sign-extended); RGB data
+    whose codestream holds YCbCr converted (``JpegHeader.ycbcr``)."""
     if p.bits_allocated == 1:
         raise DicomError("JPEG cannot hold 1 bit allocated data")
     func = _libjpeg()
@@ -92,6 +94,11 @@ def decode_jpeg(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy
         raise _missing("pylibjpeg-libjpeg", "JPEG")
     arr = from_buffer(_decode_with(func, data, "JPEG"), p, p.bits_allocated // 8, p.planar, "JPEG", out)
     shift(arr, p.bits_allocated - p.bits_stored)
+    if p.samples == 3 and p.photometric == "RGB" and arr.dtype == numpy.uint8:
+        header = jpeg_header(data)
+        if header is not None and header.ycbcr:  # libjpeg leaves the YCbCr the encoder made
+            flat = arr.reshape(-1)
+            ybr_full_to_rgb(flat, flat)
     return arr
 
 
