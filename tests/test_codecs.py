@@ -586,3 +586,23 @@ def test_rgb_jpeg_colour_transform_from_the_codestream(name):
         except DicomError:
             continue
         assert np.abs(frame.astype(np.int64) - source).mean() < 3, backend
+
+
+# ---------------------------------------------------------------------------- GDCM and DCMTK beside pydicom
+
+import pixel_report  # noqa: E402
+
+
+@pytest.mark.parametrize("path", pixel_report.compressed_files(), ids=corpus_id)
+def test_we_decode_what_any_reference_decodes(path):
+    """pydicom, GDCM (gdcmconv --raw) and DCMTK (dcmdjpeg, dcmdjpls, dcmdrle): a compressed file
+    that one of them decodes, dicomfast decodes, identical to (or, lossy, within the tolerance of
+    pixel_report.py) pydicom when pydicom decodes it, and to at least one of them otherwise."""
+    r = pixel_report.codec_outcome(path)
+    if not r["decoded_by"]:
+        return  # nobody decodes it: a DicomError from us (test_corpus_frames_match_pydicom)
+    assert r["dicomfast"] is None, (r["dicomfast"], r["decoded_by"])
+    agree = r["agreement"]
+    if "pydicom" in agree:
+        assert agree["pydicom"] != "differs", agree
+    assert any(v != "differs" for v in agree.values()), agree
