@@ -36,7 +36,9 @@ Choosing a backend, and no silent fallback:
 * ``decoder="name"``: that backend only; its refusal raises, and a backend that is not installed
   raises :class:`MissingDecoderError` naming its pip package.
 
-Encoders (for writing and transcoding) register the same way, keyed by the syntax they produce.
+Encoders (for writing and transcoding) register the same way, keyed by the syntax they produce
+(``encoding.py``: ``encode_frames(array, transfer_syntax, **options) -> EncodedFrames``, RLE by our
+own compiled encoder, the JPEG family by imagecodecs).
 
 After the codec the same corrections as pydicom 3 are applied, so that ``decode_frame(ds, i)``
 equals ``pydicom.pixels.pixel_array(ds, index=i, raw=True)``: the dtype of Bits Allocated and Pixel
@@ -61,7 +63,8 @@ from ..encapsulated import frame_bytes
 
 __all__ = ["FrameLayout", "Decoder", "DecodedFrame", "register_decoder", "register_backend", "decoder_for",
            "decoders_for", "BackendDecoder", "decode_frame", "decode_frame_record", "from_buffer", "shift",
-           "itemsize_for_precision", "check_out", "RGB_CONVERTIBLE", "DEFAULT_ORDER", "check_decoder", "backend_names"]
+           "itemsize_for_precision", "check_out", "RGB_CONVERTIBLE", "EncodedFrames", "encode_frames",
+           "register_encoder", "DEFAULT_ORDER", "check_decoder", "backend_names"]
 
 #: ``decode(data, layout, out)``: one frame's encoded bytes -> the frame as an array (``out`` if given).
 Decoder = Callable[[bytes, "FrameLayout", "numpy.ndarray | None"], numpy.ndarray]
@@ -347,6 +350,8 @@ def decode_frame(ds: Dataset, index: int = 0, *, decoder: str | None = None,
     """
     return decode_frame_record(ds, index, decoder=decoder, out=out, as_rgb=as_rgb).array
 
+
+from .encoding import EncodedFrames, encode_frames, register_encoder  # noqa: E402
 
 # The backends register themselves on import.
 from . import imagecodecs, pylibjpeg, rle  # noqa: E402,F401

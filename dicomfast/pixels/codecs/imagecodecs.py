@@ -29,8 +29,10 @@ from ... import uid as _uid
 from ...errors import DicomError, MissingDecoderError
 from . import FrameLayout, from_buffer, itemsize_for_precision, register_backend, register_decoder, shift
 from .codestream import check_j2k_geometry, j2k_sign_precision, jpeg_header
+from .encoding import EncodedAttributes, FrameSpec, register_encoder
 
 __all__ = ["decode_jpeg", "decode_jpeg_ls", "decode_jpeg_2000", "decode_htj2k", "library"]
+# the encoders register themselves (encoding.encode_frames is the entry point)
 
 PACKAGE = "imagecodecs"
 _JPEG = (_uid.JPEGBaseline8Bit, _uid.JPEGExtended12Bit, _uid.JPEGLossless, _uid.JPEGLosslessSV1)
@@ -166,13 +168,142 @@ def decode_jpeg_2000(data, p: FrameLayout, out: numpy.ndarray | None = None) -> 
     monochrome data whose codestream signedness differs from Pixel Representation sign-extended
     from the codestream's precision; 1-bit data as uint8 0/1."""
     ic = _codecs()
-    return _j2k(ic.jpeg2k_decode, "JPEG 2000", data, p, out, numthreads=1)
+    return _j2k(ic.jpeg2k_decode, "JPEG 2000", data, p, out, numthreads=1, planar=False)
 
 
 def decode_htj2k(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
     """One HTJ2K frame (OpenJPH), corrected as :func:`decode_jpeg_2000`."""
     ic = _codecs()
-    return _j2k(ic.htj2k_decode, "HTJ2K", data, p, out)
+    return _j2k(ic.htj2k_decode, "HTJ2K", data, p, out, planar=False)  # interleaved, MCT or not
+
+
+# -- encoders ---------------------------------------------------------------------------------------
+
+def _check(spec: FrameSpec, what: str, allowed: tuple[str, ...], max_bits: int = 16, min_bits: int = 2) -> None:
+    unknown = sorted(set(spec.options) - set(allowed))
+    if unknown:
+        raise ValueError(f"{what} takes the options {list(allowed)}, not {unknown}")
+    if spec.bits_allocated > max_bits or not min_bits <= spec.bits_stored <= max_bits:
+        raise ValueError(f"{what} holds {min_bits} to {max_bits} bits, not {spec.bits_stored} stored in "
+                         f"{spec.bits_allocated}")
+    if spec.photometric not in ("MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL") or (
+            spec.samples == 3) != (spec.photometric in ("RGB", "YBR_FULL")):
+        raise ValueError(f"{what} cannot encode {spec.photometric} with {spec.samples} sample(s) per pixel")
+
+
+def _unsigned(frame: numpy.ndarray, bits: int) -> numpy.ndarray:
+    """Signed samples as the unsigned ``bits``-bit two's complement patterns a JPEG codec takes."""
+    if frame.dtype.kind == "u":
+        return frame
+    u = frame.view(f"<u{frame.dtype.itemsize}")
+    return u & numpy.array((1 << bits) - 1, u.dtype) if bits < 8 * frame.dtype.itemsize else u
+
+
+def _encode(func, what: str, frame, **options) -> bytes:
+    try:
+        return bytes(func(frame, **options))
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise ValueError(f"the {what} encoder refused the frame: {exc}") from exc
+
+
+def _jpeg_ls(near_lossless: bool):
+    what = "JPEG-LS near-lossless" if near_lossless else "JPEG-LS lossless"
+
+    def describe(spec: FrameSpec) -> EncodedAttributes:
+        _check(spec, what, ("near",) if near_lossless else ())
+        near = int(spec.options.get("near", 2)) if near_lossless else 0
+        if not 0 <= near <= 255:
+            raise ValueError(f"near must be from 0 to 255, not {near}")
+        return EncodedAttributes(spec.photometric, near > 0, "ISO_14495_1")
+
+    def encode(frame: numpy.ndarray, spec: FrameSpec) -> bytes:
+        near = int(spec.options.get("near", 2)) if near_lossless else 0
+        # signed data: the bit patterns at the codestream's precision (the dtype's), which the
+        # decoders sign-extend (pydicom too)
+        return _encode(_codecs().jpegls_encode, what, _unsigned(frame, 8 * frame.dtype.itemsize), level=near)
+
+    return encode, describe
+
+
+def _jpeg_2000(lossy: bool):
+    what = "JPEG 2000" if lossy else "JPEG 2000 lossless"
+
+    def describe(spec: FrameSpec) -> EncodedAttributes:
+        _check(spec, what, ("psnr", "mct") if lossy else ("mct",), min_bits=1)
+        mct = spec.samples == 3 and spec.photometric == "RGB" and bool(spec.options.get("mct", True))
+        photometric = ("YBR_ICT" if lossy else "YBR_RCT") if mct else spec.photometric
+        return EncodedAttributes(photometric, lossy, "ISO_15444_1")
+
+    def encode(frame: numpy.ndarray, spec: FrameSpec) -> bytes:
+        mct = spec.samples == 3 and spec.photometric == "RGB" and bool(spec.options.get("mct", True))
+        level = float(spec.options.get("psnr", 50)) if lossy else 0
+        return _encode(_codecs().jpeg2k_encode, what, frame, level=level, codecformat="J2K",
+                       reversible=not lossy, mct=mct, bitspersample=spec.bits_stored)
+
+    return encode, describe
+
+
+def _htj2k(rpcl: bool):
+    what = "HTJ2K lossless RPCL" if rpcl else "HTJ2K lossless"
+
+    def describe(spec: FrameSpec) -> EncodedAttributes:
+        _check(spec, what, ("mct",), min_bits=1)
+        mct = spec.samples == 3 and spec.photometric == "RGB" and bool(spec.options.get("mct", True))
+        return EncodedAttributes("YBR_RCT" if mct else spec.photometric, False, "ISO_15444_15")
+
+    def encode(frame: numpy.ndarray, spec: FrameSpec) -> bytes:
+        mct = spec.samples == 3 and spec.photometric == "RGB" and bool(spec.options.get("mct", True))
+        # OpenJPH writes the RPCL progression order; the RPCL syntax also wants a TLM marker
+        return _encode(_codecs().htj2k_encode, what, frame, level=0, reversible=True, rgb=mct, planar=False,
+                       tlm=rpcl)
+
+    return encode, describe
+
+
+def _describe_jpeg_baseline(spec: FrameSpec) -> EncodedAttributes:
+    _check(spec, "JPEG baseline", ("quality", "subsampling"), max_bits=8, min_bits=8)
+    if spec.signed:
+        raise ValueError("JPEG baseline holds unsigned 8-bit samples only")
+    quality = int(spec.options.get("quality", 90))
+    subsampling = spec.options.get("subsampling", "422")
+    if not 1 <= quality <= 100 or subsampling not in ("422", "444"):
+        raise ValueError(f"quality must be 1 to 100 and subsampling '422' or '444', not {quality}, {subsampling!r}")
+    photometric = spec.photometric
+    if spec.photometric == "YBR_FULL":
+        raise ValueError("JPEG baseline encodes RGB (converted to YCbCr by the encoder) or monochrome data: "
+                         "convert YBR_FULL to RGB first")
+    if spec.samples == 3:
+        photometric = "YBR_FULL_422" if subsampling == "422" else "YBR_FULL"
+    return EncodedAttributes(photometric, True, "ISO_10918_1")
+
+
+def _encode_jpeg_baseline(frame: numpy.ndarray, spec: FrameSpec) -> bytes:
+    options: dict = {"level": int(spec.options.get("quality", 90))}
+    if spec.samples == 3:
+        options.update(colorspace="RGB", outcolorspace="YCbCr", subsampling=spec.options.get("subsampling", "422"))
+    return _encode(_codecs().jpeg8_encode, "JPEG baseline", frame, **options)
+
+
+def _describe_jpeg_lossless(spec: FrameSpec) -> EncodedAttributes:
+    _check(spec, "JPEG lossless", ())
+    return EncodedAttributes(spec.photometric, False, "ISO_10918_1")
+
+
+def _encode_jpeg_lossless(frame: numpy.ndarray, spec: FrameSpec) -> bytes:
+    options: dict = {"lossless": True, "predictor": 1, "bitspersample": spec.bits_stored}
+    if spec.samples == 3:  # no colour transform: the samples as they are (an Adobe marker says so)
+        options.update(colorspace="RGB", outcolorspace="RGB")
+    return _encode(_codecs().jpeg8_encode, "JPEG lossless", _unsigned(frame, spec.bits_stored), **options)
+
+
+register_encoder(_uid.JPEGLSLossless, *_jpeg_ls(False), "imagecodecs")
+register_encoder(_uid.JPEGLSNearLossless, *_jpeg_ls(True), "imagecodecs")
+register_encoder(_uid.JPEG2000Lossless, *_jpeg_2000(False), "imagecodecs")
+register_encoder(_uid.JPEG2000, *_jpeg_2000(True), "imagecodecs")
+register_encoder(_uid.HTJ2KLossless, *_htj2k(False), "imagecodecs")
+register_encoder(_uid.HTJ2KLosslessRPCL, *_htj2k(True), "imagecodecs")
+register_encoder(_uid.JPEGBaseline8Bit, _encode_jpeg_baseline, _describe_jpeg_baseline, "imagecodecs")
+register_encoder(_uid.JPEGLosslessSV1, _encode_jpeg_lossless, _describe_jpeg_lossless, "imagecodecs")
 
 
 register_backend("imagecodecs", PACKAGE, lambda syntax: library() is not None)
