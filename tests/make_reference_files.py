@@ -48,6 +48,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import codec_files
+
 HERE = Path(__file__).resolve().parent
 GENERATED_DIR = HERE / "data" / "generated"
 
@@ -287,7 +289,17 @@ def generate(force: bool = False) -> Report:
                 tmp.replace(out)
                 report.written.append(out)
     _generate_encodings(report, data, force)
+    report.written += codec_files.generate(GENERATED_DIR, data / "test_files", _package_data("data_store"), force)
     return report
+
+
+def _package_data(name: str) -> Path | None:
+    """The ``data`` folder of an installed package (pydicom-data's ``data_store``), or None."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
+    return folder if folder.is_dir() else None
 
 
 def main(argv: list[str]) -> int:

@@ -36,8 +36,10 @@ from ..reader import dcmread, read_source
 from ..sources import is_remote, open_source
 from .fileread import FrameReader, read_stored
 from .groups import functional_item
+from .codecs import check_decoder
 from .module import PixelInfo, PixelModule, check_frame, module_info, record_defects, to_dataset
 from .native import decode
+from .threads import check_workers
 from .transforms import WINDOW_DTYPES, apply_modality_lut, check_out, rescale_into, window_into
 
 __all__ = ["read_pixels", "fill", "check_window", "output_dtype", "stored_dtype", "check_claimed_size",
@@ -337,7 +339,8 @@ def _window_option(window: Any) -> Any:
 
 
 def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, window: Any = None,
-                dtype: Any = None, out: np.ndarray | None = None, strict: bool = False) -> np.ndarray:
+                dtype: Any = None, out: np.ndarray | None = None, strict: bool = False,
+                decoder: str | None = None, workers: int | None = None) -> np.ndarray:
     """Pixel data of ``src`` (a path, bytes, a file object or a Dataset), transformed, in one call.
 
     * ``window=None, rescale=True``: the modality transform (Rescale Slope/Intercept, per frame for
@@ -356,11 +359,15 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
     :mod:`dicomfast.pixels.pipeline` for the options and the dtype policy.
 
     ``strict=True`` reads ``src`` (when it is not a Dataset) with ``dcmread(..., strict=True)``
-    (:mod:`dicomfast.defects`).
+    (:mod:`dicomfast.defects`). ``decoder`` and ``workers``: as :func:`dicomfast.pixel_array`'s,
+    for compressed data.
     """
     if frame is not None and (isinstance(frame, bool) or not isinstance(frame, (int, np.integer))):
         raise TypeError(f"frame must be an int, not {type(frame).__name__}")
     window = _window_option(window)
+    decoder = check_decoder(decoder)
+    if workers is not None:
+        check_workers(workers)
     if is_remote(src):
         if frame is not None:  # the header, then the frame's bytes alone
             with FrameReader(src, strict=strict) as reader:
@@ -386,7 +393,7 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
     m, info = module_info(ds, strict=strict)
     if frame is not None:
         frame = check_frame(info, frame)
-    stored = decode(ds, info, frame)
+    stored = decode(ds, info, frame, decoder=decoder, workers=workers)
     return _finish(ds, m, info, frame, stored, False, False, rescale, window, dtype, out, strict)
 
 

@@ -1,59 +1,179 @@
-"""Codecs for encapsulated pixel data: a registry keyed by transfer syntax UID.
+"""Codecs for encapsulated pixel data: a registry keyed by transfer syntax UID and backend name.
 
 Each backend is one module that registers the transfer syntaxes it handles:
 
-| module | transfer syntaxes | needs |
+| backend (module) | transfer syntaxes | needs |
 | --- | --- | --- |
-| ``rle`` | RLE Lossless | nothing (dicomfast's own compiled decoder, ``_rle.pyx``) |
-| ``pylibjpeg`` | JPEG baseline, extended, lossless (process 14 and SV1), JPEG-LS, JPEG 2000, HTJ2K | the pylibjpeg plugins: ``pip install dicomfast[jpeg]`` |
+| ``dicomfast`` (``rle``) | RLE Lossless | nothing (dicomfast's own compiled decoder, ``_rle.pyx``) |
+| ``imagecodecs`` | JPEG baseline, extended (8/12-bit), lossless (process 14 and SV1) through libjpeg-turbo; JPEG-LS through CharLS; JPEG 2000 through OpenJPEG; HTJ2K through OpenJPH | ``pip install dicomfast[codecs]`` (``imagecodecs``) |
+| ``pylibjpeg`` | JPEG baseline, extended, lossless, JPEG-LS, JPEG 2000, HTJ2K | the pylibjpeg plugins: ``pip install dicomfast[jpeg]`` |
 
-A decoder is a function ``decode(data, layout) -> ndarray`` of one frame's encoded bytes and its
-:class:`FrameLayout`. A new backend adds a module here and calls :func:`register_decoder` for its
-syntaxes; :func:`decode_frame` is the one entry point the pixel layer calls. Encoders (for writing
-and transcoding) register the same way, keyed by the syntax they produce. A syntax is served by
-one backend, chosen here explicitly: there is no silent fallback to another.
+The default order per transfer syntax (:data:`DEFAULT_ORDER`), measured with
+``benchmarks/bench_codecs.py`` (docs/design.md has the table):
+
+| transfer syntaxes | order | why |
+| --- | --- | --- |
+| RLE Lossless | ``dicomfast`` | our kernel is the fastest (``benchmarks/bench_rle.py``) |
+| JPEG (baseline, extended, lossless) | ``imagecodecs``, ``pylibjpeg`` | libjpeg-turbo: 2-10x faster, and decodes 12-bit process 4 scans that libjpeg refuses |
+| JPEG-LS | ``imagecodecs``, ``pylibjpeg`` | CharLS: 2-5x faster than libjpeg's JPEG-LS |
+| JPEG 2000 | ``imagecodecs``, ``pylibjpeg`` | the same OpenJPEG, called without a copy; refused frames go to the next |
+| HTJ2K | ``imagecodecs``, ``pylibjpeg`` | OpenJPH: 2-3x faster than OpenJPEG's HT decoder |
+
+A decoder is a function ``decode(data, layout, out) -> ndarray`` of one frame's encoded bytes, its
+:class:`FrameLayout` and an optional preallocated C-contiguous array of ``layout.shape`` and
+``layout.dtype()`` to decode into (the decoder returns ``out`` then, else a new array). A backend
+module calls :func:`register_decoder` for its syntaxes; :func:`decode_frame` (and
+:func:`decode_frame_record`, which also says which backend decoded the frame) is the one entry
+point the pixel layer calls.
+
+Choosing a backend, and no silent fallback:
+
+* ``decoder=None`` (the default): the backends of :data:`DEFAULT_ORDER` that are installed, in
+  that order; a frame that one refuses (a :class:`DicomError` from it: a codestream it cannot
+  read) is tried by the next, and the :class:`DecodedFrame` record names the backend that decoded
+  it and what the others said. A frame that every backend refuses raises the first refusal. When
+  none is installed, :class:`MissingDecoderError` names the first backend's pip package.
+* ``decoder="name"``: that backend only; its refusal raises, and a backend that is not installed
+  raises :class:`MissingDecoderError` naming its pip package.
+
+Encoders (for writing and transcoding) register the same way, keyed by the syntax they produce
+(``encoding.py``: ``encode_frames(array, transfer_syntax, **options) -> EncodedFrames``, RLE by our
+own compiled encoder, the JPEG family by imagecodecs).
 
 After the codec the same corrections as pydicom 3 are applied, so that ``decode_frame(ds, i)``
 equals ``pydicom.pixels.pixel_array(ds, index=i, raw=True)``: the dtype of Bits Allocated and Pixel
 Representation; for JPEG 2000 monochrome data whose codestream signedness differs from Pixel
 Representation, and for signed JPEG-LS, the value is sign-extended from the codestream's precision;
-for RLE and JPEG, the bits above Bits Stored are cleared (or sign-extended when signed).
+for RLE and JPEG, the bits above Bits Stored are cleared (or sign-extended when signed). A JPEG
+whose Photometric Interpretation is RGB is colour-transformed from YCbCr when the codestream says
+it was (a JFIF APP0 marker, an Adobe APP14 marker with transform 1, or, with neither, component
+identifiers 1, 2, 3), as pydicom and GDCM decide it. 1-bit data in JPEG 2000 decodes to uint8 0/1.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy
 
 from ... import uid as _uid
 from ...dataset import Dataset
-from ...errors import DicomError, UnsupportedTransferSyntaxError
+from ...errors import DicomError, MissingDecoderError, UnsupportedTransferSyntaxError
+from .._native import ybr_full_to_rgb
 from ..encapsulated import frame_bytes
 
-__all__ = ["FrameLayout", "Decoder", "register_decoder", "decoder_for", "decode_frame", "decode_bytes",
-           "from_buffer", "shift",
-           "itemsize_for_precision"]
+__all__ = ["FrameLayout", "Decoder", "DecodedFrame", "register_decoder", "register_backend", "decoder_for",
+           "decoders_for", "BackendDecoder", "decode_frame", "decode_frame_record", "decode_bytes", "from_buffer", "shift",
+           "itemsize_for_precision", "check_out", "RGB_CONVERTIBLE", "EncodedFrames", "encode_frames",
+           "register_encoder", "DEFAULT_ORDER", "check_decoder", "backend_names"]
 
-#: ``decode(data, layout)``: one frame's encoded bytes -> the frame as an array.
-Decoder = Callable[[bytes, "FrameLayout"], numpy.ndarray]
+#: ``decode(data, layout, out)``: one frame's encoded bytes -> the frame as an array (``out`` if given).
+Decoder = Callable[[bytes, "FrameLayout", "numpy.ndarray | None"], numpy.ndarray]
 
-_DECODERS: dict[str, Decoder] = {}
+#: The Photometric Interpretations that ``as_rgb`` converts to RGB (8-bit, 3 samples), as pydicom.
+RGB_CONVERTIBLE = ("YBR_FULL", "YBR_FULL_422")
+_RLE = (_uid.RLELossless,)
+_JPEG = (_uid.JPEGBaseline8Bit, _uid.JPEGExtended12Bit, _uid.JPEGLossless, _uid.JPEGLosslessSV1)
+_JPEG_LS = (_uid.JPEGLSLossless, _uid.JPEGLSNearLossless)
+_J2K = (_uid.JPEG2000Lossless, _uid.JPEG2000)
+_HTJ2K = (_uid.HTJ2KLossless, _uid.HTJ2KLosslessRPCL, _uid.HTJ2K)
+
+#: The backends tried, in order, for each transfer syntax when no ``decoder=`` is given.
+DEFAULT_ORDER: dict[str, tuple[str, ...]] = {
+    **{ts: ("dicomfast",) for ts in _RLE},
+    **{ts: ("imagecodecs", "pylibjpeg") for ts in _JPEG + _JPEG_LS + _J2K + _HTJ2K},
+}
 
 
-def register_decoder(syntax: str, decode: Decoder) -> None:
-    """Make ``decode`` the decoder of transfer syntax ``syntax`` (one per syntax)."""
-    if syntax in _DECODERS and _DECODERS[syntax] is not decode:
-        raise ValueError(f"{syntax} already has a decoder: {_DECODERS[syntax]!r}")
-    _DECODERS[syntax] = decode
+class _Backend(NamedTuple):
+    package: Callable[[str], str]     # syntax -> what to pip install
+    available: Callable[[str], bool]  # syntax -> whether the library decoding it imports
 
 
-def decoder_for(syntax: str) -> Decoder:
-    """The decoder registered for ``syntax``; :class:`UnsupportedTransferSyntaxError` if none."""
-    decode = _DECODERS.get(syntax)
-    if decode is None:
-        raise UnsupportedTransferSyntaxError(
-            f"cannot decode pixel data of transfer syntax {_uid.uid_name(syntax)} ({syntax})")
-    return decode
+_BACKENDS: dict[str, _Backend] = {}
+_DECODERS: dict[str, dict[str, Decoder]] = {}
+_RGB: set[Decoder] = set()  # decoders that convert YBR to RGB themselves when layout.to_rgb
+
+
+def register_backend(name: str, package: str | Callable[[str], str], available: Callable[[str], bool]) -> None:
+    """Declare backend ``name``: the pip ``package`` it needs (or a function of the transfer syntax
+    giving it) and ``available(syntax)``, whether what decodes that syntax is installed."""
+    _BACKENDS[name] = _Backend(package if callable(package) else (lambda syntax: package), available)
+
+
+def register_decoder(syntax: str, decode: Decoder, backend: str, rgb: bool = False) -> None:
+    """Make ``decode`` backend ``backend``'s decoder of transfer syntax ``syntax`` (one per pair).
+    ``rgb``: the decoder converts YBR_FULL / YBR_FULL_422 to RGB itself when ``layout.to_rgb``
+    (in the codec, cheaper than after it); otherwise the registry converts the frame it returns."""
+    table = _DECODERS.setdefault(syntax, {})
+    if backend in table and table[backend] is not decode:
+        raise ValueError(f"{syntax} already has a {backend} decoder: {table[backend]!r}")
+    table[backend] = decode
+    if rgb:
+        _RGB.add(decode)
+
+
+def backend_names() -> list[str]:
+    """The names of the registered backends."""
+    return sorted(_BACKENDS)
+
+
+def check_decoder(decoder) -> str | None:
+    """``None`` or the name of a registered backend (checked); a ``TypeError`` or ``ValueError``
+    otherwise. Every function with a ``decoder=`` option checks it here."""
+    if decoder is None:
+        return None
+    if not isinstance(decoder, str):
+        raise TypeError(f"decoder must be None or a backend name, not {type(decoder).__name__}")
+    if decoder not in _BACKENDS:
+        raise ValueError(f"unknown decoder {decoder!r}: one of {', '.join(backend_names())}")
+    return decoder
+
+
+def _unsupported(syntax: str) -> UnsupportedTransferSyntaxError:
+    return UnsupportedTransferSyntaxError(
+        f"cannot decode pixel data of transfer syntax {_uid.uid_name(syntax)} ({syntax})")
+
+
+def _missing(name: str, syntax: str) -> MissingDecoderError:
+    package = _BACKENDS[name].package(syntax)
+    return MissingDecoderError(
+        f"decoding {_uid.uid_name(syntax)} with the {name} backend needs {package}: pip install {package}",
+        package=package)
+
+
+class BackendDecoder(NamedTuple):
+    """One backend's decoder of a syntax."""
+
+    backend: str
+    decode: Decoder
+
+
+def decoders_for(syntax: str, decoder: str | None = None) -> list[BackendDecoder]:
+    """The installed :class:`BackendDecoder` records to try for ``syntax``, in order: ``decoder``'s
+    alone, or the default order. :class:`UnsupportedTransferSyntaxError` for a syntax nobody
+    decodes (or that ``decoder`` does not), :class:`MissingDecoderError` when none is installed."""
+    table = _DECODERS.get(syntax)
+    if not table:
+        raise _unsupported(syntax)
+    if decoder is not None:
+        decoder = check_decoder(decoder)
+        if decoder not in table:
+            raise UnsupportedTransferSyntaxError(
+                f"the {decoder} backend cannot decode {_uid.uid_name(syntax)} ({syntax})")
+        if not _BACKENDS[decoder].available(syntax):
+            raise _missing(decoder, syntax)
+        return [BackendDecoder(decoder, table[decoder])]
+    order = [name for name in DEFAULT_ORDER.get(syntax, ()) if name in table]
+    order += sorted(name for name in table if name not in order)
+    found = [BackendDecoder(name, table[name]) for name in order if _BACKENDS[name].available(syntax)]
+    if not found:
+        raise _missing(order[0], syntax)
+    return found
+
+
+def decoder_for(syntax: str, decoder: str | None = None) -> Decoder:
+    """The first decoder :func:`decoders_for` gives for ``syntax``."""
+    return decoders_for(syntax, decoder)[0].decode
 
 
 def _get(ds: Dataset, tag: int, keyword: str, default):
@@ -69,9 +189,9 @@ class FrameLayout:
     every backend gets with the frame's bytes."""
 
     __slots__ = ("rows", "columns", "samples", "bits_allocated", "bits_stored", "signed",
-                 "planar", "photometric")
+                 "planar", "photometric", "to_rgb")
 
-    def __init__(self, ds) -> None:
+    def __init__(self, ds, as_rgb: bool = False) -> None:
         try:
             self.rows = int(ds.Rows)
             self.columns = int(ds.Columns)
@@ -88,11 +208,21 @@ class FrameLayout:
         self.photometric = str(_get(ds, 0x00280004, "PhotometricInterpretation", "")).strip()
         if self.rows < 1 or self.columns < 1 or self.samples < 1:
             raise DicomError("Rows, Columns and Samples per Pixel must be positive")
-        if self.bits_allocated not in (8, 16, 32, 64):
+        if self.bits_allocated not in (1, 8, 16, 32, 64):
             raise DicomError(f"cannot decode {self.bits_allocated} bits allocated")
+        if self.bits_allocated == 1:
+            self.signed = False  # one bit a pixel: 0 or 1, in uint8 as pydicom gives it
+        #: YBR_FULL / YBR_FULL_422 8-bit samples are to come out RGB (``decode_frame(as_rgb=True)``)
+        self.to_rgb = bool(as_rgb and self.photometric in RGB_CONVERTIBLE and self.samples == 3
+                           and self.bits_allocated == 8)
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes a sample in the decoded frame: Bits Allocated's (1 bit: a byte)."""
+        return max(self.bits_allocated // 8, 1)
 
     def dtype(self, itemsize: int | None = None) -> numpy.dtype:
-        return numpy.dtype(f"<{'iu'[not self.signed]}{itemsize or self.bits_allocated // 8}")
+        return numpy.dtype(f"<{'iu'[not self.signed]}{itemsize or self.itemsize}")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -123,9 +253,11 @@ def shift(arr: numpy.ndarray, shift: int) -> None:
         numpy.right_shift(arr, shift, out=arr)
 
 
-def from_buffer(buf, p: FrameLayout, itemsize: int, planar: int, what: str) -> numpy.ndarray:
+def from_buffer(buf, p: FrameLayout, itemsize: int, planar: int, what: str,
+                out: numpy.ndarray | None = None, fresh: bool = False) -> numpy.ndarray:
     """The codec's bytes as the frame in the dtype of ``itemsize``, reshaped as pydicom does,
-    then cast to the dataset's dtype."""
+    then cast to the dataset's dtype (into ``out`` when given). ``fresh``: ``buf`` is the codec's
+    own new writeable memory, returned without a copy when it is the frame as it is."""
     expected = p.rows * p.columns * p.samples * itemsize
     if len(buf) != expected:
         raise DicomError(f"the {what} frame decoded to {len(buf)} bytes, {expected} expected")
@@ -136,36 +268,100 @@ def from_buffer(buf, p: FrameLayout, itemsize: int, planar: int, what: str) -> n
         arr = arr.reshape(p.samples, p.rows, p.columns).transpose(1, 2, 0)
     else:
         arr = arr.reshape(p.rows, p.columns, p.samples)
+    if out is not None:
+        numpy.copyto(out, arr, casting="unsafe")
+        return out
+    if fresh and arr.dtype == p.dtype() and arr.flags.c_contiguous and arr.flags.writeable:
+        return arr
     return numpy.array(arr, dtype=p.dtype(), order="C")  # a writable, contiguous copy
 
 
-def decode_frame(ds: Dataset, index: int = 0) -> numpy.ndarray:
+def check_out(out: numpy.ndarray | None, p: FrameLayout) -> None:
+    """``out`` is None or a writeable C-contiguous array of the frame's shape and dtype."""
+    if out is None:
+        return
+    if out.shape != p.shape or out.dtype != p.dtype() or not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"out must be a writeable C-contiguous {p.dtype()} array of shape {p.shape}, "
+                         f"not {out.dtype} {out.shape}")
+
+
+class DecodedFrame(NamedTuple):
+    """A decoded frame and how: ``array``; ``backend``, the backend that decoded it; ``refused``,
+    what the backends before it in the order said (``"name: message"``), empty when the first one
+    decoded it."""
+
+    array: numpy.ndarray
+    backend: str
+    refused: tuple[str, ...]
+
+
+def decode_frame_record(ds: Dataset, index: int = 0, *, decoder: str | None = None,
+                        out: numpy.ndarray | None = None, as_rgb: bool = False,
+                        data: bytes | memoryview | None = None) -> DecodedFrame:
+    """:func:`decode_frame`, and which backend decoded the frame (a :class:`DecodedFrame`).
+
+    ``out``: a writeable C-contiguous array of the frame's shape and dtype to decode into (a slice
+    of a preallocated multi-frame array); the record's ``array`` is then ``out``. ``data``: the
+    frame's encoded bytes when they were read elsewhere (then ``index`` is not used)."""
+    candidates = decoders_for(_transfer_syntax(ds), decoder)  # no decoder: said before any read
+    layout = FrameLayout(ds, as_rgb)
+    check_out(out, layout)
+    if data is None:
+        data = frame_bytes(ds, index)
+    refused: list[str] = []
+    first: DicomError | None = None
+    for backend, decode in candidates:
+        try:
+            arr = decode(data, layout, out)
+            if layout.to_rgb and decode not in _RGB:
+                ybr_full_to_rgb(numpy.ascontiguousarray(arr).reshape(-1), arr.reshape(-1))
+            return DecodedFrame(arr, backend, tuple(refused))
+        except MissingDecoderError:
+            raise
+        except DicomError as exc:
+            if first is None:
+                first = exc
+            refused.append(f"{backend}: {exc}")
+    if len(refused) > 1:
+        raise type(first)("every decoder refused the frame: " + "; ".join(refused)) from first
+    raise first
+
+
+def decode_frame(ds: Dataset, index: int = 0, *, decoder: str | None = None,
+                 out: numpy.ndarray | None = None, as_rgb: bool = False) -> numpy.ndarray:
     """Decode frame ``index`` (from 0) of a dataset whose Pixel Data is encapsulated.
 
-    Returns a new, writable, C-contiguous array of shape ``(rows, columns)`` for one sample per
-    pixel, ``(rows, columns, samples)`` otherwise (always interleaved, whatever Planar
-    Configuration says), dtype the little-endian integer of Bits Allocated (8, 16, 32, 64),
-    signed when Pixel Representation is 1.
+    Returns a new, writable, C-contiguous array (``out`` when given) of shape ``(rows, columns)``
+    for one sample per pixel, ``(rows, columns, samples)`` otherwise (always interleaved, whatever
+    Planar Configuration says), dtype the little-endian integer of Bits Allocated (8, 16, 32, 64;
+    uint8 for 1), signed when Pixel Representation is 1.
 
-    Colour space: no colour conversion is applied. The samples are in the colour space the
-    codestream decodes to: JPEG and JPEG-LS, and RLE, as stored (YBR_FULL and YBR_FULL_422 stay
-    YBR, for the pixel layer to convert); JPEG 2000 with the multiple-component transform
-    (Photometric Interpretation YBR_ICT or YBR_RCT) is RGB, since the codec inverts it.
+    ``decoder``: a backend name (``"imagecodecs"``, ``"pylibjpeg"``, ``"dicomfast"``), or None for
+    the default order (the module docstring).
+
+    Colour space: with ``as_rgb=True``, 8-bit YBR_FULL and YBR_FULL_422 data comes out RGB (in the
+    codec where it can: libjpeg-turbo's conversion; else pydicom's, after it). Otherwise no colour
+    conversion is applied, except the one a JPEG codestream of RGB data says it needs (the module
+    docstring). The samples are in the colour space the codestream
+    decodes to: JPEG and JPEG-LS, and RLE, as stored (YBR_FULL and YBR_FULL_422 stay YBR, for the
+    pixel layer to convert); JPEG 2000 with the multiple-component transform (Photometric
+    Interpretation YBR_ICT or YBR_RCT) is RGB, since the codec inverts it.
 
     Raises ``IndexError`` for a frame index out of range, :class:`UnsupportedTransferSyntaxError`
     for a transfer syntax that is not encapsulated or not known, :class:`MissingDecoderError`
     when the plugin is not installed, and :class:`DicomError` for corrupt data.
     """
-    decode = decoder_for(_transfer_syntax(ds))  # a syntax without a decoder says so before any read
-    return decode(frame_bytes(ds, index), FrameLayout(ds))
+    return decode_frame_record(ds, index, decoder=decoder, out=out, as_rgb=as_rgb).array
 
 
-def decode_bytes(ds: Dataset, data: bytes | memoryview) -> numpy.ndarray:
+def decode_bytes(ds: Dataset, data: bytes | memoryview, *, decoder: str | None = None,
+                 out: numpy.ndarray | None = None, as_rgb: bool = False) -> numpy.ndarray:
     """:func:`decode_frame` of one frame's encoded bytes ``data``, read elsewhere (from a source by
     offset, or a DICOMweb frame) for the dataset ``ds`` (a header read is enough)."""
-    decode = decoder_for(_transfer_syntax(ds))
-    return decode(data, FrameLayout(ds))
+    return decode_frame_record(ds, decoder=decoder, out=out, as_rgb=as_rgb, data=data).array
 
+
+from .encoding import EncodedFrames, encode_frames, register_encoder  # noqa: E402
 
 # The backends register themselves on import.
-from . import pylibjpeg, rle  # noqa: E402,F401
+from . import imagecodecs, pylibjpeg, rle  # noqa: E402,F401

@@ -213,3 +213,83 @@ def decode_rle_frame(const uint8_t[::1] data, Py_ssize_t rows, Py_ssize_t column
     if bad >= 0:
         raise DicomError(f"RLE segment {bad} decodes to fewer than the frame's {pixels} bytes")
     return out
+
+
+# -- encoding ------------------------------------------------------------------------------------
+
+cdef Py_ssize_t _encode_row(const uint8_t* src, Py_ssize_t width, Py_ssize_t stride,
+                            uint8_t* dst) noexcept nogil:
+    """PackBits one row of a byte plane (``width`` bytes ``stride`` apart) into ``dst`` (room for
+    ``width + width // 128 + 1`` bytes); returns the bytes written. A run of 3 or more equal bytes
+    (at most 128) is a replicate run; anything else goes into literal runs of at most 128."""
+    cdef Py_ssize_t i = 0, j, start, k, o = 0
+    cdef uint8_t v
+    while i < width:
+        v = src[i * stride]
+        j = i + 1
+        while j < width and j - i < 128 and src[j * stride] == v:
+            j += 1
+        if j - i >= 3:
+            dst[o] = <uint8_t>(257 - (j - i))
+            dst[o + 1] = v
+            o += 2
+            i = j
+            continue
+        start = i
+        while i < width and i - start < 128:
+            if (i + 2 < width and src[i * stride] == src[(i + 1) * stride]
+                    and src[i * stride] == src[(i + 2) * stride]):
+                break
+            i += 1
+        dst[o] = <uint8_t>(i - start - 1)
+        o += 1
+        for k in range(start, i):
+            dst[o] = src[k * stride]
+            o += 1
+    return o
+
+
+cdef Py_ssize_t _encode_frame(const uint8_t* src, Py_ssize_t rows, Py_ssize_t columns, int samples,
+                              int bps, uint8_t* dst) noexcept nogil:
+    """The whole frame (header, then one segment a byte plane, each of even length); returns its
+    length. ``dst`` has room for :func:`_bound`."""
+    cdef int nseg = samples * bps, seg, s, j
+    cdef Py_ssize_t o = 64, r, stride = <Py_ssize_t>samples * bps
+    memset(dst, 0, 64)
+    df_rle_store_u32le(dst, <uint32_t>nseg)
+    for seg in range(nseg):
+        s = seg // bps
+        j = seg % bps  # byte plane j of a sample: most significant first
+        df_rle_store_u32le(dst + 4 + 4 * seg, <uint32_t>o)
+        for r in range(rows):
+            o += _encode_row(src + r * columns * stride + s * bps + (bps - 1 - j), columns, stride, dst + o)
+        if o & 1:
+            dst[o] = 0
+            o += 1
+    return o
+
+
+def encode_rle_frame(const uint8_t[::1] data, Py_ssize_t rows, Py_ssize_t columns,
+                     int samples_per_pixel, int bits_allocated):
+    """Encode one frame as RLE Lossless (PS3.5 Annex G): ``data`` is the frame's bytes, interleaved
+    little-endian samples of ``bits_allocated`` (8, 16, 32, 64), ``rows * columns *
+    samples_per_pixel`` of them. Each row of each byte plane is encoded on its own (runs never cross
+    a row), segments are padded to an even length. Returns the frame's bytes."""
+    if bits_allocated not in _DTYPES:
+        raise ValueError(f"RLE Lossless cannot hold {bits_allocated} bits allocated")
+    cdef int bps = bits_allocated // 8
+    cdef int samples = samples_per_pixel
+    if rows < 1 or columns < 1 or samples < 1:
+        raise ValueError("rows, columns and samples per pixel must be positive")
+    if samples * bps > 15:
+        raise ValueError(f"RLE Lossless holds at most 15 byte planes, not {samples * bps}")
+    if data.shape[0] != rows * columns * samples * bps:
+        raise ValueError(f"the frame has {data.shape[0]} bytes, {rows * columns * samples * bps} expected")
+    cdef Py_ssize_t bound = 64 + samples * bps * (rows * (columns + columns // 128 + 1) + 1)
+    out = numpy.empty(bound, numpy.uint8)
+    cdef uint8_t* dp = <uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef const uint8_t* src = &data[0]
+    cdef Py_ssize_t n
+    with nogil:
+        n = _encode_frame(src, rows, columns, samples, bps, dp)
+    return out[:n].tobytes()

@@ -14,8 +14,9 @@ import numpy
 
 from ... import uid as _uid
 from ...errors import DicomError, MissingDecoderError
-from . import FrameLayout, from_buffer, itemsize_for_precision, register_decoder, shift
-from .codestream import j2k_geometry, j2k_sign_precision, jpeg_precision
+from . import FrameLayout, from_buffer, itemsize_for_precision, register_backend, register_decoder, shift
+from .._native import ybr_full_to_rgb
+from .codestream import check_j2k_geometry, j2k_sign_precision, jpeg_header, jpeg_precision
 
 __all__ = ["decode_jpeg", "decode_jpeg_ls", "decode_jpeg_2000", "JPEG", "JPEG_LS", "JPEG_2000"]
 
@@ -83,67 +84,76 @@ def _decode_with(func, data, what: str, **options) -> bytes:
         raise DicomError(f"the {what} codestream declares an image too large to decode") from exc
 
 
-def _check_j2k_geometry(data, p: FrameLayout) -> None:
-    """A codestream that declares a far larger image (or a pathological tiling) than the dataset is
-    corrupt: refuse it before the decoder allocates, or spends minutes on, what it declares."""
-    geometry = j2k_geometry(data)
-    if geometry is None:
-        return
-    width, height, components, tiles = geometry
-    if width * height > 4 * p.rows * p.columns or components > 4 or tiles > 4096:
-        raise DicomError(
-            f"the JPEG 2000 codestream declares {width} x {height} x {components} in {tiles} tile(s); "
-            f"the dataset is {p.rows} x {p.columns} x {p.samples}")
-
-
-
-def decode_jpeg(data, p: FrameLayout) -> numpy.ndarray:
-    """One JPEG frame (libjpeg); the bits above Bits Stored cleared (or sign-extended)."""
+def decode_jpeg(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """One JPEG frame (libjpeg); the bits above Bits Stored cleared (or sign-extended); RGB data
+    whose codestream holds YCbCr converted (``JpegHeader.ycbcr``)."""
+    if p.bits_allocated == 1:
+        raise DicomError("JPEG cannot hold 1 bit allocated data")
     func = _libjpeg()
     if func is None:
         raise _missing("pylibjpeg-libjpeg", "JPEG")
-    arr = from_buffer(_decode_with(func, data, "JPEG"), p, p.bits_allocated // 8, p.planar, "JPEG")
+    arr = from_buffer(_decode_with(func, data, "JPEG"), p, p.bits_allocated // 8, p.planar, "JPEG", out)
     shift(arr, p.bits_allocated - p.bits_stored)
+    if p.samples == 3 and p.photometric == "RGB" and arr.dtype == numpy.uint8:
+        header = jpeg_header(data)
+        if header is not None and header.ycbcr:  # libjpeg leaves the YCbCr the encoder made
+            flat = arr.reshape(-1)
+            ybr_full_to_rgb(flat, flat)
     return arr
 
 
-def decode_jpeg_ls(data, p: FrameLayout) -> numpy.ndarray:
+def decode_jpeg_ls(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
     """One JPEG-LS frame (libjpeg, else pyjpegls); signed data sign-extended from the
     codestream's precision, as pydicom does."""
+    if p.bits_allocated == 1:
+        raise DicomError("JPEG-LS cannot hold 1 bit allocated data")
     func = _libjpeg() or _jpegls()
     if func is None:
         raise _missing("pylibjpeg-libjpeg", "JPEG-LS")
     precision = jpeg_precision(data) or p.bits_stored
     itemsize = itemsize_for_precision(precision, 0) if precision <= 16 else p.bits_allocated // 8
-    arr = from_buffer(_decode_with(func, data, "JPEG-LS"), p, itemsize, 0, "JPEG-LS")
+    arr = from_buffer(_decode_with(func, data, "JPEG-LS"), p, itemsize, 0, "JPEG-LS", out)
     if p.signed:
         shift(arr, 8 * arr.dtype.itemsize - precision)
     return arr
 
 
-def decode_jpeg_2000(data, p: FrameLayout) -> numpy.ndarray:
+def decode_jpeg_2000(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
     """One JPEG 2000 or HTJ2K frame (openjpeg); monochrome data whose codestream signedness
     differs from Pixel Representation sign-extended from the codestream's precision."""
     func = _openjpeg()
     if func is None:
         raise _missing("pylibjpeg-openjpeg", "JPEG 2000")
-    _check_j2k_geometry(data, p)
+    check_j2k_geometry(data, p.rows, p.columns, p.samples)
     is_signed, precision = j2k_sign_precision(data)
     if precision is None:
         precision = p.bits_stored
     if is_signed is None:
         is_signed = p.signed
     itemsize = itemsize_for_precision(precision, p.bits_allocated)
-    arr = from_buffer(_decode_with(func, data, "JPEG 2000"), p, itemsize, p.planar, "JPEG 2000")
+    arr = from_buffer(_decode_with(func, data, "JPEG 2000"), p, itemsize, p.planar, "JPEG 2000", out)
     if p.photometric in ("MONOCHROME1", "MONOCHROME2") and is_signed != p.signed:
         shift(arr, 8 * arr.dtype.itemsize - precision)
     return arr
 
 
+def _package(syntax: str) -> str:
+    return "pylibjpeg-openjpeg" if syntax in JPEG_2000 else "pylibjpeg-libjpeg"
+
+
+def _available(syntax: str) -> bool:
+    if syntax in JPEG_2000:
+        return _openjpeg() is not None
+    if syntax in JPEG_LS:
+        return _libjpeg() is not None or _jpegls() is not None
+    return _libjpeg() is not None
+
+
+register_backend("pylibjpeg", _package, _available)
 for _syntax in JPEG:
-    register_decoder(_syntax, decode_jpeg)
+    register_decoder(_syntax, decode_jpeg, "pylibjpeg")
 for _syntax in JPEG_LS:
-    register_decoder(_syntax, decode_jpeg_ls)
+    register_decoder(_syntax, decode_jpeg_ls, "pylibjpeg")
 for _syntax in JPEG_2000:
-    register_decoder(_syntax, decode_jpeg_2000)
+    register_decoder(_syntax, decode_jpeg_2000, "pylibjpeg")
 del _syntax
