@@ -79,16 +79,19 @@ def walk(dataset, damaged_ok: bool = False) -> int:
     return count
 
 
-def exercise(data: bytes) -> str:
-    """Read and walk one input; return 'read' or the DicomError's class name."""
+def exercise(data: bytes, strict: bool = False) -> str:
+    """Read and walk one input (``strict``: with ``strict=True``); return 'read' (or, not strict,
+    'read with defects') or the DicomError's class name."""
     try:
+        defects = False
         for options in ({}, {"stop_before_pixels": True}, {"specific_tags": [0x00100010, 0x00200013]}):
-            dataset = dicomfast.dcmread(data, force=True, **options)
+            dataset = dicomfast.dcmread(data, force=True, strict=strict, **options)
+            defects = defects or bool(dataset.defects)
             walk(dataset)
             if dataset.file_meta is not None:
                 walk(dataset.file_meta)
         dataset.dump()
-        return "read"
+        return "read with defects" if defects else "read"
     except dicomfast.DicomError as exc:
         partial = getattr(exc, "partial", None)
         if partial is not None:
@@ -196,25 +199,28 @@ def mutate_pixels(data: bytes, layout: dict, rng: random.Random) -> bytes:
     return bytes(buf[:rng.randrange(offset, max(end, offset + 1))])
 
 
-def exercise_pixels(data: bytes) -> str:
-    """Decode one input every way there is; return 'decoded' or the DicomError's class name."""
+def exercise_pixels(data: bytes, strict: bool = False) -> str:
+    """Decode one input every way there is (``strict``: with ``strict=True``); return 'decoded' (or,
+    not strict, 'decoded with defects') or the DicomError's class name."""
     from dicomfast import pixels
     from dicomfast.pixels.codecs import decode_frame
 
     try:
-        ds = dicomfast.dcmread(data, force=True)
-        info = pixels.pixel_info(ds)
-        pixels.pixel_array(ds)
+        ds = dicomfast.dcmread(data, force=True, strict=strict)
+        info = pixels.pixel_info(ds, strict)
+        pixels.pixel_array(ds, strict=strict)
         n = info.number_of_frames
         for k in sorted({0, n - 1, n // 2}):
-            pixels.pixel_array(ds, frame=k)
-        for k, _ in zip(range(3), pixels.iter_frames(ds)):
+            pixels.pixel_array(ds, frame=k, strict=strict)
+        for k, _ in zip(range(3), pixels.iter_frames(ds, strict=strict)):
             pass
         if info.encapsulated:
             decode_frame(ds, n - 1)
         if info.samples_per_pixel == 1:
-            dicomfast.read_pixels(data, window=(40, 400))
-        return "decoded"
+            dicomfast.read_pixels(data, window=(40, 400), strict=strict)
+            dicomfast.read_pixels(ds, window="dataset" if ds.get("WindowWidth") is not None else None,
+                                  strict=strict)
+        return "decoded with defects" if ds.defects else "decoded"
     except dicomfast.DicomError as exc:
         return type(exc).__name__
 
@@ -256,7 +262,8 @@ def pixel_seeds(paths: list[Path]) -> list[bytes]:
     return out
 
 
-def run_pixels(seeds: list[Path], iterations: int, seed: int, seconds: float | None = None) -> dict:
+def run_pixels(seeds: list[Path], iterations: int, seed: int, seconds: float | None = None,
+               strict: bool = False) -> dict:
     """Mutate the pixel data of the seeds ``iterations`` times (or for ``seconds``)."""
     rng = random.Random(seed)
     sources = []
@@ -272,7 +279,7 @@ def run_pixels(seeds: list[Path], iterations: int, seed: int, seconds: float | N
             break
         data, layout = rng.choice(sources)
         mutated = mutate_pixels(data, layout, rng)
-        outcome = exercise_pixels(mutated)
+        outcome = exercise_pixels(mutated, strict)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         done += 1
     outcomes["_iterations"] = done
@@ -280,7 +287,7 @@ def run_pixels(seeds: list[Path], iterations: int, seed: int, seconds: float | N
     return outcomes
 
 
-def run(seeds: list[Path], iterations: int, seed: int, seconds: float | None = None) -> dict:
+def run(seeds: list[Path], iterations: int, seed: int, seconds: float | None = None, strict: bool = False) -> dict:
     rng = random.Random(seed)
     sources = [p.read_bytes() for p in seeds]
     outcomes: dict[str, int] = {}
@@ -292,7 +299,7 @@ def run(seeds: list[Path], iterations: int, seed: int, seconds: float | None = N
         data = rng.choice(sources)
         for _ in range(rng.randint(1, 3)):
             data = mutate(data, rng)
-        outcome = exercise(data)
+        outcome = exercise(data, strict)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         done += 1
     outcomes["_iterations"] = done
@@ -311,8 +318,9 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-size", type=int, default=1 << 20, help="skip seed files larger than this")
     parser.add_argument("--pixels", action="store_true", help="fuzz the pixel data paths instead of the reader")
+    parser.add_argument("--strict", action="store_true", help="read with strict=True (default: tolerant)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # undecodable text in mutated files warns, as in pydicom
     seeds = [Path(p) for p in corpus_files() if Path(p).stat().st_size <= args.max_size]
     fuzz = run_pixels if args.pixels else run
-    print(fuzz(seeds, iterations=10**9, seed=args.seed, seconds=args.seconds))
+    print(fuzz(seeds, iterations=10**9, seed=args.seed, seconds=args.seconds, strict=args.strict))

@@ -27,13 +27,16 @@ def deadline():
     signal.signal(signal.SIGALRM, previous)
 
 
+@pytest.mark.parametrize("strict", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_mutations_give_dicom_errors_only(seed, deadline):
-    outcomes = run(SEEDS, iterations=400, seed=seed)
+def test_mutations_give_dicom_errors_only(seed, strict, deadline):
+    outcomes = run(SEEDS, iterations=400, seed=seed, strict=strict)
     # Both outcomes must occur, or the mutations are not reaching the parser.
     assert outcomes["_iterations"] == 400
     assert outcomes.get("read", 0) > 0
-    assert sum(v for k, v in outcomes.items() if not k.startswith("_") and k != "read") > 0
+    assert sum(v for k, v in outcomes.items() if not k.startswith(("_", "read"))) > 0
+    if strict:
+        assert "read with defects" not in outcomes
 
 
 def test_every_truncation_of_a_file(deadline):
@@ -52,16 +55,19 @@ def test_mutate_changes_data():
     assert any(mutate(data, rng) != data for _ in range(10))
 
 
+@pytest.mark.parametrize("strict", [False, True])
 @pytest.mark.parametrize("seed", range(3))
-def test_pixel_mutations_give_dicom_errors_only(seed, deadline):
+def test_pixel_mutations_give_dicom_errors_only(seed, strict, deadline):
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        outcomes = run_pixels(SEEDS, iterations=300, seed=seed)
+        outcomes = run_pixels(SEEDS, iterations=300, seed=seed, strict=strict)
     assert outcomes["_iterations"] == 300
     assert outcomes.get("decoded", 0) > 0
-    assert sum(v for k, v in outcomes.items() if not k.startswith("_") and k != "decoded") > 0
+    assert sum(v for k, v in outcomes.items() if not k.startswith(("_", "decoded"))) > 0
+    if strict:
+        assert "decoded with defects" not in outcomes
 
 
 def test_pixel_seeds_include_extended_offset_tables():
