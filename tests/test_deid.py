@@ -57,3 +57,254 @@ def test_every_row_of_the_table_is_generated():
         assert options == tuple(row.get(o, "") for o in cp.OPTIONS)
     # the repeating groups are masks
     assert (0x60003000, 0xFF00FFFF) in by_value and (0x50000000, 0xFF000000) in by_value
+
+
+# ---------------------------------------------------------------------------------------------
+# the generated conformance fixture: every attribute of the table, at the top level, in a
+# sequence item and in repeating groups, plus private blocks
+
+import copy
+import io
+import re
+import shutil
+
+import dicomfast
+from dicomfast import datadict
+from dicomfast.deid import OPTIONS, choose, date_offset, pseudonym, rules_for
+from dicomfast._generated.confidentiality_profile import PROFILE
+
+KEY = b"0123456789abcdef-test-key"
+NAME = "Doerfler^Johannes"
+NAME_WORDS = ("Doerfler", "Johannes")
+PID = "PID7731995"
+CONTAINER = 0x00082218  # Anatomic Region Sequence: not in the table, so kept and walked
+SKIP_VRS = {"NONE"}
+PIXELS = b"\x01\x02\x03\x04"
+
+
+def _value(tag: int, vr: str, with_name: bool):
+    h = f"{tag:08X}"
+    if vr in ("LO", "LT", "SH", "ST", "UC", "UT"):
+        return f"V{h}" + (f" {NAME_WORDS[0]} {PID}" if with_name and vr != "SH" else "")
+    if vr == "PN":
+        return f"N{h}^Given"
+    if vr in ("AE", "CS"):
+        return f"{vr}{h}"
+    if vr == "UI":
+        return f"1.2.826.0.1.3680043.10.999.{tag}"
+    if vr == "DA":
+        return f"{1950 + tag % 50:04d}{1 + (tag >> 4) % 12:02d}{1 + (tag >> 8) % 28:02d}"
+    if vr == "DT":
+        return _value(tag, "DA", False) + "120000"
+    if vr == "TM":
+        return "120000"
+    if vr == "AS":
+        return "042Y"
+    if vr in ("DS", "IS"):
+        return "7"
+    if vr == "UR":
+        return f"http://example.com/{h}"
+    if vr in ("US", "SS", "UL", "SL", "UV", "SV", "FL", "FD"):
+        return 1
+    if vr == "AT":
+        return 0x00100010
+    if vr in ("OB", "OW", "UN", "OF", "OD", "OL", "OV"):
+        return (f"B{h}" * 4).encode()[:16]
+    raise AssertionError(vr)
+
+
+def _fill(ds, depth: int) -> dict:
+    """Every plain-tag attribute of the table into ``ds``: {tag: (VR, value)}."""
+    filled = {}
+    for value, mask, _name, _std, _basic, options in PROFILE:
+        if mask != 0xFFFFFFFF or value >> 16 in (0x0000, 0x0002):
+            continue
+        entry = datadict.entry(value)
+        if entry is None or entry[0] in SKIP_VRS:
+            continue
+        vr = entry[0].split(" or ")[0]
+        if vr == "SQ":
+            item = dicomfast.Dataset()
+            item.CodeMeaning = f"M{value:08X}"
+            v = [item]
+        else:
+            v = _value(value, vr, with_name=bool(options[OPTIONS.index("cleanDescOpt")]))
+        if value == 0x00100010:
+            v = NAME
+        elif value == 0x00100020:
+            v = PID
+        ds.add_new(value, vr, v)
+        filled[value] = (vr, v)
+    return filled
+
+
+def make_fixture() -> tuple[bytes, dict, dict]:
+    ds = dicomfast.Dataset()
+    top = _fill(ds, 0)
+    item = dicomfast.Dataset()
+    nested = _fill(item, 1)
+    for tag in (0x00100010, 0x00100020):  # the patient module is the top level's
+        del item[tag]
+        nested.pop(tag)
+    ds.add_new(CONTAINER, "SQ", [item])
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture: burned-in risk unknown
+    ds.Modality = "OT"
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows = ds.Columns = 2
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    ds.add_new(0x7FE00010, "OB", PIXELS)
+    # repeating groups: an overlay plane in group 6002, curve data in 5004
+    ds.add_new(0x60020010, "US", 4)
+    ds.add_new(0x60020011, "US", 4)
+    ds.add_new(0x60023000, "OW", b"OVLYDATA" * 2)
+    ds.add_new(0x60024000, "LT", f"overlay of {NAME_WORDS[0]}")
+    ds.add_new(0x50043000, "OW", b"CURVEDAT" * 2)
+    # private blocks: a safe one, an unsafe one of the same creator, and another creator's
+    siemens = ds.private_block(0x0019, "SIEMENS MR HEADER", create=True)
+    siemens.add_new(0x0C, "IS", "1000")
+    siemens.add_new(0x99, "LO", f"secret {PID}")
+    acme = ds.private_block(0x0033, "ACME 1.0", create=True)
+    acme.add_new(0x01, "LO", "ACMEPRIVATEVALUE")
+    out = io.BytesIO()
+    dicomfast.dcmwrite(out, ds, enforce_file_format=True)
+    return out.getvalue(), top, nested
+
+
+@pytest.fixture(scope="module")
+def fixture_file():
+    return make_fixture()
+
+
+def _empty(value) -> bool:
+    return value is None or value == "" or value == b"" or (isinstance(value, list) and not value)
+
+
+def _expected(rules, tag: int) -> str:
+    action = rules.action(tag)
+    if action == "Z" and tag == 0x00100010:
+        return "D"  # Patient's Name: the pseudonym (Z allows a dummy value)
+    return "K" if action is None else action
+
+
+def _check_item(ds, filled: dict, rules, options, offset, path: str) -> list[str]:
+    problems = []
+    for tag, (vr, original) in filled.items():
+        action = _expected(rules, tag)
+        present = tag in ds
+        value = ds[tag].value if present else None
+        where = f"{path}({tag >> 16:04X},{tag & 0xFFFF:04X}) {vr} {action}"
+        if action == "X" or (action == "C" and vr in ("OB", "OW", "UN", "OF", "OD", "OL", "OV")):
+            ok = not present
+        elif action == "Z":
+            ok = present and _empty(value)
+        elif action == "D":
+            ok = present and (_empty(value) if vr == "SQ" else (not _empty(value) and value != original))
+        elif action == "U":
+            ok = present and (vr == "SQ" or (isinstance(value, str) and value.startswith("2.25.") and value != original))
+        elif action in ("K", "U*") and vr == "SQ":
+            ok = present and len(value) == 1
+        elif vr in ("DA", "DT") and "rtnLongModifDatesOpt" in options and action in ("K", "C"):
+            import datetime
+            day = datetime.date(int(original[:4]), int(original[4:6]), int(original[6:8])) + offset
+            ok = present and value[:8] == day.strftime("%Y%m%d")
+        elif action == "C" and vr == "SQ":
+            ok = present
+        elif action == "C" and isinstance(original, str):
+            ok = present and not any(w.lower() in str(value).lower() for w in (*NAME_WORDS, PID))
+        else:  # K
+            ok = present and (value == original or vr in ("DS", "IS", "FL", "FD"))
+        if not ok:
+            problems.append(f"{where}: {original!r} -> {value!r}")
+    return problems
+
+
+@pytest.mark.parametrize("option", [None, *OPTIONS])
+def test_every_attribute_satisfies_its_action(fixture_file, option):
+    import datetime
+
+    data, top, nested = fixture_file
+    options = () if option is None else (option,)
+    ds = dicomfast.dcmread(io.BytesIO(data))
+    report = dicomfast.deidentify(ds, key=KEY, options=options)
+    out = io.BytesIO()
+    ds.save_as(out)
+    written = out.getvalue()
+    result = dicomfast.dcmread(io.BytesIO(written))
+    rules = rules_for(frozenset(options))
+    offset = datetime.timedelta(days=date_offset(KEY, PID))
+    problems = _check_item(result, top, rules, options, offset, "")
+    problems += _check_item(result[CONTAINER].value[0], nested, rules, options, offset, "(0008,2218)[0]")
+    assert not problems, f"{len(problems)} attributes break their action:\n" + "\n".join(problems[:40])
+
+    # the patient: a keyed pseudonym
+    assert result.PatientID == pseudonym(KEY, PID) == str(result.PatientName)
+    # repeating groups: the overlay plane and the curve are gone
+    assert not [t for t in result.keys() if t >> 24 in (0x50, 0x60)]
+    # private: only the safe element (and its creator) with Retain Safe Private
+    private = sorted(int(t) for t in result.keys() if (t >> 16) & 1)
+    if option == "rtnSafePrivOpt":
+        assert private == [0x00190010, 0x0019100C]
+    else:
+        assert private == []
+    # the marks
+    assert result.PatientIdentityRemoved == "YES"
+    codes = [item.CodeValue for item in result.DeidentificationMethodCodeSequence]
+    assert codes[0] == "113100" and len(codes) == 1 + len(options)
+    assert report.burned_in == "unknown"
+    assert bytes(result[0x7FE00010].raw_value()) == PIXELS
+    # the meta group follows the SOP Instance UID
+    assert result.file_meta.MediaStorageSOPInstanceUID == result.SOPInstanceUID or option == "rtnUIDsOpt"
+
+    # nothing the profile removed or replaced is left anywhere in the bytes
+    leaks = []
+    for filled in (top, nested):
+        for tag, (vr, original) in filled.items():
+            action = _expected(rules, tag)
+            if action in ("X", "Z", "D", "U") and isinstance(original, (str, bytes)) and len(original) >= 8:
+                needle = original if isinstance(original, bytes) else original.encode()
+                if needle in written:
+                    leaks.append(f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {action}: {original!r}")
+    for needle in (b"OVLYDATA", b"CURVEDAT", b"ACMEPRIVATEVALUE", b"ACME 1.0", b"secret"):
+        if needle in written:
+            leaks.append(needle.decode())
+    kept_name = any(_expected(rules, t) == "K" and isinstance(v, str) and NAME_WORDS[0] in v
+                    for f in (top, nested) for t, (_, v) in f.items())
+    if not kept_name:
+        for word in (*NAME_WORDS, PID):
+            if word.encode() in written:
+                leaks.append(word)
+    assert not leaks, "left in the output: " + ", ".join(leaks[:40])
+
+    # pydicom reads it, to the same pseudonym
+    import pydicom
+
+    assert pydicom.dcmread(io.BytesIO(written)).PatientID == result.PatientID
+
+
+def test_deidentify_rejects_bad_arguments(fixture_file):
+    ds = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    with pytest.raises(ValueError, match="at least 16"):
+        dicomfast.deidentify(ds, key=b"short")
+    with pytest.raises(ValueError, match="unknown de-identification option"):
+        dicomfast.deidentify(ds, key=KEY, options=("retainEverything",))
+    with pytest.raises(ValueError, match="exclude each other"):
+        dicomfast.deidentify(ds, key=KEY, options=("rtnLongFullDatesOpt", "rtnLongModifDatesOpt"))
+    assert not ds.is_modified()
+
+
+def test_keep_list_keeps_named_private_elements(fixture_file):
+    ds = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    report = dicomfast.deidentify(ds, key=KEY, keep_private=[("ACME 1.0", 0x0033, 0x01)])
+    assert ds[0x00331001].value == "ACMEPRIVATEVALUE" and ds[0x00330010].value == "ACME 1.0"
+    assert 0x00191099 not in ds and 0x00190010 not in ds
+    assert any(a.tag == 0x00331001 and a.action == "K" for a in report.actions)
+
+
+def test_choice_rule():
+    assert choose("X/Z/U*", True) == "U*"
+    assert choose("X/Z", False) == "X" and choose("X/Z/D", False) == "X"
+    assert choose("X/Z", True) == "Z" and choose("X/D", True) == "D" and choose("Z/D", False) == "D"
+    assert choose("X", True) == "X"

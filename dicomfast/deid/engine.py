@@ -231,6 +231,10 @@ class _Job:
 
     def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool) -> None:
         tag, vr = element.tag, element.VR
+        if action == "Z" and tag == _PATIENT_NAME:
+            # Z allows "a non-zero length value that may be a dummy" (PS3.15 E.1): the patient's
+            # pseudonym, as Patient ID gets, so that viewers still tell patients apart
+            action = "D"
         if action == "X":
             del ds[tag]
         elif action == "Z":
