@@ -308,3 +308,165 @@ def test_choice_rule():
     assert choose("X/Z", False) == "X" and choose("X/Z/D", False) == "X"
     assert choose("X/Z", True) == "Z" and choose("X/D", True) == "D" and choose("Z/D", False) == "D"
     assert choose("X", True) == "X"
+
+
+# ---------------------------------------------------------------------------------------------
+# an archive: consistency across files, processes and the command; validity of the outputs
+
+from pydicom.data import get_testdata_file  # noqa: E402
+
+from dicomfast.cli import main  # noqa: E402
+
+CORPUS = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtdose.dcm", "SC_rgb.dcm", "US1_J2KR.dcm"]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    """Four slices of one CT series (benchmarks/make_ct_series.py, 32 x 32) and a few corpus files."""
+    root = tmp_path_factory.mktemp("archive")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import make_ct_series
+    finally:
+        sys.path.pop(0)
+    make_ct_series.make_series(root / "ct", n=4, rows=32, cols=32)
+    (root / "corpus").mkdir()
+    for name in CORPUS:
+        shutil.copyfile(get_testdata_file(name), root / "corpus" / name)
+    key = root.parent / f"{root.name}.key"
+    key.write_bytes(KEY)
+    return root, key
+
+
+def _run(archive, out, *extra) -> int:
+    root, key = archive
+    return main(["deidentify", str(root), "-o", str(out), "--key-file", str(key), "-q", *extra])
+
+
+def _outputs(out: Path) -> dict:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def deidentified(archive, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    options = ("--option", "rtnLongModifDatesOpt")
+    assert _run(archive, out / "one", "-j", "1", "--mapping", str(out / "map.parquet"), *options) == 0
+    assert _run(archive, out / "pool", "-j", "2", *options) == 0
+    return out
+
+
+def test_one_process_and_the_pool_give_identical_files(deidentified, archive):
+    one, pool = _outputs(deidentified / "one"), _outputs(deidentified / "pool")
+    assert len(one) == 4 + len(CORPUS) and one == pool
+    # and the library call gives the same bytes as the command
+    root, _ = archive
+    ds = dicomfast.dcmread(root / "corpus" / "CT_small.dcm")
+    dicomfast.deidentify(ds, key=KEY, options=("rtnLongModifDatesOpt",))
+    out = io.BytesIO()
+    ds.save_as(out)
+    assert one[f"{ds.SOPInstanceUID}.dcm"] == out.getvalue()
+
+
+def test_uids_patients_and_date_intervals_are_consistent(deidentified, archive):
+    import datetime
+
+    root, _ = archive
+    originals = {str(dicomfast.dcmread(p, stop_before_pixels=True).SOPInstanceUID): p
+                 for p in sorted(root.rglob("*.dcm"))}
+    outputs = [dicomfast.dcmread(p) for p in sorted((deidentified / "one").glob("*.dcm"))]
+    ct = [ds for ds in outputs if ds.get("Rows") == 32]
+    assert len(ct) == 4
+    for name in ("StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID", "PatientID"):
+        assert len({getattr(ds, name) for ds in ct}) == 1, name
+    assert len({ds.SOPInstanceUID for ds in outputs}) == len(outputs)
+    mapping = {(r["kind"], r["old"]): r["new"] for r in
+               __import__("pyarrow.parquet").parquet.read_table(deidentified / "map.parquet").to_pylist()}
+
+    def day(text):
+        return datetime.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+
+    reverse = {new: old for (kind, old), new in mapping.items() if kind == "uid"}
+    replaced = set(reverse.values())
+    assert any(old.startswith("1.3.6.1.4.1.5962") for old in replaced)  # corpus UIDs were mapped
+    checked = 0
+    for ds in outputs:
+        original = dicomfast.dcmread(originals[reverse[ds.SOPInstanceUID]])
+        assert ds.PatientID == pseudonym(KEY, str(original.PatientID))
+        for name in ("ContentDate", "AcquisitionDate", "SeriesDate"):
+            if original.get(name) and original.get("StudyDate") and ds.get(name):
+                assert day(ds.get(name)) - day(ds.StudyDate) == day(original.get(name)) - day(original.StudyDate)
+                checked += 1
+        if original.get("StudyDate"):
+            assert ds.StudyDate != original.StudyDate
+        # references inside sequences follow: no replaced UID is left anywhere in the bytes
+        written = (deidentified / "one" / f"{ds.SOPInstanceUID}.dcm").read_bytes()
+        left = [old for old in replaced if old.encode() + b"\0" in written or old.encode() in written.split(b"\\")]
+        found = [u.decode() for u in re.findall(rb"[0-9]+(?:\.[0-9]+)+", written) if u.decode() in replaced]
+        assert not left and not found, (left, found)
+    assert checked >= 3
+
+
+def test_the_audit_table(deidentified, archive):
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(str(deidentified / "one") + ".audit.parquet").to_pylist()
+    assert [r["status"] for r in table].count("ok") == 4 + len(CORPUS)
+    assert next(r for r in table if r["path"].endswith("series.json"))["status"] == "skipped"
+    ct_small = next(r for r in table if r["path"].endswith("CT_small.dcm"))
+    actions = {(a["item"], a["tag"]): a["action"] for a in ct_small["actions"]}
+    assert actions[("", "(0008,0018)")] == "U" and actions[("", "(0010,0020)")] == "D"
+    assert actions[("", "(0009,0010)")] == "X"  # GE's private creator
+    assert {r["burned_in"] for r in table if r["status"] == "ok"} <= {"yes", "unknown", "no"}
+    assert next(r for r in table if r["path"].endswith("SC_rgb.dcm"))["burned_in"] == "unknown"
+
+
+def test_a_bad_file_fails_alone(archive, tmp_path):
+    root, key = archive
+    bad = tmp_path / "in"
+    bad.mkdir()
+    shutil.copyfile(root / "corpus" / "CT_small.dcm", bad / "good.dcm")
+    (bad / "truncated.dcm").write_bytes((root / "corpus" / "MR_small.dcm").read_bytes()[:2000])
+    code = main(["deidentify", str(bad), "-o", str(tmp_path / "out"), "--key-file", str(key), "-q", "-j", "1"])
+    assert code == 1
+    import pyarrow.parquet as pq
+
+    rows = {Path(r["path"]).name: r for r in pq.read_table(str(tmp_path / "out") + ".audit.parquet").to_pylist()}
+    assert rows["good.dcm"]["status"] == "ok" and rows["truncated.dcm"]["status"] == "failed"
+    assert rows["truncated.dcm"]["error_type"] == "DeidentificationError"
+    assert "truncated.dcm" not in {p.name for p in (tmp_path / "out").iterdir()}
+    short = tmp_path / "short.key"
+    short.write_bytes(b"x")
+    assert main(["deidentify", str(bad), "-o", str(tmp_path / "o2"), "--key-file", str(short), "-q"]) == 2
+
+
+DCMDUMP = shutil.which("dcmdump")
+DCIODVFY = shutil.which("dciodvfy")
+
+
+@pytest.mark.skipif(DCMDUMP is None, reason="DCMTK's dcmdump is not installed")
+def test_pydicom_and_dcmtk_read_every_output(deidentified):
+    import pydicom
+
+    for path in sorted((deidentified / "one").glob("*.dcm")):
+        pydicom.dcmread(path)
+        run = subprocess.run([DCMDUMP, str(path)], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0 and "E:" not in run.stderr, f"{path.name}: {run.stderr}"
+
+
+def _dciodvfy_errors(path) -> set[str]:
+    run = subprocess.run([DCIODVFY, str(path)], capture_output=True, text=True, timeout=60)
+    return {line.strip() for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")}
+
+
+@pytest.mark.skipif(DCIODVFY is None, reason="dciodvfy (dicom3tools) is not installed")
+@pytest.mark.parametrize("name", CORPUS)
+@pytest.mark.parametrize("option", [None, "rtnLongModifDatesOpt"])
+def test_dciodvfy_finds_no_new_error(name, option, tmp_path):
+    path = get_testdata_file(name)
+    ds = dicomfast.dcmread(path)
+    dicomfast.deidentify(ds, key=KEY, options=() if option is None else (option,))
+    out = tmp_path / "out.dcm"
+    ds.save_as(out)
+    new = _dciodvfy_errors(out) - _dciodvfy_errors(path)
+    assert not new, f"dciodvfy reports errors the input does not have: {sorted(new)}"

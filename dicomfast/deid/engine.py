@@ -42,6 +42,8 @@ _PATIENT_NAME = 0x00100010
 _PATIENT_ID = 0x00100020
 _OVERLAY_DATA = 0x60003000
 _MEDIA_SOP_INSTANCE = 0x00020003
+#: Defects of a tolerant read after which a written file would be incomplete: refused.
+_REFUSED_DEFECTS = frozenset(("value_truncated", "deflate_truncated", "missing_delimiter"))
 _META_REMOVED = frozenset((0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102))
 
 
@@ -475,6 +477,9 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
     if not isinstance(ds, Dataset):
         raise TypeError(f"deidentify takes a dicomfast Dataset, not {type(ds).__name__}")
     rules = rules_for(check_options(options))
+    damaged = [d for d in ds.defects if d.kind in _REFUSED_DEFECTS]
+    if damaged:
+        raise DeidentificationError(f"the input is damaged ({damaged[0]}): its output would be invalid")
     job = _Job(ds, bytes(key), rules, _keep_list(keep_private), mapping)
     burned_in = _burned_in(ds)
     job.walk(ds, "", False)
