@@ -470,3 +470,24 @@ def test_dciodvfy_finds_no_new_error(name, option, tmp_path):
     ds.save_as(out)
     new = _dciodvfy_errors(out) - _dciodvfy_errors(path)
     assert not new, f"dciodvfy reports errors the input does not have: {sorted(new)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the benchmark runs once (timings printed, never asserted)
+
+
+@pytest.mark.skipif(not (ROOT / "benchmarks" / "bench_deid.py").exists(), reason="needs a source checkout")
+def test_deid_benchmark_runs(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_deid
+    finally:
+        sys.path.pop(0)
+    result = bench_deid.run(n_files=3, repeat=1, quick=True, data_dir=tmp_path)
+    assert {"copyfile", "dicomfast", "dicomfast_dates"} <= set(result["times"])
+    for stats in result["times"].values():
+        assert 0 < stats["min_us"] <= stats["median_us"] <= stats["max_us"]
+    assert "copyfile_x2_over_dicomfast" in result["ratios"]
+    json.dumps(result)
+    assert bench_deid.main(["-n", "2", "--quick", "--data-dir", str(tmp_path)]) == 0
+    assert "dicomfast" in capsys.readouterr().out
