@@ -59,6 +59,7 @@ _LAZY = {
     "Volume": "collection.series",
     "DicomDataset": "ml",
     "read_batch": "ml",
+    "deidentify": "deid",
     # collections: pyarrow is imported on first use (pip install dicomfast[index])
     "index": "collection.indexing",  # not index.py: a submodule would shadow the function once imported
     "index_schema": "collection.indexing",
@@ -126,4 +127,5 @@ __all__ = [
     "patient_table",
     "format_tree",
     "read_pixels",
+    "deidentify",
 ]

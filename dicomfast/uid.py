@@ -32,6 +32,7 @@ __all__ = [
     "DICOMFAST_ROOT",
     "IMPLEMENTATION_CLASS_UID",
     "generate_uid",
+    "uid_from_digest",
     "is_valid_uid",
     *_TRANSFER_SYNTAX_KEYWORDS,
 ]
@@ -148,7 +149,7 @@ def generate_uid(prefix=DICOMFAST_ROOT, entropy_srcs=None):
     if prefix is None or prefix == _UUID_ARC:
         if digest is None:
             return f"{_UUID_ARC}{uuid.uuid4().int}"
-        return f"{_UUID_ARC}{_name_based_uuid(digest)}"
+        return uid_from_digest(digest)
     if not isinstance(prefix, str):
         raise TypeError(f"prefix must be a str or None, not {type(prefix).__name__}")
     if len(prefix) > _MAX_PREFIX_LENGTH:
@@ -166,6 +167,15 @@ def generate_uid(prefix=DICOMFAST_ROOT, entropy_srcs=None):
     else:
         suffix = int.from_bytes(digest, "big")
     return f"{prefix}{suffix}"[:_MAX_UID_LENGTH]
+
+
+def uid_from_digest(digest):
+    """The UID ``2.25.`` + the integer of the version 8 (name-based) UUID made of the first 128 bits
+    of ``digest`` (bytes, at least 16): a keyed hash of a UID gives a new UID under ``2.25``, at most
+    44 characters, with no registered root (de-identification maps UIDs this way)."""
+    if len(digest) < 16:
+        raise ValueError(f"a digest of at least 16 bytes, not {len(digest)}")
+    return f"{_UUID_ARC}{_name_based_uuid(digest)}"
 
 
 def _name_based_uuid(digest):

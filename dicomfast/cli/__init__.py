@@ -4,6 +4,7 @@
     dicomfast index PATH... -o out.parquet      one row per file (dicomfast.index), as Parquet
     dicomfast tree PATH...                      patients, studies and series, with counts
     dicomfast convert PATH... --to npy|png|nifti -o OUTDIR
+    dicomfast deidentify PATH... -o OUTDIR --key-file KEY [--option NAME ...]
     dicomfast bench                             the benchmark table (from a source checkout)
     dicomfast --version
 
@@ -20,7 +21,7 @@ the exit code, so that it can be called (and tested) in-process. Exit codes:
 ====  ==========================================================================================
 
 One module per subcommand (:mod:`.dump`, :mod:`.index`, :mod:`.tree`, :mod:`.convert`,
-:mod:`.bench`), each with a ``register(commands)`` that adds its subparser and sets its ``run``
+:mod:`.deidentify`, :mod:`.bench`), each with a ``register(commands)`` that adds its subparser and sets its ``run``
 (and, where options depend on each other, its ``check``). The file-level machinery shared by the
 commands that work on many files (discovery, a process pool or a Dask cluster, a progress bar,
 errors collected per file and summarised at the end, the exit code) is :mod:`.runner`; argument
@@ -32,14 +33,14 @@ import argparse
 import sys
 from typing import Sequence
 
-from . import bench, convert, dump, index, tree
+from . import bench, convert, deidentify, dump, index, tree
 from .runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_MISSING, EXIT_NOTHING, EXIT_OK, EXIT_USAGE, MissingDependency
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_NOTHING", "EXIT_MISSING",
            "EXIT_INTERRUPTED"]
 
 #: The subcommands, in the order ``--help`` lists them.
-SUBCOMMANDS = (dump, index, tree, convert, bench)
+SUBCOMMANDS = (dump, index, tree, convert, deidentify, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -62,7 +62,9 @@ class Item(NamedTuple):
 class Outcome(NamedTuple):
     """What happened to one input file. ``status`` is "ok", "skipped" or "failed"; ``kind`` is the
     error type (failed) or the reason (skipped); ``outputs`` counts the files written; ``defects``
-    holds the kind of each defect a tolerant read put up with (:mod:`dicomfast.defects`)."""
+    holds the kind of each defect a tolerant read put up with (:mod:`dicomfast.defects`);
+    ``detail`` is what a command wants back from its workers besides (an orderable record, e.g.
+    deidentify's audit row), passed to ``run_items``' ``on_outcome``."""
 
     path: str
     status: str
@@ -70,6 +72,7 @@ class Outcome(NamedTuple):
     kind: str = ""
     message: str = ""
     defects: tuple[str, ...] = ()
+    detail: Any = None
 
 
 def discover(paths: Iterable[str], *, exclude: str | None = None) -> list[Item]:
@@ -286,10 +289,12 @@ def _chunksize(args: argparse.Namespace, n_items: int) -> int:
 
 
 def run_items(func: Callable[[Any], Outcome], items: list[Any], args: argparse.Namespace,
-              verb: str, *, summary: Summary | None = None, chunksize: int | None = None) -> Summary:
+              verb: str, *, summary: Summary | None = None, chunksize: int | None = None,
+              on_outcome: Callable[[Outcome], None] | None = None) -> Summary:
     """``func(item)`` for every item through :func:`map_chunks`, on ``--workers`` processes or the
-    ``--dask`` cluster; outcomes come back as chunks finish. ``func`` must be picklable and never
-    raise for a bad item. A worker that dies fails only the item that killed it (``WorkerCrashed``)."""
+    ``--dask`` cluster; outcomes come back as chunks finish (each also to ``on_outcome``). ``func``
+    must be picklable and never raise for a bad item. A worker that dies fails only the item that
+    killed it (``WorkerCrashed``)."""
     summary = summary if summary is not None else Summary(verb)
     progress = Progress(len(items), verb, _progress_enabled(args), unit=summary.unit, units=summary.units)
     try:
@@ -299,6 +304,8 @@ def run_items(func: Callable[[Any], Outcome], items: list[Any], args: argparse.N
             for outcome in outcomes:
                 summary.add(outcome)
                 progress.update(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
     finally:
         progress.close()
     return summary
