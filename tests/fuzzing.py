@@ -122,6 +122,7 @@ def pixel_layout(data: bytes) -> dict | None:
               "eot": None, "attributes": [], "rle": False}
     syntax = str(ds.file_meta.get("TransferSyntaxUID", "")) if ds.file_meta is not None else ""
     layout["rle"] = syntax == "1.2.840.10008.1.2.5"
+    layout["syntax"] = syntax
     for i in range(index + 1, tape.end(index)):
         layout["items"].append((tape.start(i), tape.offset(i), tape.length(i)))
     if layout["items"]:
@@ -199,23 +200,58 @@ def mutate_pixels(data: bytes, layout: dict, rng: random.Random) -> bytes:
     return bytes(buf[:rng.randrange(offset, max(end, offset + 1))])
 
 
-def exercise_pixels(data: bytes, strict: bool = False) -> str:
-    """Decode one input every way there is (``strict``: with ``strict=True``); return 'decoded' (or,
-    not strict, 'decoded with defects') or the DicomError's class name."""
+def mutate_codestream(data: bytes, layout: dict, rng: random.Random) -> bytes:
+    """One corruption of a compressed frame's codestream, in place (the file's structure stays):
+    bytes of its headers (SOF/SIZ/SOS/COD, the first 600 bytes) or anywhere in it, a header's
+    2-byte field (sizes, counts, precision) set to a hostile value, a marker (SOI, EOI, SOC, EOC,
+    SOF, SOS) written anywhere, or its end zeroed (a truncated codestream)."""
+    buf = bytearray(data)
+    items = layout["items"][1:]
+    if not items:
+        return mutate_pixels(data, layout, rng)
+    _, offset, length = rng.choice(items)
+    if length <= 4 or length == 0xFFFFFFFF or offset + length > len(buf):
+        return mutate_pixels(data, layout, rng)
+    kind = rng.randrange(5)
+    head = min(length, 600)
+    if kind == 0:
+        for _ in range(rng.randint(1, 6)):
+            buf[offset + rng.randrange(head)] = rng.randrange(256)
+    elif kind == 1:
+        pos = offset + rng.randrange(head - 1)
+        buf[pos:pos + 2] = struct.pack(">H", rng.choice([0, 1, 2, 3, 8, 16, 17, 255, 0x7FFF, 0x8000, 0xFFFF]))
+    elif kind == 2:
+        pos = offset + rng.randrange(length - 1)
+        buf[pos:pos + 2] = rng.choice([b"\xff\xd8", b"\xff\xd9", b"\xff\x4f", b"\xff\xd9", b"\xff\xc0",
+                                       b"\xff\xda", b"\xff\x51", b"\xff\xf7", b"\xff\xff"])
+    elif kind == 3:
+        for _ in range(rng.randint(1, 32)):
+            buf[offset + rng.randrange(length)] = rng.randrange(256)
+    else:
+        cut = offset + rng.randrange(length)
+        buf[cut:offset + length] = bytes(offset + length - cut)
+    return bytes(buf)
+
+
+def exercise_pixels(data: bytes, decoder: str | None = None, workers: int | None = None,
+                    strict: bool = False) -> str:
+    """Decode one input every way there is (``decoder`` and ``workers``: the options of
+    pixel_array; ``strict``: with ``strict=True``); return 'decoded' (or, not strict, 'decoded
+    with defects') or the DicomError's class name."""
     from dicomfast import pixels
     from dicomfast.pixels.codecs import decode_frame
 
     try:
         ds = dicomfast.dcmread(data, force=True, strict=strict)
         info = pixels.pixel_info(ds, strict)
-        pixels.pixel_array(ds, strict=strict)
+        pixels.pixel_array(ds, strict=strict, decoder=decoder, workers=workers)
         n = info.number_of_frames
         for k in sorted({0, n - 1, n // 2}):
             pixels.pixel_array(ds, frame=k, strict=strict)
         for k, _ in zip(range(3), pixels.iter_frames(ds, strict=strict)):
             pass
         if info.encapsulated:
-            decode_frame(ds, n - 1)
+            decode_frame(ds, n - 1, decoder=decoder)
         if info.samples_per_pixel == 1:
             dicomfast.read_pixels(data, window=(40, 400), strict=strict)
             dicomfast.read_pixels(ds, window="dataset" if ds.get("WindowWidth") is not None else None,
@@ -263,13 +299,19 @@ def pixel_seeds(paths: list[Path]) -> list[bytes]:
 
 
 def run_pixels(seeds: list[Path], iterations: int, seed: int, seconds: float | None = None,
-               strict: bool = False) -> dict:
-    """Mutate the pixel data of the seeds ``iterations`` times (or for ``seconds``)."""
+               codestreams: bool = False, decoder: str | None = None, workers: int | None = None,
+               exclude: frozenset = frozenset(), strict: bool = False) -> dict:
+    """Mutate the pixel data of the seeds ``iterations`` times (or for ``seconds``); with
+    ``codestreams``, the compressed frames' codestreams of the encapsulated seeds (other than RLE),
+    decoded with ``decoder`` on ``workers`` threads; seeds of the transfer syntaxes in ``exclude``
+    left out."""
     rng = random.Random(seed)
     sources = []
     for data in pixel_seeds(seeds):
         layout = pixel_layout(data)
-        if layout is not None:
+        if layout is None or layout["syntax"] in exclude:
+            continue
+        if not codestreams or (len(layout["items"]) > 1 and not layout["rle"]):
             sources.append((data, layout))
     outcomes: dict[str, int] = {}
     started = time.monotonic()
@@ -278,8 +320,8 @@ def run_pixels(seeds: list[Path], iterations: int, seed: int, seconds: float | N
         if seconds is not None and time.monotonic() - started > seconds:
             break
         data, layout = rng.choice(sources)
-        mutated = mutate_pixels(data, layout, rng)
-        outcome = exercise_pixels(mutated, strict)
+        mutated = (mutate_codestream if codestreams else mutate_pixels)(data, layout, rng)
+        outcome = exercise_pixels(mutated, decoder, workers, strict)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         done += 1
     outcomes["_iterations"] = done

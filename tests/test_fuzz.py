@@ -95,3 +95,47 @@ def test_number_of_frames_beyond_the_fragments_is_a_dicom_error(frames):
     out = io.BytesIO()
     ds.save_as(out)
     assert exercise_pixels(out.getvalue()) in ("PixelDataError", "DicomError")
+
+
+HTJ2K = ("1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203")
+
+
+@pytest.mark.parametrize("decoder", [None, "imagecodecs", "pylibjpeg"])
+def test_codestream_mutations_give_dicom_errors_only(decoder, deadline):
+    """Corrupt JPEG, JPEG-LS, JPEG 2000 and HTJ2K codestreams (headers, hostile sizes, stray
+    markers, truncation) through each backend and the default order, frames on 2 threads: a
+    DicomError or an array, never a crash, a hang or another exception."""
+    import warnings
+
+    # imagecodecs' HTJ2K decoder (OpenJPH) reports some corrupt codestreams as an "Exception
+    # ignored" and returns an array: why HTJ2K's default order puts pylibjpeg first
+    exclude = frozenset(HTJ2K) if decoder == "imagecodecs" else frozenset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outcomes = run_pixels(SEEDS, iterations=250, seed=11, codestreams=True, decoder=decoder, workers=2,
+                              exclude=exclude)
+    assert outcomes["_iterations"] == 250
+    assert outcomes.get("decoded", 0) > 0
+    assert sum(v for k, v in outcomes.items() if not k.startswith("_") and k != "decoded") > 0
+
+
+@pytest.mark.parametrize("frames", ["1", "3", "9", "11", "99999999"])
+def test_wrong_frame_counts_of_a_compressed_multiframe(frames):
+    """A 10-frame HTJ2K file whose Number of Frames lies: fewer frames than fragments decode as
+    pydicom finds them (a frame of several fragments: a DicomError from the codec, or an array),
+    more is a DicomError; never a crash or a huge allocation."""
+    import io
+
+    import pydicom
+
+    from corpus import corpus_id
+
+    sources = [p for p in corpus_files() if corpus_id(p) == "gen/codec_emri_htj2k.dcm"]
+    if not sources:
+        pytest.skip("gen/codec_emri_htj2k.dcm was not generated")
+    ds = pydicom.dcmread(sources[0])
+    ds.NumberOfFrames = frames
+    out = io.BytesIO()
+    ds.save_as(out)
+    for workers in (1, 2):
+        assert exercise_pixels(out.getvalue(), workers=workers) in ("decoded", "PixelDataError", "DicomError")

@@ -6,7 +6,8 @@ from stored values to the caller's array.
 | ``_module.pyx``, ``module.py`` | the Image Pixel module read in one compiled walk (``PixelModule``), checked once into a ``PixelInfo`` |
 | ``native.py``, ``_native.pyx`` | native data: frames sliced, bits unpacked and corrected, YBR converted; ``pixel_array`` |
 | ``encapsulated.py`` | which fragments hold frame *n* (offset tables, markers) |
-| ``codecs/`` | the decoders, a registry keyed by transfer syntax UID, one module per backend |
+| ``codecs/`` | the decoders and encoders, registries keyed by transfer syntax UID (and backend), one module per backend; ``encode_frames`` |
+| ``threads.py`` | the thread pool map: frames of one file here, files in ``dicomfast.collection`` |
 | ``color.py`` | palette colour LUTs |
 | ``groups.py`` | functional groups of enhanced multi-frame images |
 | ``transforms.py``, ``_transform.pyx`` | modality and VOI LUTs as pydicom has them, and the fused ``window`` kernel |
@@ -17,6 +18,7 @@ from stored values to the caller's array.
 What the layers above use is imported from here (``from dicomfast.pixels import read_pixels``);
 the modules inside are this package's own business.
 """
+from .codecs import EncodedFrames, encode_frames
 from .color import apply_color_lut
 from .groups import functional_item, is_enhanced
 from .module import PixelInfo, pixel_info
@@ -35,8 +37,8 @@ from .render import display_frames
 from .transforms import apply_modality_lut, apply_voi_lut, apply_windowing, frame_parameters, window
 
 __all__ = [
-    "PixelInfo", "allocate", "apply_color_lut", "apply_modality_lut", "apply_voi_lut", "apply_windowing",
-    "check_claimed_size", "check_window", "display_frames", "fill", "frame_parameters", "functional_item",
+    "EncodedFrames", "PixelInfo", "allocate", "apply_color_lut", "apply_modality_lut", "apply_voi_lut", "apply_windowing",
+    "check_claimed_size", "check_window", "display_frames", "encode_frames", "fill", "frame_parameters", "functional_item",
     "is_enhanced", "iter_frames", "output_dtype", "pixel_array", "pixel_info", "read_dataset", "read_pixels",
     "stored_dtype", "window",
 ]
