@@ -28,7 +28,8 @@ from .errors import DicomError
 from .tags import Tag, to_tag
 
 __all__ = ["Dataset", "DataElement", "Sequence", "FileMetaDataset", "Fragments", "ElementHeader", "PrivateBlock",
-           "element_after_header", "register_writer", "layout", "DatasetLayout", "Entry", "ElementRecord"]
+           "element_after_header", "register_writer", "layout", "DatasetLayout", "Entry", "ElementRecord",
+           "Encapsulated", "ListFragments"]
 
 _KEYWORD_TO_TAG = datadict.KEYWORD_TO_TAG
 
@@ -66,6 +67,73 @@ class Sequence(list):
 
     def __deepcopy__(self, memo: dict) -> "Sequence":
         return Sequence(_copy.deepcopy(item, memo) for item in self)
+
+
+class Encapsulated:
+    """The value of encapsulated (compressed) pixel data set by an edit: one or more ``fragments``
+    per frame (``frame_fragments``, a list of lists of bytes), written after a Basic Offset Table
+    (of the frames' offsets when ``offset_table``) with undefined length, as PS3.5 A.4 says."""
+
+    __slots__ = ("frame_fragments", "offset_table")
+
+    def __init__(self, frames: Iterable[Any], *, offset_table: bool = True) -> None:
+        self.frame_fragments = [[bytes(f)] if isinstance(f, (bytes, bytearray, memoryview)) else [bytes(x) for x in f]
+                                for f in frames]
+        for fragments in self.frame_fragments:
+            for fragment in fragments:
+                if len(fragment) % 2:
+                    raise ValueError("an encapsulated fragment must have an even length (pad it)")
+        self.offset_table = offset_table
+
+    def fragments(self) -> "ListFragments":
+        flat = [f for fragments in self.frame_fragments for f in fragments]
+        positions, pos = [], 0
+        for fragment in flat:
+            positions.append(pos)
+            pos += 8 + len(fragment)
+        table = b""
+        if self.offset_table:
+            import struct
+
+            offsets, pos = [], 0
+            for fragments in self.frame_fragments:
+                offsets.append(pos)
+                pos += sum(8 + len(f) for f in fragments)
+            table = struct.pack(f"<{len(offsets)}L", *offsets)
+        return ListFragments(table, flat, positions)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Encapsulated) and other.frame_fragments == self.frame_fragments
+
+    def __repr__(self) -> str:
+        return f"<Encapsulated: {len(self.frame_fragments)} frame(s)>"
+
+
+class ListFragments:
+    """:class:`Fragments` of an :class:`Encapsulated` edit (the same interface)."""
+
+    __slots__ = ("offset_table", "_fragments", "_positions")
+
+    def __init__(self, offset_table: bytes, fragments: list[bytes], positions: list[int]) -> None:
+        self.offset_table = memoryview(offset_table)
+        self._fragments = fragments
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._fragments)
+
+    def __getitem__(self, k: int) -> memoryview:
+        return memoryview(self._fragments[k])
+
+    @property
+    def offset_table_length(self) -> int:
+        return len(self.offset_table)
+
+    def length(self, k: int) -> int:
+        return len(self._fragments[k])
+
+    def position(self, k: int) -> int:
+        return self._positions[k]
 
 
 def _check_item(item: Any) -> None:
@@ -324,6 +392,10 @@ class Dataset(_KeywordAttributes):
 
     def _checked(self, tag: int, vr: str, value: Any) -> Any:
         """``value`` as it will read back, after checking that it encodes as ``vr``."""
+        if isinstance(value, Encapsulated):
+            if vr not in ("OB", "OW"):
+                raise TypeError(f"encapsulated pixel data is OB, not {vr}")
+            return value
         if vr == "SQ":
             if value is None:
                 value = ()
@@ -516,11 +588,31 @@ class Dataset(_KeywordAttributes):
         """The pixel data as a NumPy array (see :func:`dicomfast.pixel_array`)."""
         return (_pixel_array or _load_pixel_array())(self)
 
+    def decompress(self, *, as_rgb: bool = True, decoder: str | None = None, workers: int | None = None) -> "Dataset":
+        """Decode encapsulated pixel data into native pixel data, in place
+        (:func:`dicomfast.pixels.transcode.decompress`)."""
+        from .pixels import decompress
+
+        return decompress(self, as_rgb=as_rgb, decoder=decoder, workers=workers)
+
+    def compress(self, transfer_syntax: str, **options: Any) -> "Dataset":
+        """Encode the pixel data in ``transfer_syntax``, in place
+        (:func:`dicomfast.pixels.transcode.compress`)."""
+        from .pixels import compress
+
+        return compress(self, transfer_syntax, **options)
+
     def fragments(self, tag: Any = 0x7FE00010) -> "Fragments":
         """The items of an encapsulated element (Pixel Data by default) directly in this dataset:
         its Basic Offset Table and fragments, zero-copy. Raises a :class:`DicomError` when the
         element is absent, not encapsulated, or holds no fragment after its offset table."""
         tag = to_tag(tag)
+        edits = self._edits
+        if edits is not None and tag in edits and edits[tag] is not DELETED:
+            value = edits[tag].value
+            if isinstance(value, Encapsulated):
+                return value.fragments()
+            raise DicomError(f"({tag >> 16:04X},{tag & 0xFFFF:04X}) is not encapsulated")
         tape = self._tape
         i = tape.find(self._start, self._stop, tag)
         if i < 0 or not tape.flags(i) & F_ENCAPSULATED:

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from . import uid as _uid
 from .core.encode import encode_value
-from .dataset import Dataset, DataElement, FileMetaDataset, Sequence, layout, register_writer
+from .dataset import Dataset, DataElement, Encapsulated, FileMetaDataset, Sequence, layout, register_writer
 from .errors import DicomError, InvalidValueError
 
 __all__ = ["dcmwrite", "IMPLEMENTATION_CLASS_UID", "IMPLEMENTATION_VERSION_NAME"]
@@ -219,6 +219,18 @@ def _written_vr(vr: str, length: int, enc: Encoding) -> str:
 def _write_edit(ds: Dataset, element: DataElement, enc: Encoding, out: list) -> None:
     tag, vr = element.tag, element.VR
     value = element.value
+    if isinstance(value, Encapsulated):
+        if not enc.explicit_vr or enc.big_endian:
+            raise DicomError("encapsulated pixel data is written in explicit VR little endian only")
+        fragments = value.fragments()
+        out.append(_header(tag, "OB", _UNDEFINED, enc))
+        out.append(_item_header(_ITEM, fragments.offset_table_length, False))
+        out.append(bytes(fragments.offset_table))
+        for k in range(len(fragments)):
+            out.append(_item_header(_ITEM, fragments.length(k), False))
+            out.append(fragments[k])
+        out.append(_item_header(_SEQUENCE_DELIMITER, 0, False))
+        return
     if vr == "SQ":
         _write_sequence(tag, value, enc, out)
         return
@@ -331,7 +343,8 @@ def file_chunks(ds: Dataset, *, transfer_syntax: str | None = None, enforce_file
     if meta is not None:
         out += _meta_bytes(meta, enforce_file_format)
     enc = encoding_of(syntax)
-    if syntax in _NATIVE and 0x7FE00010 in ds and ds[0x7FE00010].is_undefined_length:
+    if syntax in _NATIVE and 0x7FE00010 in ds and (ds[0x7FE00010].is_undefined_length
+                                                   or isinstance(ds[0x7FE00010].value, Encapsulated)):
         raise DicomError(f"the pixel data is encapsulated (compressed) and {_uid.uid_name(syntax)} is native: "
                          "decompress it first (ds.decompress()), or keep its transfer syntax")
     if enc.deflated and meta is None:

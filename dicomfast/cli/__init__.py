@@ -33,14 +33,14 @@ import argparse
 import sys
 from typing import Sequence
 
-from . import bench, convert, deidentify, dump, index, tree
+from . import bench, convert, deidentify, dump, index, transcode, tree
 from .runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_MISSING, EXIT_NOTHING, EXIT_OK, EXIT_USAGE, MissingDependency
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_NOTHING", "EXIT_MISSING",
            "EXIT_INTERRUPTED"]
 
 #: The subcommands, in the order ``--help`` lists them.
-SUBCOMMANDS = (dump, index, tree, convert, deidentify, bench)
+SUBCOMMANDS = (dump, index, tree, convert, transcode, deidentify, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from stored values to the caller's array.
 | ``fileread.py`` | native pixel bytes read straight from a file into a reused buffer |
 | ``pipeline.py`` | stored values -> modality -> VOI -> the caller's dtype and ``out``: ``read_pixels``, ``fill`` |
 | ``render.py`` | frames as 8-bit display images (``dicomfast convert --to png``) |
+| ``transcode.py`` | ``decompress`` / ``compress``: pixel data re-stored, with its attributes and transfer syntax |
 
 What the layers above use is imported from here (``from dicomfast.pixels import read_pixels``);
 the modules inside are this package's own business.
@@ -34,10 +35,11 @@ from .pipeline import (
     stored_dtype,
 )
 from .render import display_frames
+from .transcode import compress, decompress
 from .transforms import apply_modality_lut, apply_voi_lut, apply_windowing, frame_parameters, window
 
 __all__ = [
-    "EncodedFrames", "PixelInfo", "allocate", "apply_color_lut", "apply_modality_lut", "apply_voi_lut", "apply_windowing",
+    "EncodedFrames", "PixelInfo", "allocate", "compress", "decompress", "apply_color_lut", "apply_modality_lut", "apply_voi_lut", "apply_windowing",
     "check_claimed_size", "check_window", "display_frames", "encode_frames", "fill", "frame_parameters", "functional_item",
     "is_enhanced", "iter_frames", "output_dtype", "pixel_array", "pixel_info", "read_dataset", "read_pixels",
     "stored_dtype", "window",

@@ -271,7 +271,7 @@ def pixel_module(DatasetBase ds, bint transform_values=True):
         root = <DatasetBase>root._parent
     meta = root.file_meta
     if meta is not None:
-        if isinstance(meta, DatasetBase):
+        if isinstance(meta, DatasetBase) and not (<DatasetBase>meta)._edits:
             index = (<DatasetBase>meta).c_find(0x00020010)
             syntax = _module_value(<DatasetBase>meta, index, -1, False, False)
         else:
@@ -312,8 +312,12 @@ def pixel_module(DatasetBase ds, bint transform_values=True):
         edited = ds._edits[pixel_tag]
         m.pixel_index = -1
         m.pixel_vr = edited.VR
-        m.pixel_length = len(edited.raw_value())
-        m.edited_pixels = edited
+        if hasattr(edited.value, "frame_fragments"):  # encapsulated pixel data set by an edit
+            m.encapsulated = True
+            m.pixel_length = 0xFFFFFFFF
+        else:
+            m.pixel_length = len(edited.raw_value())
+            m.edited_pixels = edited
     m.has_modality_lut = found[M_MODALITY_LUT] >= 0 or found[M_MODALITY_LUT] == EDITED
     m.has_voi_lut = found[M_VOI_LUT] >= 0 or found[M_VOI_LUT] == EDITED
     m.has_shared_groups = found[M_SHARED_GROUPS] >= 0 or found[M_SHARED_GROUPS] == EDITED
