@@ -25,7 +25,7 @@ from bisect import bisect_left
 from ..dataset import Dataset, Fragments
 from ..errors import DicomError, InvalidPixelAttributeError
 
-__all__ = ["frame_count", "frame_fragments", "frame_bytes", "fragment_count"]
+__all__ = ["frame_count", "frame_fragments", "frame_bytes", "fragment_count", "element_bytes"]
 
 _NUMBER_OF_FRAMES = 0x00280008
 _EXTENDED_OFFSET_TABLE = 0x7FE00001
@@ -52,7 +52,9 @@ def fragment_count(ds: Dataset) -> int:
     return len(ds.fragments())
 
 
-def _raw_value(ds: Dataset, tag: int) -> memoryview | None:
+def element_bytes(ds: Dataset, tag: int) -> memoryview | None:
+    """The value bytes of element ``tag`` of ``ds`` (an offset table), or None when it is absent or
+    cannot be read."""
     if tag not in ds:
         return None
     try:
@@ -62,8 +64,8 @@ def _raw_value(ds: Dataset, tag: int) -> memoryview | None:
 
 
 def _from_extended_table(ds: Dataset, frags: Fragments, starts: list[int], index: int, nframes: int):
-    offsets = _raw_value(ds, _EXTENDED_OFFSET_TABLE)
-    lengths = _raw_value(ds, _EXTENDED_OFFSET_TABLE_LENGTHS)
+    offsets = element_bytes(ds, _EXTENDED_OFFSET_TABLE)
+    lengths = element_bytes(ds, _EXTENDED_OFFSET_TABLE_LENGTHS)
     if offsets is None or lengths is None:
         return None
     if len(offsets) != len(lengths) or len(offsets) % 8 or len(offsets) // 8 != nframes:

@@ -30,7 +30,7 @@ from ..errors import DicomError, TruncatedError
 from ..reader import read_fragments, read_header_source, read_source
 from ..sources import ByteSource, FileSource, Range, coalesce, open_source
 from .codecs import decode_bytes
-from .encapsulated import frame_count
+from .encapsulated import element_bytes, frame_count
 from .module import NATIVE_SYNTAXES, PixelInfo, PixelModule, check, check_frame, pixel_module
 from .native import decode, finish, flat_native
 
@@ -172,15 +172,6 @@ class FrameRange(NamedTuple):
     items: bool
 
 
-def _raw_table(ds: Dataset, tag: int) -> memoryview | None:
-    if tag not in ds:
-        return None
-    try:
-        return ds[tag].raw_value()
-    except DicomError:
-        return None
-
-
 def encapsulated_frame_ranges(ds: Dataset, value_offset: int, read_at: Callable[[int, int], bytes],
                               nframes: int) -> list[FrameRange] | None:
     """Where every frame of encapsulated Pixel Data is, from its offset tables alone: ``ds`` is the
@@ -195,8 +186,8 @@ def encapsulated_frame_ranges(ds: Dataset, value_offset: int, read_at: Callable[
     if tag != _ITEM or size == _UNDEFINED:
         return None
     first = value_offset + 8 + size  # the first fragment's item: where the tables count from
-    offsets = _raw_table(ds, _EXTENDED_OFFSET_TABLE)
-    lengths = _raw_table(ds, _EXTENDED_OFFSET_TABLE_LENGTHS)
+    offsets = element_bytes(ds, _EXTENDED_OFFSET_TABLE)
+    lengths = element_bytes(ds, _EXTENDED_OFFSET_TABLE_LENGTHS)
     if (offsets is not None and lengths is not None and len(offsets) == len(lengths) == 8 * nframes):
         starts = struct.unpack(f"<{nframes}Q", offsets)
         sizes = struct.unpack(f"<{nframes}Q", lengths)

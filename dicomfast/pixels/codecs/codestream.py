@@ -7,26 +7,9 @@ from typing import NamedTuple
 
 from ...errors import DicomError
 
-__all__ = ["jpeg_precision", "jpeg_header", "JpegHeader", "j2k_geometry", "j2k_sign_precision", "check_j2k_geometry"]
+__all__ = ["jpeg_header", "JpegHeader", "j2k_geometry", "j2k_sign_precision", "check_j2k_geometry"]
 
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC} | {0xF7}  # SOFn and SOF55 (JPEG-LS)
-
-
-def jpeg_precision(data) -> int | None:
-    """The sample precision in a JPEG / JPEG-LS codestream's SOF segment, or None."""
-    b = bytes(data[:4096]) if len(data) > 4096 else bytes(data)
-    pos = 2 if b[:2] == b"\xff\xd8" else None
-    while pos is not None and pos + 4 < len(b):
-        if b[pos] != 0xFF:
-            return None
-        marker = b[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in _JPEG_SOF:
-            return b[pos + 4] if pos + 4 < len(b) else None
-        pos += 2 + int.from_bytes(b[pos + 2 : pos + 4], "big")
-    return None
 
 
 class JpegHeader(NamedTuple):

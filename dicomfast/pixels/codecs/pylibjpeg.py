@@ -16,7 +16,7 @@ from ... import uid as _uid
 from ...errors import DicomError, MissingDecoderError
 from . import FrameLayout, from_buffer, itemsize_for_precision, register_backend, register_decoder, shift
 from .._native import ybr_full_to_rgb
-from .codestream import check_j2k_geometry, j2k_sign_precision, jpeg_header, jpeg_precision
+from .codestream import check_j2k_geometry, j2k_sign_precision, jpeg_header
 
 __all__ = ["decode_jpeg", "decode_jpeg_ls", "decode_jpeg_2000", "JPEG", "JPEG_LS", "JPEG_2000"]
 
@@ -110,7 +110,8 @@ def decode_jpeg_ls(data, p: FrameLayout, out: numpy.ndarray | None = None) -> nu
     func = _libjpeg() or _jpegls()
     if func is None:
         raise _missing("pylibjpeg-libjpeg", "JPEG-LS")
-    precision = jpeg_precision(data) or p.bits_stored
+    header = jpeg_header(data)
+    precision = (header.precision if header is not None else 0) or p.bits_stored
     itemsize = itemsize_for_precision(precision, 0) if precision <= 16 else p.bits_allocated // 8
     arr = from_buffer(_decode_with(func, data, "JPEG-LS"), p, itemsize, 0, "JPEG-LS", out)
     if p.signed:
