@@ -29,7 +29,7 @@ from .frames import FRAME_TAGS, frame_cells, frame_columns, index_frames
 from ..sources import is_remote, list_files
 from ..tags import to_tag
 
-__all__ = ["index", "index_schema", "column_type", "FILE_COLUMNS", "DATASET_COLUMNS", "ERROR_COLUMNS",
+__all__ = ["index", "index_schema", "table_from_values", "column_type", "FILE_COLUMNS", "DATASET_COLUMNS", "ERROR_COLUMNS",
            "DEFECTS_COLUMN"]
 
 #: Columns about the file itself.
@@ -186,6 +186,34 @@ def index_schema(tags: Iterable[Any] = (), frames: bool = False) -> Any:
     """The schema of ``index(..., tags=tags, frames=frames)``: the same for every file set (a
     ``pyarrow.Schema``)."""
     return _schema(_columns(tags, frames), frames)
+
+
+def table_from_values(rows: Iterable[tuple[str, dict]], tags: Iterable[Any] = ()) -> Any:
+    """A table of :func:`index_schema`\ ``(tags)`` from values found elsewhere (a DICOMweb search's
+    answer): ``rows`` are ``(path, {tag: value})``, each value as a dataset gives it (a string, a
+    number, a list of them); the cells are converted as :func:`index` converts a header's, a value
+    that does not convert is a null cell named in ``warnings``. The file columns other than
+    ``path`` are null."""
+    pa = require_pyarrow()
+    specs = _columns(tags)
+    schema = _schema(specs)
+    plan = [(name, tag, _converter(kind, multi)) for name, tag, kind, multi in specs]
+    cells: dict[str, list] = {field.name: [] for field in schema}
+    for path, values in rows:
+        problems = []
+        cells["path"].append(path)
+        for name, tag, convert in plan:
+            value = values.get(tag)
+            try:
+                cells[name].append(None if value is None else convert(value))
+            except (ValueError, TypeError, OverflowError) as exc:
+                cells[name].append(None)
+                problems.append(f"{name}: {exc}")
+        cells["warnings"].append("; ".join(problems) or None)
+        cells[DEFECTS_COLUMN].append([])
+    n = len(cells["path"])
+    arrays = [pa.array(cells[field.name] if cells[field.name] else [None] * n, type=field.type) for field in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 # -- values ----------------------------------------------------------------------------------------

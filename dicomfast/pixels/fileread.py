@@ -35,7 +35,7 @@ from .module import NATIVE_SYNTAXES, PixelInfo, PixelModule, check, check_frame,
 from .native import decode, finish, flat_native
 
 __all__ = ["read_stored", "Stored", "PLAIN_SYNTAXES", "FrameReader", "FrameRange", "encapsulated_frame_ranges",
-           "FrameIndex", "frame_index", "walk_fragments", "read_frame_ranges"]
+           "FrameIndex", "frame_index", "walk_fragments", "read_frame_ranges", "decode_frame_bytes"]
 
 #: Transfer syntaxes whose Pixel Data can be read from the file as it is stored.
 PLAIN_SYNTAXES = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"))
@@ -483,3 +483,13 @@ def read_frame_ranges(source: Any, info: PixelInfo, table: str, offsets: Sequenc
     items = table in ("basic", "fragments")
     return [_encapsulated_frame(info, FrameRange(r.offset, r.length, items), piece, where, as_rgb, decoder)
             for r, piece in zip(wanted, pieces)]
+
+
+def decode_frame_bytes(info: PixelInfo, data: Any, *, as_rgb: bool = True, decoder: str | None = None,
+                       where: str = "") -> np.ndarray:
+    """One frame's bytes ``data`` (native: the stored values; encapsulated: the codestream), read
+    elsewhere (a DICOMweb frame), as ``pixel_array(src, frame=k)`` gives it, for the module ``info``."""
+    if not info.encapsulated:
+        return _native_frame(info, memoryview(data), 0, where, as_rgb)
+    arr = decode_data(info.transfer_syntax, FrameLayout.from_info(info), data, decoder=decoder).array
+    return finish(info, np.ascontiguousarray(arr).reshape(-1), None, as_rgb)
