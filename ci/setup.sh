@@ -21,6 +21,9 @@ need=()
 command -v dcmconv >/dev/null 2>&1 || need+=(dcmtk)
 command -v gdcmconv >/dev/null 2>&1 || need+=(libgdcm-tools)
 command -v dciodvfy >/dev/null 2>&1 || need+=(dicom3tools)
+# Orthanc and its DICOMweb plugin: the DICOMweb tests (tests/test_dicomweb.py) start one
+command -v Orthanc >/dev/null 2>&1 || need+=(orthanc)
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
 if ((${#need[@]})); then
     apt_cmd=()
     if [ "$(id -u)" = 0 ]; then

@@ -32,6 +32,8 @@ from .errors import (
     MixedSeriesError,
     PixelDataError,
     PixelDataLengthError,
+    FrameIndexError,
+    TransportError,
     NotDicomError,
     SeriesError,
     SliceSpacingError,
@@ -63,6 +65,7 @@ _LAZY = {
     # collections: pyarrow is imported on first use (pip install dicomfast[index])
     "index": "collection.indexing",  # not index.py: a submodule would shadow the function once imported
     "index_schema": "collection.indexing",
+    "read_frames": "collection.frames",
     "series_table": "collection.hierarchy",
     "study_table": "collection.hierarchy",
     "patient_table": "collection.hierarchy",
@@ -122,6 +125,9 @@ __all__ = [
     "SliceSpacingError",
     "index",
     "index_schema",
+    "read_frames",
+    "FrameIndexError",
+    "TransportError",
     "series_table",
     "study_table",
     "patient_table",

@@ -117,6 +117,12 @@ class TransportError(DicomError):
         self.url = url
 
 
+class FrameIndexError(DicomError):
+    """The frames of a file cannot be located by offset from its header (deflated data, fragments
+    that do not map to frames, no pixel data), or an index row holds no frame index
+    (``index(..., frames=True)``, ``read_frames``)."""
+
+
 class SeriesError(DicomError):
     """The files or frames given to ``load_series`` do not make one regular volume."""
 

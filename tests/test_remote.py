@@ -322,3 +322,114 @@ def test_s3_index_and_load_series(served, s3, tmp_path):
     reference = dicomfast.load_series(tmp_path / "series")
     np.testing.assert_array_equal(volume.array, reference.array)
     assert volume.spacing == reference.spacing
+
+
+# -- the frame index: index(..., frames=True) and read_frames ------------------------------------------
+
+def _frame_rows(table):
+    return {Path(row["path"]).name: row for row in table.to_pylist()}
+
+
+def test_frame_index_schema():
+    import pyarrow as pa
+
+    schema = dicomfast.index_schema(frames=True)
+    assert schema.field("frame_offsets").type == pa.list_(pa.int64())
+    assert schema.field("frame_lengths").type == pa.list_(pa.int64())
+    assert schema.field("pixel_data_offset").type == pa.int64()
+    assert schema.field("Rows").type == pa.int64() and schema.field("NumberOfFrames").type == pa.int64()
+    assert schema.field("PhotometricInterpretation").type == pa.string()
+    assert "frame_offsets" not in dicomfast.index_schema().names
+
+
+@pytest.mark.parametrize("where", ["local", "http"])
+def test_frame_index_of_every_multiframe_corpus_file(served, where):
+    """read_frames from an index row gives pixel_array(path, frame=k) for every frame of every
+    multi-frame corpus file, indexed from the local paths and from their URLs."""
+    root, server = served
+    files = sorted((root / "corpus").iterdir())
+    paths = files if where == "local" else [server.url(f"corpus/{p.name}") for p in files]
+    rows = _frame_rows(dicomfast.index(paths, frames=True, workers=1))
+    tables = set()
+    for path in files:
+        row = rows[path.name]
+        try:
+            expected = dicomfast.pixel_array(path)
+        except dicomfast.DicomError:
+            continue
+        if row["frame_table"] is None:
+            # a deflated file, or one whose fragments cannot be walked (it ends inside them): none, and why
+            assert row["warnings"].startswith("frames:"), path.name
+            assert "deflated" in row["warnings"] or "delimiter" in row["warnings"], path.name
+            with pytest.raises(dicomfast.FrameIndexError):
+                dicomfast.read_frames(row, [0])
+            continue
+        tables.add(row["frame_table"])
+        n = len(row["frame_offsets"])
+        assert n == (expected.shape[0] if row["NumberOfFrames"] and row["NumberOfFrames"] > 1 else 1)
+        got = dicomfast.read_frames(row, range(n))
+        for k in range(n):
+            np.testing.assert_array_equal(got[k], dicomfast.pixel_array(path, frame=k), err_msg=path.name)
+    assert {"native", "basic", "fragments"} <= tables
+
+
+def test_frame_index_columns(served):
+    root, server = served
+    rows = _frame_rows(dicomfast.index([root / f"{kind}.dcm" for kind in KINDS], frames=True, workers=1))
+    assert [rows[f"{kind}.dcm"]["frame_table"] for kind in KINDS] == ["native", "basic", "extended", "fragments"]
+    native = rows["native.dcm"]
+    size = ROWS * COLS * 2
+    assert native["pixel_data_length"] == FRAMES * size
+    assert native["frame_offsets"] == [native["pixel_data_offset"] + k * size for k in range(FRAMES)]
+    assert native["frame_lengths"] == [size] * FRAMES
+    with open(root / "native.dcm", "rb") as f:  # the offset is the pixel data's value: its first bytes
+        f.seek(native["pixel_data_offset"])
+        assert f.read(size) == pydicom.dcmread(root / "native.dcm").PixelData[:size]
+    bot = rows["rle_bot.dcm"]
+    assert bot["pixel_data_length"] is None and bot["frame_lengths"][-1] is None  # to the end of the file
+    walked = rows["rle_nobot.dcm"]
+    assert walked["pixel_data_length"] == os.path.getsize(root / "rle_nobot.dcm") - walked["pixel_data_offset"]
+    # the same columns from the URLs
+    remote = _frame_rows(dicomfast.index([server.url(f"{kind}.dcm") for kind in KINDS], frames=True, workers=1))
+    for name, row in rows.items():
+        for column in ("frame_table", "frame_offsets", "frame_lengths", "pixel_data_offset", "Rows", "BitsStored"):
+            assert remote[name][column] == row[column], (name, column)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_read_frames_request_counts(served, kind):
+    """No header read: one range request per run of neighbouring frames, never from offset 0."""
+    root, server = served
+    path = root / f"{kind}.dcm"
+    table = dicomfast.index([server.url(f"{kind}.dcm")], frames=True, workers=1)
+    reference = pydicom.dcmread(path).pixel_array
+    for frames, runs in (([40], 1), ([3, 17, 33, 36, 39, 42, 45, 48, 51, 54], 10), ([43, 44, 45, 46], 1),
+                         ([10, 11, 30, 31, 32], 2)):
+        got, requests = _counted(server, lambda: dicomfast.read_frames(table, frames))
+        for k, arr in zip(frames, got):
+            np.testing.assert_array_equal(arr, reference[k])
+        assert len(requests) == runs, (frames, requests)
+        assert all(r.range and not r.range.startswith("bytes=0-") for r in requests)
+    # the last frame of a Basic Offset Table runs to the end of the file: one open-ended request
+    last, requests = _counted(server, lambda: dicomfast.read_frames(table, [FRAMES - 1]))
+    np.testing.assert_array_equal(last[0], reference[-1])
+    assert len(requests) == 1
+
+
+def test_read_frames_errors(served):
+    root, _ = served
+    plain = dicomfast.index([root / "native.dcm"], workers=1)
+    with pytest.raises(dicomfast.FrameIndexError, match="no frame index"):
+        dicomfast.read_frames(plain, [0])
+    table = dicomfast.index([root / "native.dcm"], frames=True, workers=1)
+    with pytest.raises(IndexError):
+        dicomfast.read_frames(table, [FRAMES])
+    row = table.to_pylist()[0]
+    row["BitsAllocated"] = 12  # the row's module is checked as a dataset's
+    with pytest.raises(dicomfast.InvalidPixelAttributeError):
+        dicomfast.read_frames(row, [0])
+    pandas = pytest.importorskip("pandas")
+    series = table.to_pandas().iloc[0]
+    assert isinstance(series, pandas.Series)
+    np.testing.assert_array_equal(dicomfast.read_frames(series, [5])[0],
+                                  dicomfast.pixel_array(root / "native.dcm", frame=5))

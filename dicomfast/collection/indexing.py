@@ -25,10 +25,11 @@ from typing import Any, Iterable, Iterator
 from .. import datadict
 from .executor import DEFAULT_CHUNKSIZE, map_chunks
 from ..reader import dcmread
+from .frames import FRAME_TAGS, frame_cells, frame_columns, index_frames
 from ..sources import is_remote, list_files
 from ..tags import to_tag
 
-__all__ = ["index", "index_schema", "column_type", "FILE_COLUMNS", "DATASET_COLUMNS", "ERROR_COLUMNS",
+__all__ = ["index", "index_schema", "table_from_values", "column_type", "FILE_COLUMNS", "DATASET_COLUMNS", "ERROR_COLUMNS",
            "DEFECTS_COLUMN"]
 
 #: Columns about the file itself.
@@ -143,12 +144,15 @@ def column_type(tag: Any) -> Any:
     return require_pyarrow().list_(arrow) if multi else arrow
 
 
-def _columns(tags: Iterable[Any]) -> tuple:
-    """The dataset column specs: the fixed ones, then the requested tags (each once)."""
+def _columns(tags: Iterable[Any], frames: bool = False) -> tuple:
+    """The dataset column specs: the fixed ones, then the requested tags (each once), then with
+    ``frames`` the Image Pixel module's (:data:`~dicomfast.collection.frames.FRAME_TAGS`)."""
     specs = [_column_of_tag(tag, name) for name, tag in DATASET_COLUMNS]
     seen = set()
     if isinstance(tags, (str, int)):
         tags = [tags]
+    if frames:
+        tags = [*tags, *(keyword for keyword, _ in FRAME_TAGS)]
     for key in tags:
         tag = to_tag(key)
         if tag in seen:
@@ -160,7 +164,7 @@ def _columns(tags: Iterable[Any]) -> tuple:
 
 
 @functools.lru_cache(maxsize=64)
-def _schema(specs: tuple) -> Any:
+def _schema(specs: tuple, frames: bool = False) -> Any:
     pa = require_pyarrow()
     fields = [
         pa.field("path", pa.string(), nullable=False),
@@ -171,14 +175,45 @@ def _schema(specs: tuple) -> Any:
     for name, _, kind, multi in specs:
         arrow = _arrow_kind(kind)
         fields.append(pa.field(name, pa.list_(arrow) if multi else arrow))
+    if frames:
+        fields += frame_columns(pa)
     fields += [pa.field(name, pa.string()) for name in ERROR_COLUMNS]
     fields.append(pa.field(DEFECTS_COLUMN, pa.list_(pa.string())))
     return pa.schema(fields)
 
 
-def index_schema(tags: Iterable[Any] = ()) -> Any:
-    """The schema of ``index(..., tags=tags)``: the same for every file set (a ``pyarrow.Schema``)."""
-    return _schema(_columns(tags))
+def index_schema(tags: Iterable[Any] = (), frames: bool = False) -> Any:
+    """The schema of ``index(..., tags=tags, frames=frames)``: the same for every file set (a
+    ``pyarrow.Schema``)."""
+    return _schema(_columns(tags, frames), frames)
+
+
+def table_from_values(rows: Iterable[tuple[str, dict]], tags: Iterable[Any] = ()) -> Any:
+    """A table of :func:`index_schema`\ ``(tags)`` from values found elsewhere (a DICOMweb search's
+    answer): ``rows`` are ``(path, {tag: value})``, each value as a dataset gives it (a string, a
+    number, a list of them); the cells are converted as :func:`index` converts a header's, a value
+    that does not convert is a null cell named in ``warnings``. The file columns other than
+    ``path`` are null."""
+    pa = require_pyarrow()
+    specs = _columns(tags)
+    schema = _schema(specs)
+    plan = [(name, tag, _converter(kind, multi)) for name, tag, kind, multi in specs]
+    cells: dict[str, list] = {field.name: [] for field in schema}
+    for path, values in rows:
+        problems = []
+        cells["path"].append(path)
+        for name, tag, convert in plan:
+            value = values.get(tag)
+            try:
+                cells[name].append(None if value is None else convert(value))
+            except (ValueError, TypeError, OverflowError) as exc:
+                cells[name].append(None)
+                problems.append(f"{name}: {exc}")
+        cells["warnings"].append("; ".join(problems) or None)
+        cells[DEFECTS_COLUMN].append([])
+    n = len(cells["path"])
+    arrays = [pa.array(cells[field.name] if cells[field.name] else [None] * n, type=field.type) for field in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 # -- values ----------------------------------------------------------------------------------------
@@ -364,25 +399,28 @@ def _utf8(message: str) -> str:
         return message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _index_chunk(paths: list[str], specs: tuple, strict: bool = False) -> Any:
+def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: bool = False) -> Any:
     """Read the headers of ``paths``: one Arrow record batch with the rows, in order.
 
     No exception escapes for a file: a file that cannot be read is a row with its error; a file
     read with defects (not ``strict``) is a row with their kinds.
     """
     pa = require_pyarrow()
-    schema = _schema(specs)
+    schema = _schema(specs, frames)
     wanted = tuple(sorted({spec[1] for spec in specs}))
     plan = [(name, tag, _converter(kind, multi)) for name, tag, kind, multi in specs]
     n_dataset = len(specs)
-    columns: list[list] = [[] for _ in range(4 + n_dataset + 4)]
+    n_frames = len(frame_cells(None)) if frames else 0
+    columns: list[list] = [[] for _ in range(4 + n_dataset + n_frames + 4)]
     path_col, size_col, mtime_col, syntax_col = columns[:4]
     dataset_cols = columns[4:4 + n_dataset]
-    error_col, type_col, warn_col, defects_col = columns[4 + n_dataset:]
+    frame_cols = columns[4 + n_dataset:4 + n_dataset + n_frames]
+    error_col, type_col, warn_col, defects_col = columns[4 + n_dataset + n_frames:]
 
     for path in paths:
         size = mtime = syntax = error = error_type = kinds = None
         values: list = [None] * n_dataset
+        located = None
         problems = None
         try:
             if is_remote(path):  # a URL: its header read alone (size and mtime would cost a request)
@@ -395,7 +433,12 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False) -> Any:
             if st is not None and not stat.S_ISREG(st.st_mode):
                 # reading a FIFO would block forever and a device may never end: not read
                 raise OSError(f"{path} is not a regular file (a FIFO, socket or device)")
-            ds = _read_file(path, wanted, strict)
+            if frames:  # the header to the pixel data, then where its frames are
+                ds, located, why = index_frames(path, strict)
+                if why is not None:
+                    problems = [f"frames: {why}"]
+            else:
+                ds = _read_file(path, wanted, strict)
             kinds = [d.kind for d in ds.defects]
             meta = ds.file_meta
             if meta is not None:
@@ -415,7 +458,7 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False) -> Any:
             # a message may hold the path: make it UTF-8 the same way as the path column
             error, error_type = _utf8(str(exc) or repr(exc)), type(exc).__name__
             values = [None] * n_dataset
-            syntax = problems = kinds = None
+            syntax = problems = kinds = located = None
         text = _path_text(path)
         if text is not path:
             problems = ["path: not UTF-8, its undecodable bytes are written \\xNN", *(problems or ())]
@@ -425,6 +468,9 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False) -> Any:
         syntax_col.append(syntax)
         for column, value in zip(dataset_cols, values):
             column.append(value)
+        if frames:
+            for column, value in zip(frame_cols, frame_cells(located)):
+                column.append(value)
         error_col.append(error)
         type_col.append(error_type)
         warn_col.append("; ".join(problems) if problems else None)
@@ -439,11 +485,11 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False) -> Any:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _crashed_chunk(paths: list[str], specs: tuple) -> Any:
+def _crashed_chunk(paths: list[str], specs: tuple, frames: bool = False) -> Any:
     """The rows of files that killed the worker process reading them (a crash in a decoder, the OOM
     killer), twice: only the path and the error (``map_chunks``'s ``on_crash``)."""
     pa = require_pyarrow()
-    schema = _schema(specs)
+    schema = _schema(specs, frames)
     cells = {"path": paths, "error": ["the worker process died reading this file"] * len(paths),
              "error_type": ["WorkerCrashed"] * len(paths)}
     arrays = [pa.array(cells.get(field.name, [None] * len(paths)), type=field.type) for field in schema]
@@ -570,6 +616,7 @@ def index(
     progress: bool = False,
     chunksize: int = DEFAULT_CHUNKSIZE,
     strict: bool = False,
+    frames: bool = False,
 ) -> Any:
     """Index DICOM files into a ``pyarrow.Table``, one row per file (``.to_pandas()`` for a DataFrame).
 
@@ -593,6 +640,15 @@ def index(
     ``dask.distributed.Client`` or a scheduler address, to run on a Dask cluster (``workers`` ignored).
     ``chunksize`` files go to a worker at a time and come back as one record batch.
 
+    ``frames=True`` adds a frame index (:mod:`dicomfast.collection.frames`): the Image Pixel
+    module's columns (``Rows``, ``Columns``, ... ``NumberOfFrames``), then the pixel data's
+    ``pixel_data_keyword``, ``pixel_data_vr``, ``pixel_data_offset`` and ``pixel_data_length``,
+    ``frame_table`` (how the frames were found: native, extended, basic, fragments) and each frame's
+    byte range, ``frame_offsets`` and ``frame_lengths`` (``list<int64>``), from which
+    :func:`~dicomfast.read_frames` reads frames with no header read. Each header is then read to the
+    pixel data (tags after it are not columns); a file whose frames cannot be located has null frame
+    columns and ``warnings`` saying why.
+
     ``previous``: an earlier index (a Table or a Parquet path) made with the same ``tags``; a file whose
     path, size and modification time are unchanged is not read again, its row is reused (rows with an
     error are always read again).
@@ -603,8 +659,8 @@ def index(
     ``previous`` last. ``progress=True`` shows a tqdm bar if tqdm is installed.
     """
     pa = require_pyarrow()
-    specs = _columns(tags)
-    schema = _schema(specs)
+    specs = _columns(tags, frames)
+    schema = _schema(specs, frames)
 
     reused_rows: list[int] = []
     files: Iterable[str] = iter_files(paths, recursive=recursive)
@@ -615,13 +671,13 @@ def index(
         files = _changed(files, old[1], reused_rows)
 
     batches = map_chunks(
-        functools.partial(_index_chunk, specs=specs, strict=strict),
+        functools.partial(_index_chunk, specs=specs, strict=strict, frames=frames),
         files,
         workers=workers,
         scheduler=scheduler,
         progress="index" if progress is True else progress,
         chunksize=chunksize,
-        on_crash=functools.partial(_crashed_chunk, specs=specs),
+        on_crash=functools.partial(_crashed_chunk, specs=specs, frames=frames),
     )
 
     def reused():

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -26,15 +26,16 @@ import struct
 
 from ..core._scan import pread_into
 from ..dataset import Dataset, element_after_header
-from ..errors import DicomError, TruncatedError
+from ..errors import DicomError, FrameIndexError, TruncatedError
 from ..reader import read_fragments, read_header_source, read_source
 from ..sources import ByteSource, FileSource, Range, coalesce, open_source
-from .codecs import decode_bytes
+from .codecs import FrameLayout, decode_bytes, decode_data
 from .encapsulated import element_bytes, frame_count
 from .module import NATIVE_SYNTAXES, PixelInfo, PixelModule, check, check_frame, pixel_module
 from .native import decode, finish, flat_native
 
-__all__ = ["read_stored", "Stored", "PLAIN_SYNTAXES", "FrameReader", "FrameRange", "encapsulated_frame_ranges"]
+__all__ = ["read_stored", "Stored", "PLAIN_SYNTAXES", "FrameReader", "FrameRange", "encapsulated_frame_ranges",
+           "FrameIndex", "frame_index", "walk_fragments", "read_frame_ranges", "decode_frame_bytes"]
 
 #: Transfer syntaxes whose Pixel Data can be read from the file as it is stored.
 PLAIN_SYNTAXES = frozenset(("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"))
@@ -160,6 +161,7 @@ _ITEM = 0xE000FFFE  # (FFFE,E000) read as one little-endian uint32
 _UNDEFINED = 0xFFFFFFFF
 _EXTENDED_OFFSET_TABLE = 0x7FE00001
 _EXTENDED_OFFSET_TABLE_LENGTHS = 0x7FE00002
+_SEQUENCE_DELIMITER = 0xE0DDFFFE
 
 
 class FrameRange(NamedTuple):
@@ -305,31 +307,180 @@ class FrameReader:
             for k in frames:
                 r = self.ranges[k]
                 wanted.append(Range(r.offset, r.length))
-        # neighbouring frames: one read per run (an open-ended last frame is read on its own)
-        bounded = [i for i, r in enumerate(wanted) if r.length >= 0]
-        runs = coalesce([wanted[i] for i in bounded])
-        reads = [run for run, _ in runs]
-        tails = [i for i, r in enumerate(wanted) if r.length < 0]
-        got = self.source.read_ranges(reads) if reads else []
-        pieces: list[Any] = [None] * len(wanted)
-        for (run, members), data in zip(runs, got):
-            view = memoryview(data)
-            for j in members:
-                i = bounded[j]
-                begin = wanted[i].offset - run.offset
-                pieces[i] = view[begin:begin + wanted[i].length]
-        for i in tails:
-            pieces[i] = self.source.read_from(wanted[i].offset)
-        out = []
-        for k, piece in zip(frames, pieces):
-            if self.native_offset >= 0:
-                if len(piece) < info.frame_bits // 8:
-                    raise TruncatedError(f"{where}: the file ends before the end of frame {k}",
-                                         offset=self.native_offset)
-                out.append(finish(info, flat_native(info, piece, 0, 1), None, as_rgb))
-                continue
-            r = self.ranges[k]
-            encoded = _frame_from_items(piece, where) if r.items else _frame_from_item(piece, r.length, where)
-            arr = decode_bytes(self.header, encoded)
-            out.append(finish(info, np.ascontiguousarray(arr).reshape(-1), None, as_rgb))
-        return out
+        pieces = _read_runs(self.source, wanted)
+        if self.native_offset >= 0:
+            return [_native_frame(info, piece, k, where, as_rgb) for k, piece in zip(frames, pieces)]
+        return [_encapsulated_frame(info, self.ranges[k], piece, where, as_rgb, None, self.header)
+                for k, piece in zip(frames, pieces)]
+
+
+def _read_runs(source: ByteSource, wanted: Sequence[Range]) -> list[Any]:
+    """The bytes of each range of ``wanted`` (length -1: to the end of the source), reading each run
+    of neighbouring ranges with one read (the runs together: concurrent requests where the source
+    can; an open-ended range on its own)."""
+    bounded = [i for i, r in enumerate(wanted) if r.length >= 0]
+    runs = coalesce([wanted[i] for i in bounded])
+    got = source.read_ranges([run for run, _ in runs]) if runs else []
+    pieces: list[Any] = [None] * len(wanted)
+    for (run, members), data in zip(runs, got):
+        view = memoryview(data)
+        for j in members:
+            i = bounded[j]
+            begin = wanted[i].offset - run.offset
+            pieces[i] = view[begin:begin + wanted[i].length]
+    for i, r in enumerate(wanted):
+        if r.length < 0:
+            pieces[i] = source.read_from(r.offset)
+    return pieces
+
+
+def _native_frame(info: PixelInfo, piece: Any, k: int, where: str, as_rgb: bool) -> np.ndarray:
+    if len(piece) < info.frame_bits // 8:
+        raise TruncatedError(f"{where}: the file ends before the end of frame {k}", offset=0)
+    return finish(info, flat_native(info, piece, 0, 1), None, as_rgb)
+
+
+def _encapsulated_frame(info: PixelInfo, r: FrameRange, piece: Any, where: str, as_rgb: bool,
+                        decoder: str | None, header: Dataset | None = None) -> np.ndarray:
+    encoded = _frame_from_items(piece, where) if r.items else _frame_from_item(piece, r.length, where)
+    if header is not None:
+        arr = decode_bytes(header, encoded, decoder=decoder)
+    else:
+        arr = decode_data(info.transfer_syntax, FrameLayout.from_info(info), encoded, decoder=decoder).array
+    return finish(info, np.ascontiguousarray(arr).reshape(-1), None, as_rgb)
+
+
+# -- the frame index: where every frame is, from a header read ---------------------------------------
+
+
+class FrameIndex(NamedTuple):
+    """Where the frames of a file are, found from its header read (:func:`frame_index`).
+
+    ``keyword`` and ``vr``: the pixel data element; ``pixel_data_offset``: where its value starts
+    (encapsulated: the Basic Offset Table's item); ``pixel_data_length``: its value length (native),
+    or, encapsulated, the bytes from the value's start to the end of its sequence delimiter when the
+    fragments were walked, None when the offset tables located the frames (the end of the last
+    frame is where the data's delimiter is, which only a read of that frame finds). ``table``: how
+    the frames were found: ``"native"`` (arithmetic; each range the frame's bytes),
+    ``"extended"`` (the Extended Offset Table; each range the frame's fragment item: 8 bytes of item
+    header, then the frame), ``"basic"`` (the Basic Offset Table) or ``"fragments"`` (a walk of the
+    fragment items' headers; each range the items of the frame's fragments). ``offsets`` and
+    ``lengths``: each frame's byte range (a length None: to the end of the file, the last frame of a
+    Basic Offset Table). ``info``: the checked :class:`PixelInfo`."""
+
+    keyword: str
+    vr: str
+    pixel_data_offset: int
+    pixel_data_length: int | None
+    table: str
+    offsets: list[int]
+    lengths: list[int | None]
+    info: PixelInfo
+
+
+def walk_fragments(read_at: Callable[[int, int], bytes], value_offset: int, where: str = "") -> tuple[list[tuple[int, int]], int]:
+    """The fragment items of encapsulated pixel data whose value starts at ``value_offset``, found
+    by reading each item's 8-byte header (one read each): ``([(item offset, value length), ...],
+    end)``, the Basic Offset Table's item left out, ``end`` the offset just past the sequence
+    delimiter. A :class:`TruncatedError` when the data ends first, a :class:`FrameIndexError` for
+    something other than an item."""
+    items: list[tuple[int, int]] = []
+    pos = value_offset
+    first = True
+    while True:
+        head = read_at(pos, 8)
+        if len(head) < 8:
+            raise TruncatedError(f"{where}: the encapsulated pixel data ends without its sequence delimiter",
+                                 offset=pos)
+        tag, size = struct.unpack("<LL", head)
+        if tag == _SEQUENCE_DELIMITER:
+            return items, pos + 8
+        if tag != _ITEM or size == _UNDEFINED:
+            raise FrameIndexError(f"{where}: offset {pos} of the encapsulated pixel data holds no item")
+        if not first:
+            items.append((pos, size))
+        first = False
+        pos += 8 + size
+
+
+def frame_index(ds: Dataset, source: ByteSource) -> FrameIndex:
+    """Where every frame of ``source`` is, from its header ``ds`` (``read_header_source``: the
+    dataset up to its pixel data): by arithmetic for native data, by the Extended or Basic Offset
+    Table when it is consistent with the frames, else by walking the fragment items' headers (one
+    small read each; each frame must then be one fragment, or the only frame all of them: which
+    fragments make which frame is otherwise known only to the codestreams). A
+    :class:`FrameIndexError` says why the frames cannot be located (no pixel data where the header
+    ends, deflated data, 1-bit frames that do not start on a byte); the pixel checks' errors
+    (:func:`~dicomfast.pixels.module.check`) propagate."""
+    where = source.name
+    m = pixel_module(ds)
+    syntax = m.transfer_syntax_value
+    if type(syntax) is not str:
+        raise FrameIndexError(f"{where}: no transfer syntax in the file meta")
+    if syntax in NATIVE_SYNTAXES and syntax not in PLAIN_SYNTAXES:
+        raise FrameIndexError(f"{where}: deflated: the frames' offsets are in the inflated bytes")
+    found = element_after_header(ds, source.read_at, undefined=True)
+    keyword = _PIXEL_KEYWORDS.get(found.tag) if found is not None else None
+    if keyword is None:
+        raise FrameIndexError(f"{where}: no pixel data where the header ends")
+    encapsulated = found.length == _UNDEFINED
+    info = check(m, keyword, -1, encapsulated, 0 if encapsulated else found.length, found.vr)
+    start = found.value_offset
+    if not encapsulated:
+        size, rest = divmod(info.frame_bits, 8)
+        if rest or (info.swap_ow and size % 2):
+            raise FrameIndexError(f"{where}: the frames do not start on a byte (or an OW byte pair)")
+        n = info.number_of_frames
+        return FrameIndex(keyword, found.vr, start, found.length, "native",
+                          [start + k * size for k in range(n)], [size] * n, info)
+    nframes = frame_count(ds)
+    ranges = encapsulated_frame_ranges(ds, start, source.read_at, nframes)
+    if ranges is not None:
+        table = "basic" if ranges[0].items else "extended"
+        return FrameIndex(keyword, found.vr, start, None, table, [r.offset for r in ranges],
+                          [r.length if r.length >= 0 else None for r in ranges], info)
+    items, end = walk_fragments(source.read_at, start, where)
+    if len(items) == nframes:
+        offsets, lengths = [o for o, _ in items], [8 + n for _, n in items]
+    elif nframes == 1 and items:
+        offsets, lengths = [items[0][0]], [end - 8 - items[0][0]]
+    else:
+        raise FrameIndexError(f"{where}: {len(items)} fragments for {nframes} frames and no offset table: "
+                              "which fragments make which frame is known only to the codestreams")
+    return FrameIndex(keyword, found.vr, start, end - start, "fragments", offsets, lengths, info)
+
+
+def read_frame_ranges(source: Any, info: PixelInfo, table: str, offsets: Sequence[int],
+                      lengths: Sequence[int | None], frames: Sequence[int], *, as_rgb: bool = True,
+                      decoder: str | None = None) -> list[np.ndarray]:
+    """Frames ``frames`` of ``source`` (a path, URL, fsspec file or ByteSource) whose byte ranges
+    ``offsets`` and ``lengths`` and ``table`` are a :class:`FrameIndex`'s and whose module is
+    ``info``: one read per run of neighbouring frames (concurrent where the source can), no header
+    read; decoded through the codec registry and finished as ``pixel_array(src, frame=k)``."""
+    frames = [check_frame(info, k) for k in frames]
+    if len(offsets) != info.number_of_frames or len(lengths) != len(offsets):
+        raise FrameIndexError(f"the frame index holds {len(offsets)} frame ranges for "
+                              f"{info.number_of_frames} frames")
+    wanted = [Range(offsets[k], -1 if lengths[k] is None else lengths[k]) for k in frames]
+    src = open_source(source)
+    try:
+        where = src.name
+        pieces = _read_runs(src, wanted)
+    finally:
+        if src is not source:
+            src.close()
+    if table == "native":
+        return [_native_frame(info, piece, k, where, as_rgb) for k, piece in zip(frames, pieces)]
+    items = table in ("basic", "fragments")
+    return [_encapsulated_frame(info, FrameRange(r.offset, r.length, items), piece, where, as_rgb, decoder)
+            for r, piece in zip(wanted, pieces)]
+
+
+def decode_frame_bytes(info: PixelInfo, data: Any, *, as_rgb: bool = True, decoder: str | None = None,
+                       where: str = "") -> np.ndarray:
+    """One frame's bytes ``data`` (native: the stored values; encapsulated: the codestream), read
+    elsewhere (a DICOMweb frame), as ``pixel_array(src, frame=k)`` gives it, for the module ``info``."""
+    if not info.encapsulated:
+        return _native_frame(info, memoryview(data), 0, where, as_rgb)
+    arr = decode_data(info.transfer_syntax, FrameLayout.from_info(info), data, decoder=decoder).array
+    return finish(info, np.ascontiguousarray(arr).reshape(-1), None, as_rgb)

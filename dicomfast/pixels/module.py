@@ -22,7 +22,8 @@ from ..errors import (
 from ..reader import dcmread
 from ._module import PixelModule, pixel_module
 
-__all__ = ["PixelInfo", "PixelModule", "pixel_module", "pixel_info", "module_info", "check", "check_frame",
+__all__ = ["PixelInfo", "PixelModule", "PixelValues", "pixel_module", "pixel_info", "module_info", "check",
+           "check_frame", "info_from_values",
            "to_dataset", "record_defects", "element_offset", "NATIVE_SYNTAXES", "NO_BIT_CORRECTION", "YBR"]
 
 _PIXEL_TAGS = {0x7FE00010: "PixelData", 0x7FE00008: "FloatPixelData", 0x7FE00009: "DoubleFloatPixelData"}
@@ -102,6 +103,33 @@ class PixelInfo(NamedTuple):
             return (self.number_of_frames,) + self.frame_shape
         return self.frame_shape
 
+
+
+class PixelValues(NamedTuple):
+    """The values of an Image Pixel module held elsewhere (the columns of an index row), with the
+    attribute names of :class:`PixelModule` that :func:`check` reads: :func:`info_from_values`
+    checks them as a dataset's module is checked."""
+
+    transfer_syntax: str
+    rows: Any
+    columns: Any
+    samples_per_pixel: Any
+    bits_allocated: Any
+    bits_stored: Any
+    pixel_representation: Any
+    photometric_interpretation: Any
+    planar_configuration: Any
+    number_of_frames: Any
+    big_endian: bool = False     # read only without a transfer syntax
+    explicit_vr: bool = True
+    key: Any = None              # not cached by values: :func:`check` runs the checks
+
+
+def info_from_values(values: PixelValues, keyword: str = "PixelData", *, encapsulated: bool,
+                     length: int = 0, vr: str = "OB") -> PixelInfo:
+    """The :class:`PixelInfo` of module ``values`` for a pixel data element described by the other
+    arguments (as :func:`check`): the same checks, and errors, as :func:`pixel_info` of a dataset."""
+    return check(values, keyword, -1, encapsulated, length, vr)  # type: ignore[arg-type]
 
 
 def _int(value: Any, keyword: str, required: bool = True) -> int | None:

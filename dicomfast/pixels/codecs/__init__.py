@@ -51,7 +51,7 @@ identifiers 1, 2, 3), as pydicom and GDCM decide it. 1-bit data in JPEG 2000 dec
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy
 
@@ -62,7 +62,7 @@ from .._native import ybr_full_to_rgb
 from ..encapsulated import frame_bytes
 
 __all__ = ["FrameLayout", "Decoder", "DecodedFrame", "register_decoder", "register_backend", "decoder_for",
-           "decoders_for", "BackendDecoder", "decode_frame", "decode_frame_record", "decode_bytes", "from_buffer", "shift",
+           "decoders_for", "BackendDecoder", "decode_frame", "decode_frame_record", "decode_bytes", "decode_data", "from_buffer", "shift",
            "itemsize_for_precision", "check_out", "RGB_CONVERTIBLE", "EncodedFrames", "encode_frames",
            "register_encoder", "DEFAULT_ORDER", "check_decoder", "backend_names"]
 
@@ -219,6 +219,22 @@ class FrameLayout:
         self.to_rgb = bool(as_rgb and self.photometric in RGB_CONVERTIBLE and self.samples == 3
                            and self.bits_allocated == 8)
 
+    @classmethod
+    def from_info(cls, info: Any, as_rgb: bool = False) -> "FrameLayout":
+        """The layout of a checked :class:`~dicomfast.pixels.module.PixelInfo` (no dataset: the
+        module's values held elsewhere, as in an index row)."""
+        layout = cls.__new__(cls)
+        layout.rows, layout.columns, layout.samples = info.rows, info.columns, info.samples_per_pixel
+        layout.bits_allocated, layout.bits_stored = info.bits_allocated, info.bits_stored
+        layout.signed = info.pixel_representation == 1 and info.bits_allocated != 1
+        layout.planar = info.planar_configuration if info.samples_per_pixel > 1 else 0
+        layout.photometric = info.photometric_interpretation
+        if layout.bits_allocated not in (1, 8, 16, 32, 64):
+            raise DicomError(f"cannot decode {layout.bits_allocated} bits allocated")
+        layout.to_rgb = bool(as_rgb and layout.photometric in RGB_CONVERTIBLE and layout.samples == 3
+                             and layout.bits_allocated == 8)
+        return layout
+
     @property
     def itemsize(self) -> int:
         """Bytes a sample in the decoded frame: Bits Allocated's (1 bit: a byte)."""
@@ -311,6 +327,20 @@ def decode_frame_record(ds: Dataset, index: int = 0, *, decoder: str | None = No
     check_out(out, layout)
     if data is None:
         data = frame_bytes(ds, index)
+    return _decode_with(candidates, layout, data, out)
+
+
+def decode_data(syntax: str, layout: FrameLayout, data: bytes | memoryview, *, decoder: str | None = None,
+                out: numpy.ndarray | None = None) -> DecodedFrame:
+    """:func:`decode_frame_record` of one frame's encoded bytes ``data`` in transfer syntax
+    ``syntax``, laid out as ``layout`` says (:meth:`FrameLayout.from_info`): no dataset needed."""
+    candidates = decoders_for(syntax, decoder)
+    check_out(out, layout)
+    return _decode_with(candidates, layout, data, out)
+
+
+def _decode_with(candidates: list, layout: FrameLayout, data: bytes | memoryview,
+                 out: numpy.ndarray | None) -> DecodedFrame:
     refused: list[str] = []
     first: DicomError | None = None
     for backend, decode in candidates:

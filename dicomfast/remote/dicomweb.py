@@ -1,0 +1,278 @@
+"""A DICOMweb client: QIDO-RS searches as Arrow tables, WADO-RS instances as dicomfast datasets
+(parsed straight from the multipart/related answer), metadata as the DICOM JSON model, frames
+decoded through the codec registry, and STOW-RS of files and datasets.
+
+    >>> web = DICOMwebClient("http://localhost:8042/dicom-web")
+    >>> studies = web.search_studies(PatientID="R13")          # a pyarrow Table, the index's types
+    >>> ds = web.retrieve_instance(study, series, instance)    # a dicomfast Dataset
+    >>> frames = web.retrieve_frames(study, series, instance, [1, 5])   # arrays, as pixel_array
+
+HTTP is ``requests`` (a timeout on every request); the multipart/related bodies are parsed here
+(:func:`parse_multipart`): the answer's parts as they are, with a :class:`MultipartError` for a body
+that is not what its Content-Type says.
+"""
+from __future__ import annotations
+
+import io
+import os
+from typing import Any, Iterable, NamedTuple, Sequence
+
+import numpy as np
+
+from ..collection.frames import FRAME_TAGS
+from ..collection.indexing import table_from_values
+from ..dataset import Dataset
+from ..errors import TransportError
+from ..pixels.fileread import decode_frame_bytes
+from ..pixels.module import NATIVE_SYNTAXES, PixelValues, info_from_values
+from ..reader import dcmread
+from ..tags import to_tag
+from ..writer import dcmwrite
+
+__all__ = ["DICOMwebClient", "MultipartError", "Part", "parse_multipart", "json_values"]
+
+_EXPLICIT_LE = "1.2.840.10008.1.2.1"
+
+
+class MultipartError(TransportError):
+    """A multipart/related answer that is not one: no boundary, a missing delimiter, a truncated
+    body or a part without its header block."""
+
+
+class Part(NamedTuple):
+    """One part of a multipart body: its ``headers`` (lower-case names) and ``content``."""
+
+    headers: dict
+    content: bytes
+
+
+def _params(content_type: str) -> tuple[str, dict]:
+    kind, *rest = content_type.split(";")
+    params = {}
+    for item in rest:
+        name, _, value = item.strip().partition("=")
+        params[name.strip().lower()] = value.strip().strip('"')
+    return kind.strip().lower(), params
+
+
+def parse_multipart(body: bytes, content_type: str, url: str = "") -> list[Part]:
+    """The parts of a multipart body whose Content-Type header is ``content_type`` (RFC 2046)."""
+    kind, params = _params(content_type)
+    if not kind.startswith("multipart/"):
+        raise MultipartError(f"{url}: expected a multipart answer, got Content-Type {content_type!r}", url)
+    boundary = params.get("boundary")
+    if not boundary:
+        raise MultipartError(f"{url}: the multipart Content-Type has no boundary: {content_type!r}", url)
+    delimiter = b"--" + boundary.encode("latin-1")
+    start = body.find(delimiter)
+    if start < 0:
+        raise MultipartError(f"{url}: the multipart body holds no boundary delimiter", url)
+    parts = []
+    pos = start + len(delimiter)
+    while True:
+        if body.startswith(b"--", pos):
+            return parts  # the close delimiter
+        while pos < len(body) and body[pos] in b" \t":  # transport padding
+            pos += 1
+        if not body.startswith(b"\r\n", pos):
+            raise MultipartError(f"{url}: the multipart body is truncated after a delimiter", url)
+        pos += 2
+        if body.startswith(b"\r\n", pos):  # a part without headers
+            head_end = pos - 2
+        else:
+            head_end = body.find(b"\r\n\r\n", pos)
+            if head_end < 0:
+                raise MultipartError(f"{url}: a multipart part has no end to its headers", url)
+        eol = pos - 2
+        headers = {}
+        for line in body[eol + 2:head_end].split(b"\r\n"):
+            if line:
+                name, sep, value = line.decode("latin-1").partition(":")
+                if not sep:
+                    raise MultipartError(f"{url}: a multipart part header is not 'name: value': {line!r}", url)
+                headers[name.strip().lower()] = value.strip()
+        begin = head_end + 4
+        end = body.find(b"\r\n" + delimiter, begin)
+        if end < 0:
+            raise MultipartError(f"{url}: the multipart body is truncated (a part has no closing delimiter)", url)
+        parts.append(Part(headers, body[begin:end]))
+        pos = end + 2 + len(delimiter)
+
+
+def json_values(item: dict) -> dict:
+    """``{tag: value}`` of a DICOM JSON model object (PS3.18 F.2): one value as itself, several
+    as a list, a person name as its alphabetic group; sequences and bulk data left out."""
+    out = {}
+    for key, attr in item.items():
+        if not isinstance(attr, dict) or attr.get("vr") == "SQ":
+            continue
+        values = attr.get("Value")
+        if not values:
+            continue
+        if attr.get("vr") == "PN":
+            values = [v.get("Alphabetic") if isinstance(v, dict) else v for v in values]
+        out[int(key, 16)] = values[0] if len(values) == 1 else list(values)
+    return out
+
+
+class DICOMwebClient:
+    """A DICOMweb service at ``url`` (its base: ``.../dicom-web``). ``session``: a
+    ``requests.Session`` (authentication, retries); ``timeout``: seconds for every request."""
+
+    def __init__(self, url: str, *, session: Any = None, timeout: float = 60.0) -> None:
+        import requests
+
+        self.url = url.rstrip("/")
+        self.session = session if session is not None else requests.Session()
+        self.timeout = timeout
+        self._requests = requests
+
+    # -- HTTP --------------------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        url = f"{self.url}/{path.lstrip('/')}"
+        try:
+            answer = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except self._requests.RequestException as exc:
+            raise TransportError(f"{url}: {method} failed: {type(exc).__name__}: {exc}", url) from exc
+        if answer.status_code == 204:
+            return answer
+        if answer.status_code >= 400:
+            raise TransportError(f"{url}: {method} answered {answer.status_code} {answer.reason}: "
+                                 f"{answer.text[:200]}", url)
+        return answer
+
+    def _json(self, path: str, params: dict | None = None) -> list:
+        answer = self._request("GET", path, params=params, headers={"Accept": "application/dicom+json"})
+        if answer.status_code == 204 or not answer.content:
+            return []
+        try:
+            return answer.json()
+        except ValueError as exc:
+            raise TransportError(f"{answer.url}: the answer is not JSON: {exc}", answer.url) from exc
+
+    def _parts(self, path: str, accept: str) -> list[Part]:
+        answer = self._request("GET", path, headers={"Accept": accept})
+        return parse_multipart(answer.content, answer.headers.get("Content-Type", ""), answer.url)
+
+    # -- QIDO-RS -----------------------------------------------------------------------------------
+
+    def _search(self, path: str, level: str, filters: dict, tags: Iterable[Any]) -> Any:
+        params = {"includefield": "all", **{str(k): str(v) for k, v in filters.items()}}
+        found = self._json(path, params)
+        rows = []
+        for item in found:
+            values = json_values(item)
+            ids = [values.get(t) for t in (0x0020000D, 0x0020000E, 0x00080018)]
+            where = "/".join(f"{name}/{uid}" for name, uid in zip(("studies", "series", "instances"), ids) if uid)
+            rows.append((f"{self.url}/{where}", values))
+        return table_from_values(rows, tags)
+
+    def search_studies(self, *, tags: Iterable[Any] = (), **filters: Any) -> Any:
+        """QIDO-RS studies matching ``filters`` (keywords or tags: values, as QIDO takes them), as a
+        table of ``index_schema(tags)`` (the study's columns filled, ``path`` its URL)."""
+        return self._search("studies", "study", filters, tags)
+
+    def search_series(self, study: str | None = None, *, tags: Iterable[Any] = (), **filters: Any) -> Any:
+        """QIDO-RS series (of ``study``, or all) as :meth:`search_studies`."""
+        return self._search(f"studies/{study}/series" if study else "series", "series", filters, tags)
+
+    def search_instances(self, study: str | None = None, series: str | None = None, *,
+                         tags: Iterable[Any] = (), **filters: Any) -> Any:
+        """QIDO-RS instances (of ``study`` and ``series``, or all) as :meth:`search_studies`."""
+        path = "instances"
+        if study:
+            path = f"studies/{study}/series/{series}/instances" if series else f"studies/{study}/instances"
+        return self._search(path, "instance", filters, tags)
+
+    # -- WADO-RS -----------------------------------------------------------------------------------
+
+    def _datasets(self, path: str) -> list[Dataset]:
+        parts = self._parts(path, 'multipart/related; type="application/dicom"; transfer-syntax=*')
+        out = []
+        for part in parts:
+            kind = part.headers.get("content-type", "application/dicom").split(";")[0].strip().lower()
+            if kind != "application/dicom":
+                raise MultipartError(f"{self.url}/{path}: a part is {kind}, not application/dicom", path)
+            out.append(dcmread(part.content))
+        return out
+
+    def retrieve_instance(self, study: str, series: str, instance: str) -> Dataset:
+        """WADO-RS of one instance, as a dicomfast Dataset (in its stored transfer syntax)."""
+        found = self._datasets(f"studies/{study}/series/{series}/instances/{instance}")
+        if len(found) != 1:
+            raise MultipartError(f"{self.url}: {len(found)} instances for one", self.url)
+        return found[0]
+
+    def retrieve_series(self, study: str, series: str) -> list[Dataset]:
+        """WADO-RS of a series: its instances as dicomfast Datasets."""
+        return self._datasets(f"studies/{study}/series/{series}")
+
+    def retrieve_study(self, study: str) -> list[Dataset]:
+        """WADO-RS of a study: its instances as dicomfast Datasets."""
+        return self._datasets(f"studies/{study}")
+
+    def retrieve_metadata(self, study: str, series: str | None = None, instance: str | None = None) -> list[dict]:
+        """WADO-RS metadata: the DICOM JSON model of each instance (bulk data as URIs)."""
+        path = f"studies/{study}"
+        if series:
+            path += f"/series/{series}"
+            if instance:
+                path += f"/instances/{instance}"
+        return self._json(path + "/metadata")
+
+    def retrieve_frames(self, study: str, series: str, instance: str, frames: Sequence[int], *,
+                        as_rgb: bool = True, decoder: str | None = None) -> list[np.ndarray]:
+        """Frames ``frames`` (numbered from 0, as ``pixel_array``) of an instance, fetched in one
+        WADO-RS request in their stored transfer syntax and decoded through the codec registry;
+        the Image Pixel module from the instance's metadata (one more request)."""
+        meta = self.retrieve_metadata(study, series, instance)
+        if len(meta) != 1:
+            raise TransportError(f"{self.url}: {len(meta)} metadata objects for one instance", self.url)
+        values = json_values(meta[0])
+        module = [values.get(to_tag(keyword)) for keyword, _ in FRAME_TAGS]
+        numbers = ",".join(str(int(k) + 1) for k in frames)
+        path = f"studies/{study}/series/{series}/instances/{instance}/frames/{numbers}"
+        parts = self._parts(path, 'multipart/related; type="application/octet-stream"; transfer-syntax=*')
+        if len(parts) != len(frames):
+            raise MultipartError(f"{self.url}/{path}: {len(parts)} parts for {len(frames)} frames", path)
+        out = []
+        for part in parts:
+            kind, params = _params(part.headers.get("content-type", "application/octet-stream"))
+            syntax = params.get("transfer-syntax", _EXPLICIT_LE)
+            encapsulated = syntax not in NATIVE_SYNTAXES
+            info = info_from_values(PixelValues(syntax, *module), encapsulated=encapsulated,
+                                    length=len(part.content) * int(module[-1] or 1), vr="OW")
+            info = info._replace(number_of_frames=1)
+            out.append(decode_frame_bytes(info, part.content, as_rgb=as_rgb, decoder=decoder, where=path))
+        return out
+
+    # -- STOW-RS -----------------------------------------------------------------------------------
+
+    def store(self, items: Iterable[Any], study: str | None = None) -> dict:
+        """STOW-RS of ``items``: paths of DICOM files (sent as they are) and Datasets (written with
+        ``dcmwrite`` as Part 10 files). Returns the server's answer (DICOM JSON: the stored and the
+        failed instances); a refused instance is a :class:`TransportError`."""
+        boundary = f"dicomfast-{os.urandom(12).hex()}"
+        body = io.BytesIO()
+        for item in items:
+            if isinstance(item, Dataset):
+                buf = io.BytesIO()
+                dcmwrite(buf, item, enforce_file_format=True)
+                data = buf.getvalue()
+            else:
+                with open(os.fspath(item), "rb") as f:
+                    data = f.read()
+            body.write(f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode())
+            body.write(data)
+            body.write(b"\r\n")
+        body.write(f"--{boundary}--\r\n".encode())
+        path = f"studies/{study}" if study else "studies"
+        answer = self._request("POST", path, data=body.getvalue(), headers={
+            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+            "Accept": "application/dicom+json"})
+        result = answer.json() if answer.content else {}
+        failed = result.get("00081198", {}).get("Value") if isinstance(result, dict) else None
+        if failed:
+            raise TransportError(f"{answer.url}: the server refused {len(failed)} instance(s): {failed}", answer.url)
+        return result
