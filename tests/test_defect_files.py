@@ -194,3 +194,45 @@ def test_pixel_attribute(tmp_path):
     # the same stored bytes as pydicom's pixels of the unedited file, read unsigned
     original = pydicom.dcmread(defect_files.source("CT_small.dcm")).pixel_array
     assert (array == original.view(original.dtype.str.replace("i", "u"))).all()
+
+
+# -- convert --to png over the whole corpus: no file fails for a display attribute ---------------
+
+#: The corpus files that convert --to png fails, by name: the error type and why. None is about
+#: display (window, VOI / modality LUT, photometric, rescale): those have safe defaults.
+PNG_FAILURES = {
+    "OT-PAL-8-face.dcm": ("NotDicomError", "no preamble and 'DICM' prefix (read with force only)"),
+    "ExplVR_BigEndNoMeta.dcm": ("NotDicomError", "no preamble and 'DICM' prefix (read with force only)"),
+    "ExplVR_LitEndNoMeta.dcm": ("NotDicomError", "no preamble and 'DICM' prefix (read with force only)"),
+    "no_meta.dcm": ("NotDicomError", "no preamble and 'DICM' prefix (read with force only)"),
+    "rtstruct.dcm": ("NotDicomError", "no preamble and 'DICM' prefix (read with force only)"),
+    "badVR.dcm": ("InvalidPixelAttributeError", "Number of Frames '1A': how many frames the bytes hold is unknown"),
+    "meta_missing_tsyntax.dcm": ("InvalidPixelAttributeError", "Pixel Data without Bits Allocated: no pixel layout"),
+    "nested_priv_SQ.dcm": ("InvalidPixelAttributeError", "Pixel Data without Bits Allocated: no pixel layout"),
+    "JPEG2000-embedded-sequence-delimiter.dcm": ("DicomError", "undecodable codestream: its SIZ declares "
+                                                 "3722445056 x 1024, the dataset 1024 x 256"),
+    "MR_truncated.dcm": ("PixelDataLengthError", "missing pixel bytes: 8130 of the 8192 one frame needs"),
+}
+DISPLAY_WORDS = ("Window", "VOI", "LUT", "Photometric", "Rescale", "Palette", "window")
+
+
+def test_convert_png_over_the_corpus(capsys, tmp_path):
+    from corpus import corpus_files
+    from dicomfast import cli
+
+    files = [str(p) for p in corpus_files()]
+    code = cli.main(["convert", *files, "--to", "png", "-o", str(tmp_path / "png"), "-j", "1", "-q"])
+    err = capsys.readouterr().err
+    failed: dict[str, tuple[str, str]] = {}
+    error_type = None
+    for line in err.splitlines():
+        if line.startswith("  ") and not line.startswith("    ") and line.rstrip().endswith(tuple("0123456789")):
+            error_type = line.strip().rsplit(":", 1)[0]
+        elif line.startswith("    /") and error_type:
+            path, message = line.strip().split(": ", 1)
+            failed[path.rsplit("/", 1)[-1]] = (error_type, message)
+    assert code in (cli.EXIT_OK, cli.EXIT_FAILED)
+    assert {name: kind for name, (kind, _) in failed.items()} == {n: k for n, (k, _) in PNG_FAILURES.items()}, err
+    for name, (kind, message) in failed.items():
+        assert not any(word in message for word in DISPLAY_WORDS), (name, message)
+    assert f"{len(PNG_FAILURES)} failed" in err
