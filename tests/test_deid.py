@@ -491,3 +491,15 @@ def test_deid_benchmark_runs(tmp_path, capsys):
     json.dumps(result)
     assert bench_deid.main(["-n", "2", "--quick", "--data-dir", str(tmp_path)]) == 0
     assert "dicomfast" in capsys.readouterr().out
+
+
+def test_delete_tags_is_one_edit_of_many_deletions(fixture_file):
+    ds = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    private = [t for t in ds.keys() if (t >> 16) & 1]
+    assert len(private) == 5 and 0x00100010 in ds
+    assert ds.delete_tags([*private, 0x00100010, 0x00100010, 0x7FFF0001]) == 6  # absent tags skipped
+    assert not [t for t in ds.keys() if (t >> 16) & 1] and 0x00100010 not in ds and ds.is_modified()
+    out = io.BytesIO()
+    ds.save_as(out)
+    back = dicomfast.dcmread(io.BytesIO(out.getvalue()))
+    assert sorted(back.keys()) == sorted(ds.keys())

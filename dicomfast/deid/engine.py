@@ -212,8 +212,10 @@ class _Job:
     def walk(self, ds: Dataset, path: str, clean: bool) -> None:
         """Apply the profile to the elements of ``ds`` and, recursively, of its items. ``clean``:
         inside a sequence being cleaned (Clean Structured Content, Clean Graphics), kept text is
-        cleaned too."""
-        rules = self.rules
+        cleaned too. The elements removed are deleted together at the end (one edit)."""
+        action_of = self.rules.action
+        overlay_removed = self.overlay_removed
+        doomed: list[int] = []
         private: list = []
         for element in list(ds):
             tag = element.tag
@@ -221,24 +223,31 @@ class _Job:
             if group & 1:
                 private.append(element)
                 continue
-            if self.overlay_removed and 0x6000 <= group <= 0x601E:
+            if overlay_removed and 0x6000 <= group <= 0x601E:
                 # without its Overlay Data an overlay plane is incomplete: the whole group goes
-                del ds[tag]
-                self.record(path, tag, "X")
+                doomed.append(tag)
+                self.actions.append(Action(path, int(tag), "X"))
                 continue
-            action = rules.action(tag)
-            self.apply(ds, element, "K" if action is None else action, path, clean)
+            action = action_of(tag)
+            if action is None or action == "K":
+                vr = element.VR
+                if vr == "SQ" or vr == "DA" or vr == "DT" or (clean and vr in _TEXT_VRS):
+                    self.apply(ds, element, "K", path, clean, doomed)
+                continue
+            self.apply(ds, element, action, path, clean, doomed)
         if private:
-            self.private(ds, private, path, clean)
+            self.private(ds, private, path, clean, doomed)
+        if doomed:
+            ds.delete_tags(doomed)
 
-    def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool) -> None:
+    def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool, doomed: list) -> None:
         tag, vr = element.tag, element.VR
         if action == "Z" and tag == _PATIENT_NAME:
             # Z allows "a non-zero length value that may be a dummy" (PS3.15 E.1): the patient's
             # pseudonym, as Patient ID gets, so that viewers still tell patients apart
             action = "D"
         if action == "X":
-            del ds[tag]
+            doomed.append(tag)
         elif action == "Z":
             ds.add_new(tag, vr, [] if vr == "SQ" else None)
         elif action == "D":
@@ -250,7 +259,7 @@ class _Job:
             new = self.uid(element.value)
             ds.add_new(tag, "UI", new)
         elif action == "C":
-            action = self.clean(ds, element, path)
+            action = self.clean(ds, element, path, doomed)
             if action is None:
                 return
         else:  # K, U*: kept; its items are walked, its dates shifted with Modified Dates
@@ -261,7 +270,7 @@ class _Job:
             elif clean and vr in _TEXT_VRS:
                 self.clean_text(ds, element, path)
             return
-        self.record(path, tag, action)
+        self.actions.append(Action(path, int(tag), action))
 
     def items(self, element: Any, path: str, clean: bool) -> None:
         prefix = f"{path}{_tag_text(element.tag)}"
@@ -274,7 +283,7 @@ class _Job:
             ds.add_new(element.tag, element.VR, new)
         self.record(path, element.tag, "C")
 
-    def clean(self, ds: Dataset, element: Any, path: str) -> str | None:
+    def clean(self, ds: Dataset, element: Any, path: str, doomed: list) -> str | None:
         """Action C by VR: dates shifted, text cleaned, sequences walked with their text cleaned,
         UIDs replaced; graphics and other binary values cannot be cleaned and are removed; numbers
         are kept. Returns the action to record (None: recorded already or nothing done)."""
@@ -293,7 +302,7 @@ class _Job:
             ds.add_new(element.tag, "UI", self.uid(element.value))
             return "U"
         if vr in _BINARY_VRS:
-            del ds[element.tag]
+            doomed.append(element.tag)
             return "X"
         return None
 
@@ -304,7 +313,7 @@ class _Job:
             ds.add_new(element.tag, element.VR, new)
             self.record(path, element.tag, "C")
 
-    def private(self, ds: Dataset, elements: list, path: str, clean: bool) -> None:
+    def private(self, ds: Dataset, elements: list, path: str, clean: bool, doomed: list) -> None:
         """Private elements: removed unless their creator and offset are in the keep-list (or the
         safe list, with Retain Safe Private); a creator goes with the last element of its block."""
         creators: dict[tuple[int, int], str] = {}
@@ -312,30 +321,29 @@ class _Job:
             elem = element.tag & 0xFFFF
             if 0x0010 <= elem <= 0x00FF:
                 creators[(element.tag >> 16, elem)] = _text(element.value)
+        keep = self.keep_private | SAFE_PRIVATE if self.safe else self.keep_private
+        actions = self.actions
         kept_blocks = set()
         for element in elements:
             tag = element.tag
             group, elem = tag >> 16, tag & 0xFFFF
             if elem < 0x1000:
                 continue  # group lengths and creators: below
-            creator = creators.get((group, elem >> 8))
-            wanted = creator is not None and (
-                PrivateTag(creator, group, elem & 0xFF) in self.keep_private
-                or (self.safe and PrivateTag(creator, group, elem & 0xFF) in SAFE_PRIVATE))
-            if wanted:
+            creator = creators.get((group, elem >> 8)) if keep else None
+            if creator is not None and PrivateTag(creator, group, elem & 0xFF) in keep:
                 kept_blocks.add((group, elem >> 8))
-                self.record(path, tag, "K")
+                actions.append(Action(path, int(tag), "K"))
                 if element.VR == "SQ":
                     self.items(element, path, clean)
             else:
-                del ds[tag]
-                self.record(path, tag, "X")
+                doomed.append(tag)
+                actions.append(Action(path, int(tag), "X"))
         for element in elements:
             tag = element.tag
             group, elem = tag >> 16, tag & 0xFFFF
             if elem < 0x1000 and (group, elem) not in kept_blocks:
-                del ds[tag]
-                self.record(path, tag, "X")
+                doomed.append(tag)
+                actions.append(Action(path, int(tag), "X"))
 
     def meta(self, meta: Dataset) -> None:
         """The File Meta Information: the Media Storage SOP Instance UID follows the SOP Instance
