@@ -503,3 +503,28 @@ def test_delete_tags_is_one_edit_of_many_deletions(fixture_file):
     ds.save_as(out)
     back = dicomfast.dcmread(io.BytesIO(out.getvalue()))
     assert sorted(back.keys()) == sorted(ds.keys())
+
+
+# ---------------------------------------------------------------------------------------------
+# the command on a Dask cluster that the test starts (two worker processes): the same bytes
+
+
+def test_dask_gives_the_files_of_one_process(deidentified, archive, dask_cluster, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import pyarrow.parquet as pq
+
+    with distributed.Client(dask_cluster) as client:  # the workers run this checkout's dicomfast
+        assert set(client.run(lambda: dicomfast.__file__).values()) == {dicomfast.__file__}
+    out = tmp_path / "dask"
+    assert _run(archive, out, "--dask", dask_cluster.scheduler_address, "--chunksize", "3",
+                "--option", "rtnLongModifDatesOpt") == 0
+    one, on_dask = _outputs(deidentified / "one"), _outputs(out)
+    assert len(one) == 4 + len(CORPUS)
+    assert sorted(on_dask) == sorted(one)
+    assert [name for name in one if on_dask[name] != one[name]] == []
+
+    def audit(path):
+        return sorted(pq.read_table(str(path) + ".audit.parquet").drop(["output"]).to_pylist(),
+                      key=lambda row: row["path"])
+
+    assert audit(out) == audit(deidentified / "one")
