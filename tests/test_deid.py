@@ -528,3 +528,18 @@ def test_dask_gives_the_files_of_one_process(deidentified, archive, dask_cluster
                       key=lambda row: row["path"])
 
     assert audit(out) == audit(deidentified / "one")
+
+
+# ---------------------------------------------------------------------------------------------
+# the peer comparison of docs/deid.md (tests/deid_peers.py): what dicognito leaves is listed there,
+# never asserted; dicomfast leaves nothing the Basic Profile removes
+
+
+def test_nothing_the_basic_profile_removes_is_left(archive):
+    import deid_peers
+
+    root, _ = archive
+    result = deid_peers.compare(root)
+    assert result["files"][("", "files")] == 4 + len(CORPUS)
+    assert result["dicomfast"] == {}, deid_peers.table(result)
+    print(deid_peers.table(result))  # the table of docs/deid.md (with dicognito when installed)
