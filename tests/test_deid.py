@@ -543,3 +543,16 @@ def test_nothing_the_basic_profile_removes_is_left(archive):
     assert result["files"][("", "files")] == 4 + len(CORPUS)
     assert result["dicomfast"] == {}, deid_peers.table(result)
     print(deid_peers.table(result))  # the table of docs/deid.md (with dicognito when installed)
+
+
+def test_report_actions_are_action_records(fixture_file):
+    from dicomfast.deid import Action
+
+    ds = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    report = dicomfast.deidentify(ds, key=KEY)
+    assert report.actions and all(type(a) is Action and type(a.tag) is int for a in report.actions)
+    private = [a for a in report.actions if (a.tag >> 16) & 1]
+    # all removed: the elements of the private blocks, then their creators
+    assert sorted(a.tag for a in private) == [0x00190010, 0x0019100C, 0x00191099, 0x00330010, 0x00331001]
+    assert {a.action for a in private} == {"X"}
+    assert [a.tag & 0xFFFF < 0x1000 for a in private] == [False] * 3 + [True] * 2

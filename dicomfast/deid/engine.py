@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
@@ -150,7 +151,7 @@ class _Job:
         self.keep_private = keep_private
         self.safe = "rtnSafePrivOpt" in rules.options
         self.shift_dates = "rtnLongModifDatesOpt" in rules.options
-        self.actions: list[Action] = []
+        self.actions: list[tuple] = []  # (path, tag, action): Action records at the end
         self.mapping: dict[tuple[str, str], str] | None = {} if want_mapping else None
         self.overlay_removed = rules.action(_OVERLAY_DATA) == "X" or rules.action(_OVERLAY_DATA) == "C"
         patient_id = _text(ds.get("PatientID"))
@@ -161,7 +162,7 @@ class _Job:
         self.cleaner = _cleaner(ds)
 
     def record(self, path: str, tag: int, action: str) -> None:
-        self.actions.append(Action(path, int(tag), action))
+        self.actions.append((path, int(tag), action))
 
     def note(self, kind: str, old: str, new: str) -> None:
         if self.mapping is not None and old:
@@ -221,12 +222,12 @@ class _Job:
             tag = element.tag
             group = tag >> 16
             if group & 1:
-                private.append(element)
+                private.append((int(tag), element))
                 continue
             if overlay_removed and 0x6000 <= group <= 0x601E:
                 # without its Overlay Data an overlay plane is incomplete: the whole group goes
                 doomed.append(tag)
-                self.actions.append(Action(path, int(tag), "X"))
+                self.actions.append((path, int(tag), "X"))
                 continue
             action = action_of(tag)
             if action is None or action == "K":
@@ -270,7 +271,7 @@ class _Job:
             elif clean and vr in _TEXT_VRS:
                 self.clean_text(ds, element, path)
             return
-        self.actions.append(Action(path, int(tag), action))
+        self.actions.append((path, int(tag), action))
 
     def items(self, element: Any, path: str, clean: bool) -> None:
         prefix = f"{path}{_tag_text(element.tag)}"
@@ -314,36 +315,37 @@ class _Job:
             self.record(path, element.tag, "C")
 
     def private(self, ds: Dataset, elements: list, path: str, clean: bool, doomed: list) -> None:
-        """Private elements: removed unless their creator and offset are in the keep-list (or the
-        safe list, with Retain Safe Private); a creator goes with the last element of its block."""
-        creators: dict[tuple[int, int], str] = {}
-        for element in elements:
-            elem = element.tag & 0xFFFF
-            if 0x0010 <= elem <= 0x00FF:
-                creators[(element.tag >> 16, elem)] = _text(element.value)
+        """Private elements ((tag, element) pairs): removed unless their creator and offset are in
+        the keep-list (or the safe list, with Retain Safe Private); a creator goes with the last
+        element of its block."""
         keep = self.keep_private | SAFE_PRIVATE if self.safe else self.keep_private
         actions = self.actions
+        if not keep:  # nothing private can stay: the elements, then the creators (as below)
+            tags = [tag for tag, _ in elements if tag & 0xFFFF >= 0x1000]
+            tags += [tag for tag, _ in elements if tag & 0xFFFF < 0x1000]
+            doomed.extend(tags)
+            actions.extend([(path, tag, "X") for tag in tags])
+            return
+        creators = {(tag >> 16, tag & 0xFFFF): _text(element.value) for tag, element in elements
+                    if 0x0010 <= tag & 0xFFFF <= 0x00FF}
         kept_blocks = set()
-        for element in elements:
-            tag = element.tag
+        for tag, element in elements:
             group, elem = tag >> 16, tag & 0xFFFF
             if elem < 0x1000:
                 continue  # group lengths and creators: below
-            creator = creators.get((group, elem >> 8)) if keep else None
+            creator = creators.get((group, elem >> 8))
             if creator is not None and PrivateTag(creator, group, elem & 0xFF) in keep:
                 kept_blocks.add((group, elem >> 8))
-                actions.append(Action(path, int(tag), "K"))
+                actions.append((path, tag, "K"))
                 if element.VR == "SQ":
                     self.items(element, path, clean)
             else:
                 doomed.append(tag)
-                actions.append(Action(path, int(tag), "X"))
-        for element in elements:
-            tag = element.tag
-            group, elem = tag >> 16, tag & 0xFFFF
-            if elem < 0x1000 and (group, elem) not in kept_blocks:
+                actions.append((path, tag, "X"))
+        for tag, _ in elements:
+            if tag & 0xFFFF < 0x1000 and (tag >> 16, tag & 0xFFFF) not in kept_blocks:
                 doomed.append(tag)
-                actions.append(Action(path, int(tag), "X"))
+                actions.append((path, tag, "X"))
 
     def meta(self, meta: Dataset) -> None:
         """The File Meta Information: the Media Storage SOP Instance UID follows the SOP Instance
@@ -494,7 +496,10 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
     if ds.file_meta is not None:
         job.meta(ds.file_meta)
     _mark(ds, rules.options, job)
-    return Report(tuple(job.actions), burned_in, tuple(sorted(rules.options)),
+    # the records made in C (tuple.__new__ for each): an Action() call per element costs more than
+    # the rest of the walk of a private block
+    actions = tuple(map(tuple.__new__, itertools.repeat(Action), job.actions))
+    return Report(actions, burned_in, tuple(sorted(rules.options)),
                   tuple(MappingEntry(kind, old, new) for (kind, old), new in sorted(job.mapping.items()))
                   if job.mapping is not None else ())
 
