@@ -453,7 +453,7 @@ class Dataset(_KeywordAttributes):
         index = self._tags()
         count = 0
         for key in tags:
-            tag = to_tag(key)
+            tag = key if type(key) is int else to_tag(key)
             if tag not in index:
                 continue
             edits[tag] = DELETED
