@@ -10,6 +10,7 @@ gives the same output in every process and on every machine.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import itertools
@@ -159,7 +160,8 @@ class _Job:
         self.patient = patient_id or name  # the key of the pseudonym and date offset
         self.pseudonym = pseudonym(key, self.patient)
         self.offset = datetime.timedelta(days=date_offset(key, self.patient))
-        self.cleaner = _cleaner(ds)
+        # the words to clean are the original values: gathered before the walk, when any can be cleaned
+        self.cleaner = _cleaner(ds) if _cleans(rules.options) else _unchanged
 
     def record(self, path: str, tag: int, action: str) -> None:
         self.actions.append((path, int(tag), action))
@@ -403,6 +405,17 @@ def _shift_dates_in(text: str, offset: datetime.timedelta) -> str:
 _WORD = "A-Za-z0-9\u00c0-\uffff"
 
 
+@functools.lru_cache(maxsize=64)
+def _cleans(options: frozenset) -> bool:
+    """Whether the profile for ``options`` cleans anything (action C): the Basic Profile alone does not."""
+    rules = rules_for(options)
+    return "C" in rules.exact.values() or any(action == "C" for _, _, action in rules.masked)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
 def _cleaner(ds: Dataset):
     """A function that removes the patient's names and identifiers from a text (str or list of str),
     as whole words, case-insensitively."""
@@ -422,7 +435,7 @@ def _cleaner(ds: Dataset):
         if len(value) >= 2:
             words.add(value)
     if not words:
-        return lambda value: value
+        return _unchanged
     alternatives = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
     pattern = re.compile(f"(?<![{_WORD}])(?:{alternatives})(?![{_WORD}])", re.IGNORECASE)
 
