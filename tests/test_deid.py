@@ -491,3 +491,68 @@ def test_deid_benchmark_runs(tmp_path, capsys):
     json.dumps(result)
     assert bench_deid.main(["-n", "2", "--quick", "--data-dir", str(tmp_path)]) == 0
     assert "dicomfast" in capsys.readouterr().out
+
+
+def test_delete_tags_is_one_edit_of_many_deletions(fixture_file):
+    ds = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    private = [t for t in ds.keys() if (t >> 16) & 1]
+    assert len(private) == 5 and 0x00100010 in ds
+    assert ds.delete_tags([*private, 0x00100010, 0x00100010, 0x7FFF0001]) == 6  # absent tags skipped
+    assert not [t for t in ds.keys() if (t >> 16) & 1] and 0x00100010 not in ds and ds.is_modified()
+    out = io.BytesIO()
+    ds.save_as(out)
+    back = dicomfast.dcmread(io.BytesIO(out.getvalue()))
+    assert sorted(back.keys()) == sorted(ds.keys())
+
+
+# ---------------------------------------------------------------------------------------------
+# the command on a Dask cluster that the test starts (two worker processes): the same bytes
+
+
+def test_dask_gives_the_files_of_one_process(deidentified, archive, dask_cluster, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import pyarrow.parquet as pq
+
+    with distributed.Client(dask_cluster) as client:  # the workers run this checkout's dicomfast
+        assert set(client.run(lambda: dicomfast.__file__).values()) == {dicomfast.__file__}
+    out = tmp_path / "dask"
+    assert _run(archive, out, "--dask", dask_cluster.scheduler_address, "--chunksize", "3",
+                "--option", "rtnLongModifDatesOpt") == 0
+    one, on_dask = _outputs(deidentified / "one"), _outputs(out)
+    assert len(one) == 4 + len(CORPUS)
+    assert sorted(on_dask) == sorted(one)
+    assert [name for name in one if on_dask[name] != one[name]] == []
+
+    def audit(path):
+        return sorted(pq.read_table(str(path) + ".audit.parquet").drop(["output"]).to_pylist(),
+                      key=lambda row: row["path"])
+
+    assert audit(out) == audit(deidentified / "one")
+
+
+# ---------------------------------------------------------------------------------------------
+# the peer comparison of docs/deid.md (tests/deid_peers.py): what dicognito leaves is listed there,
+# never asserted; dicomfast leaves nothing the Basic Profile removes
+
+
+def test_nothing_the_basic_profile_removes_is_left(archive):
+    import deid_peers
+
+    root, _ = archive
+    result = deid_peers.compare(root)
+    assert result["files"][("", "files")] == 4 + len(CORPUS)
+    assert result["dicomfast"] == {}, deid_peers.table(result)
+    print(deid_peers.table(result))  # the table of docs/deid.md (with dicognito when installed)
+
+
+def test_report_actions_are_action_records(fixture_file):
+    from dicomfast.deid import Action
+
+    ds = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    report = dicomfast.deidentify(ds, key=KEY)
+    assert report.actions and all(type(a) is Action and type(a.tag) is int for a in report.actions)
+    private = [a for a in report.actions if (a.tag >> 16) & 1]
+    # all removed: the elements of the private blocks, then their creators
+    assert sorted(a.tag for a in private) == [0x00190010, 0x0019100C, 0x00191099, 0x00330010, 0x00331001]
+    assert {a.action for a in private} == {"X"}
+    assert [a.tag & 0xFFFF < 0x1000 for a in private] == [False] * 3 + [True] * 2

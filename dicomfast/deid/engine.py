@@ -10,8 +10,10 @@ gives the same output in every process and on every machine.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
@@ -150,7 +152,7 @@ class _Job:
         self.keep_private = keep_private
         self.safe = "rtnSafePrivOpt" in rules.options
         self.shift_dates = "rtnLongModifDatesOpt" in rules.options
-        self.actions: list[Action] = []
+        self.actions: list[tuple] = []  # (path, tag, action): Action records at the end
         self.mapping: dict[tuple[str, str], str] | None = {} if want_mapping else None
         self.overlay_removed = rules.action(_OVERLAY_DATA) == "X" or rules.action(_OVERLAY_DATA) == "C"
         patient_id = _text(ds.get("PatientID"))
@@ -158,10 +160,11 @@ class _Job:
         self.patient = patient_id or name  # the key of the pseudonym and date offset
         self.pseudonym = pseudonym(key, self.patient)
         self.offset = datetime.timedelta(days=date_offset(key, self.patient))
-        self.cleaner = _cleaner(ds)
+        # the words to clean are the original values: gathered before the walk, when any can be cleaned
+        self.cleaner = _cleaner(ds) if _cleans(rules.options) else _unchanged
 
     def record(self, path: str, tag: int, action: str) -> None:
-        self.actions.append(Action(path, int(tag), action))
+        self.actions.append((path, int(tag), action))
 
     def note(self, kind: str, old: str, new: str) -> None:
         if self.mapping is not None and old:
@@ -212,33 +215,42 @@ class _Job:
     def walk(self, ds: Dataset, path: str, clean: bool) -> None:
         """Apply the profile to the elements of ``ds`` and, recursively, of its items. ``clean``:
         inside a sequence being cleaned (Clean Structured Content, Clean Graphics), kept text is
-        cleaned too."""
-        rules = self.rules
+        cleaned too. The elements removed are deleted together at the end (one edit)."""
+        action_of = self.rules.action
+        overlay_removed = self.overlay_removed
+        doomed: list[int] = []
         private: list = []
         for element in list(ds):
             tag = element.tag
             group = tag >> 16
             if group & 1:
-                private.append(element)
+                private.append((int(tag), element))
                 continue
-            if self.overlay_removed and 0x6000 <= group <= 0x601E:
+            if overlay_removed and 0x6000 <= group <= 0x601E:
                 # without its Overlay Data an overlay plane is incomplete: the whole group goes
-                del ds[tag]
-                self.record(path, tag, "X")
+                doomed.append(tag)
+                self.actions.append((path, int(tag), "X"))
                 continue
-            action = rules.action(tag)
-            self.apply(ds, element, "K" if action is None else action, path, clean)
+            action = action_of(tag)
+            if action is None or action == "K":
+                vr = element.VR
+                if vr == "SQ" or vr == "DA" or vr == "DT" or (clean and vr in _TEXT_VRS):
+                    self.apply(ds, element, "K", path, clean, doomed)
+                continue
+            self.apply(ds, element, action, path, clean, doomed)
         if private:
-            self.private(ds, private, path, clean)
+            self.private(ds, private, path, clean, doomed)
+        if doomed:
+            ds.delete_tags(doomed)
 
-    def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool) -> None:
+    def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool, doomed: list) -> None:
         tag, vr = element.tag, element.VR
         if action == "Z" and tag == _PATIENT_NAME:
             # Z allows "a non-zero length value that may be a dummy" (PS3.15 E.1): the patient's
             # pseudonym, as Patient ID gets, so that viewers still tell patients apart
             action = "D"
         if action == "X":
-            del ds[tag]
+            doomed.append(tag)
         elif action == "Z":
             ds.add_new(tag, vr, [] if vr == "SQ" else None)
         elif action == "D":
@@ -250,7 +262,7 @@ class _Job:
             new = self.uid(element.value)
             ds.add_new(tag, "UI", new)
         elif action == "C":
-            action = self.clean(ds, element, path)
+            action = self.clean(ds, element, path, doomed)
             if action is None:
                 return
         else:  # K, U*: kept; its items are walked, its dates shifted with Modified Dates
@@ -261,7 +273,7 @@ class _Job:
             elif clean and vr in _TEXT_VRS:
                 self.clean_text(ds, element, path)
             return
-        self.record(path, tag, action)
+        self.actions.append((path, int(tag), action))
 
     def items(self, element: Any, path: str, clean: bool) -> None:
         prefix = f"{path}{_tag_text(element.tag)}"
@@ -274,7 +286,7 @@ class _Job:
             ds.add_new(element.tag, element.VR, new)
         self.record(path, element.tag, "C")
 
-    def clean(self, ds: Dataset, element: Any, path: str) -> str | None:
+    def clean(self, ds: Dataset, element: Any, path: str, doomed: list) -> str | None:
         """Action C by VR: dates shifted, text cleaned, sequences walked with their text cleaned,
         UIDs replaced; graphics and other binary values cannot be cleaned and are removed; numbers
         are kept. Returns the action to record (None: recorded already or nothing done)."""
@@ -293,7 +305,7 @@ class _Job:
             ds.add_new(element.tag, "UI", self.uid(element.value))
             return "U"
         if vr in _BINARY_VRS:
-            del ds[element.tag]
+            doomed.append(element.tag)
             return "X"
         return None
 
@@ -304,38 +316,38 @@ class _Job:
             ds.add_new(element.tag, element.VR, new)
             self.record(path, element.tag, "C")
 
-    def private(self, ds: Dataset, elements: list, path: str, clean: bool) -> None:
-        """Private elements: removed unless their creator and offset are in the keep-list (or the
-        safe list, with Retain Safe Private); a creator goes with the last element of its block."""
-        creators: dict[tuple[int, int], str] = {}
-        for element in elements:
-            elem = element.tag & 0xFFFF
-            if 0x0010 <= elem <= 0x00FF:
-                creators[(element.tag >> 16, elem)] = _text(element.value)
+    def private(self, ds: Dataset, elements: list, path: str, clean: bool, doomed: list) -> None:
+        """Private elements ((tag, element) pairs): removed unless their creator and offset are in
+        the keep-list (or the safe list, with Retain Safe Private); a creator goes with the last
+        element of its block."""
+        keep = self.keep_private | SAFE_PRIVATE if self.safe else self.keep_private
+        actions = self.actions
+        if not keep:  # nothing private can stay: the elements, then the creators (as below)
+            tags = [tag for tag, _ in elements if tag & 0xFFFF >= 0x1000]
+            tags += [tag for tag, _ in elements if tag & 0xFFFF < 0x1000]
+            doomed.extend(tags)
+            actions.extend([(path, tag, "X") for tag in tags])
+            return
+        creators = {(tag >> 16, tag & 0xFFFF): _text(element.value) for tag, element in elements
+                    if 0x0010 <= tag & 0xFFFF <= 0x00FF}
         kept_blocks = set()
-        for element in elements:
-            tag = element.tag
+        for tag, element in elements:
             group, elem = tag >> 16, tag & 0xFFFF
             if elem < 0x1000:
                 continue  # group lengths and creators: below
             creator = creators.get((group, elem >> 8))
-            wanted = creator is not None and (
-                PrivateTag(creator, group, elem & 0xFF) in self.keep_private
-                or (self.safe and PrivateTag(creator, group, elem & 0xFF) in SAFE_PRIVATE))
-            if wanted:
+            if creator is not None and PrivateTag(creator, group, elem & 0xFF) in keep:
                 kept_blocks.add((group, elem >> 8))
-                self.record(path, tag, "K")
+                actions.append((path, tag, "K"))
                 if element.VR == "SQ":
                     self.items(element, path, clean)
             else:
-                del ds[tag]
-                self.record(path, tag, "X")
-        for element in elements:
-            tag = element.tag
-            group, elem = tag >> 16, tag & 0xFFFF
-            if elem < 0x1000 and (group, elem) not in kept_blocks:
-                del ds[tag]
-                self.record(path, tag, "X")
+                doomed.append(tag)
+                actions.append((path, tag, "X"))
+        for tag, _ in elements:
+            if tag & 0xFFFF < 0x1000 and (tag >> 16, tag & 0xFFFF) not in kept_blocks:
+                doomed.append(tag)
+                actions.append((path, tag, "X"))
 
     def meta(self, meta: Dataset) -> None:
         """The File Meta Information: the Media Storage SOP Instance UID follows the SOP Instance
@@ -393,6 +405,17 @@ def _shift_dates_in(text: str, offset: datetime.timedelta) -> str:
 _WORD = "A-Za-z0-9\u00c0-\uffff"
 
 
+@functools.lru_cache(maxsize=64)
+def _cleans(options: frozenset) -> bool:
+    """Whether the profile for ``options`` cleans anything (action C): the Basic Profile alone does not."""
+    rules = rules_for(options)
+    return "C" in rules.exact.values() or any(action == "C" for _, _, action in rules.masked)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
 def _cleaner(ds: Dataset):
     """A function that removes the patient's names and identifiers from a text (str or list of str),
     as whole words, case-insensitively."""
@@ -412,7 +435,7 @@ def _cleaner(ds: Dataset):
         if len(value) >= 2:
             words.add(value)
     if not words:
-        return lambda value: value
+        return _unchanged
     alternatives = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
     pattern = re.compile(f"(?<![{_WORD}])(?:{alternatives})(?![{_WORD}])", re.IGNORECASE)
 
@@ -486,7 +509,10 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
     if ds.file_meta is not None:
         job.meta(ds.file_meta)
     _mark(ds, rules.options, job)
-    return Report(tuple(job.actions), burned_in, tuple(sorted(rules.options)),
+    # the records made in C (tuple.__new__ for each): an Action() call per element costs more than
+    # the rest of the walk of a private block
+    actions = tuple(map(tuple.__new__, itertools.repeat(Action), job.actions))
+    return Report(actions, burned_in, tuple(sorted(rules.options)),
                   tuple(MappingEntry(kind, old, new) for (kind, old), new in sorted(job.mapping.items()))
                   if job.mapping is not None else ())
 
