@@ -32,7 +32,6 @@ if str(HERE.parent) not in sys.path:  # run from a source checkout: the package 
     sys.path.append(str(HERE.parent))
 
 import per_file  # noqa: E402
-from bench_header import machine_info  # noqa: E402
 from make_ct_series import make_series  # noqa: E402
 
 CASES = (
@@ -88,12 +87,7 @@ def run(n_files: int = 300, repeat: int | None = None, quick: bool = False, *,
     slices and one pass, a smoke run whose timings mean little)."""
     import dicomfast
 
-    if repeat is None:
-        repeat = 1 if quick else DEFAULT_REPEAT
-    if repeat < 1 or n_files < 1:
-        raise ValueError("n_files and repeat must be at least 1")
-    size = 64 if quick else 512
-    base = Path(data_dir) if data_dir is not None else HERE / "data"
+    repeat, size, base = per_file.settings(n_files, repeat, quick, data_dir, DEFAULT_REPEAT, HERE)
     series = base / f"ct_explicit_{n_files}_{size}x{size}"
     paths = [os.fspath(p) for p in make_series(series, n_files, size, size)]
     scratch = base / "deid_scratch"
@@ -109,16 +103,10 @@ def run(n_files: int = 300, repeat: int | None = None, quick: bool = False, *,
         versions["dicognito"] = metadata.version("dicognito")
     except Exception:  # not installed
         pass
-    return {
-        "machine": machine_info(),
-        "versions": versions,
-        "config": {"n_files": n_files, "repeat": repeat, "rows": size, "cols": size, "quick": quick,
-                   "cache": "warm (one untimed pass per case before timing)", "output": out},
-        "files": {"dir": os.fspath(series), "count": len(paths), "bytes_each": os.path.getsize(paths[0])},
-        "problems": {} if "dicognito" in cases else {"dicognito": "not installed"},
-        "times": times,
-        "ratios": per_file.ratios(times, [r for r in RATIOS if r[1] in times and r[2] in times]),
-    }
+    return per_file.result(
+        versions=versions, n_files=n_files, repeat=repeat, size=size, quick=quick, paths=paths, directory=series,
+        problems={} if "dicognito" in cases else {"dicognito": "not installed"}, times=times, ratio_spec=RATIOS,
+        output=out)
 
 
 def format_report(result: dict[str, Any]) -> str:

@@ -32,7 +32,6 @@ if str(HERE.parent) not in sys.path:  # run from a source checkout: the package 
     sys.path.append(str(HERE.parent))
 
 import per_file  # noqa: E402
-from bench_header import machine_info  # noqa: E402
 from make_ct_series import make_series  # noqa: E402
 
 CASES = (
@@ -94,12 +93,7 @@ def run(n_files: int = 100, repeat: int | None = None, quick: bool = False, *,
 
     import dicomfast
 
-    if repeat is None:
-        repeat = 1 if quick else DEFAULT_REPEAT
-    if repeat < 1 or n_files < 1:
-        raise ValueError("n_files and repeat must be at least 1")
-    size = 64 if quick else 512
-    base = Path(data_dir) if data_dir is not None else HERE / "data"
+    repeat, size, base = per_file.settings(n_files, repeat, quick, data_dir, DEFAULT_REPEAT, HERE)
     out = base / f"ct_explicit_{n_files}_{size}x{size}"
     paths = [os.fspath(p) for p in make_series(out, n_files, size, size)]
 
@@ -115,17 +109,10 @@ def run(n_files: int = 100, repeat: int | None = None, quick: bool = False, *,
             problems[key] = "differs from pydicom's pixel_array"
     order = [key for key, _ in CASES if key not in problems]
     times = per_file.time_cases(reads, order, paths, repeat)
-    return {
-        "machine": machine_info(),
-        "versions": {"pydicom": pydicom.__version__, "dicomfast": dicomfast.__version__,
-                     "numpy": np.__version__},
-        "config": {"n_files": n_files, "repeat": repeat, "rows": size, "cols": size, "quick": quick,
-                   "cache": "warm (one untimed pass per case before timing)"},
-        "files": {"dir": os.fspath(out), "count": len(paths), "bytes_each": os.path.getsize(paths[0])},
-        "problems": problems,
-        "times": times,
-        "ratios": per_file.ratios(times, RATIOS),
-    }
+    return per_file.result(
+        versions={"pydicom": pydicom.__version__, "dicomfast": dicomfast.__version__, "numpy": np.__version__},
+        n_files=n_files, repeat=repeat, size=size, quick=quick, paths=paths, directory=out, problems=problems,
+        times=times, ratio_spec=RATIOS)
 
 
 def format_report(result: dict[str, Any]) -> str:

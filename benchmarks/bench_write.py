@@ -34,7 +34,6 @@ if str(HERE.parent) not in sys.path:  # run from a source checkout: the package 
     sys.path.append(str(HERE.parent))
 
 import per_file  # noqa: E402
-from bench_header import machine_info  # noqa: E402
 from make_ct_series import make_series  # noqa: E402
 
 CASES = (
@@ -132,12 +131,7 @@ def run(n_files: int = 100, repeat: int | None = None, quick: bool = False, *,
 
     import dicomfast
 
-    if repeat is None:
-        repeat = 1 if quick else DEFAULT_REPEAT
-    if repeat < 1 or n_files < 1:
-        raise ValueError("n_files and repeat must be at least 1")
-    size = 64 if quick else 512
-    base = Path(data_dir) if data_dir is not None else HERE / "data"
+    repeat, size, base = per_file.settings(n_files, repeat, quick, data_dir, DEFAULT_REPEAT, HERE)
     series = base / f"ct_explicit_{n_files}_{size}x{size}"
     paths = [os.fspath(p) for p in make_series(series, n_files, size, size)]
     scratch = base / "write_scratch"
@@ -147,17 +141,10 @@ def run(n_files: int = 100, repeat: int | None = None, quick: bool = False, *,
     problems = {key: "pydicom reads its output differently" for key in _same_as_pydicom(paths[0], out, cases)}
     order = [key for key, _ in CASES if key not in problems]
     times = per_file.time_cases(cases, order, paths, repeat)
-    return {
-        "machine": machine_info(),
-        "versions": {"pydicom": pydicom.__version__, "dicomfast": dicomfast.__version__,
-                     "numpy": np.__version__},
-        "config": {"n_files": n_files, "repeat": repeat, "rows": size, "cols": size, "quick": quick,
-                   "cache": "warm (one untimed pass per case before timing)", "output": out},
-        "files": {"dir": os.fspath(series), "count": len(paths), "bytes_each": os.path.getsize(paths[0])},
-        "problems": problems,
-        "times": times,
-        "ratios": per_file.ratios(times, RATIOS),
-    }
+    return per_file.result(
+        versions={"pydicom": pydicom.__version__, "dicomfast": dicomfast.__version__, "numpy": np.__version__},
+        n_files=n_files, repeat=repeat, size=size, quick=quick, paths=paths, directory=series, problems=problems,
+        times=times, ratio_spec=RATIOS, output=out)
 
 
 def format_report(result: dict[str, Any]) -> str:

@@ -10,11 +10,40 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 from bench_header import _stats, _time_pass
+
+
+def settings(n_files: int, repeat: int | None, quick: bool, data_dir: Any, default_repeat: int,
+             here: Path) -> tuple[int, int, Path]:
+    """``(repeat, size, data directory)`` of a run: one pass and 64 x 64 slices when ``quick``,
+    512 x 512 otherwise; the data under ``benchmarks/data`` unless ``data_dir`` says where."""
+    if repeat is None:
+        repeat = 1 if quick else default_repeat
+    if repeat < 1 or n_files < 1:
+        raise ValueError("n_files and repeat must be at least 1")
+    return repeat, 64 if quick else 512, Path(data_dir) if data_dir is not None else here / "data"
+
+
+def result(*, versions: dict[str, str], n_files: int, repeat: int, size: int, quick: bool, paths: list[str],
+           directory: Any, problems: dict[str, str], times: dict[str, dict], ratio_spec, **config: Any) -> dict:
+    """The result record every per-file benchmark returns (and writes with ``--json``)."""
+    from bench_header import machine_info
+
+    return {
+        "machine": machine_info(),
+        "versions": versions,
+        "config": {"n_files": n_files, "repeat": repeat, "rows": size, "cols": size, "quick": quick,
+                   "cache": "warm (one untimed pass per case before timing)", **config},
+        "files": {"dir": str(directory), "count": len(paths), "bytes_each": os.path.getsize(paths[0])},
+        "problems": problems,
+        "times": times,
+        "ratios": ratios(times, ratio_spec),
+    }
 
 
 def time_cases(reads: dict[str, Callable[[str], Any]], order: list[str], paths: list[str],
