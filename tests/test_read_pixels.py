@@ -126,7 +126,8 @@ def test_read_pixels_into_a_batch_and_stored_values(tmp_path):
     pds = pydicom.dcmread(path)
     batch = np.zeros((3,) + pds.pixel_array.shape, np.uint8)
     for i in range(3):
-        assert dicomfast.read_pixels(path, window=(40, 400), out=batch[i]) is batch[i] or True
+        slot = batch[i]
+        assert dicomfast.read_pixels(path, window=(40, 400), out=slot) is slot  # filled in place
     np.testing.assert_array_equal(batch[2], dicomfast.read_pixels(path, window=(40, 400)))
     assert batch[0].any()
     stored = np.empty(pds.pixel_array.shape, pds.pixel_array.dtype)
