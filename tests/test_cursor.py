@@ -5,7 +5,8 @@ host (or a compiler without ``__BYTE_ORDER__``) would use, and ``-DDF_PORTABLE_L
 here so that it cannot go stale (STYLE.md rule 2). Each build runs a small C program that checks
 every load, at every offset of an 8-byte window (so most are unaligned), against values Python
 computes with ``int.from_bytes``; the two builds must also print the same results. A third build
-with ``-DDICOMFAST_DEBUG`` checks that ``DF_ASSERT`` compiles and is live only in that build.
+with ``-DDICOMFAST_DEBUG`` (and ``-DNDEBUG``, as Python passes it) checks that ``DF_ASSERT`` compiles
+and is live only in that build.
 """
 from __future__ import annotations
 
@@ -103,7 +104,9 @@ def portable(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def debug(tmp_path_factory) -> Path:
-    return _build(tmp_path_factory, "debug", "-DDICOMFAST_DEBUG")
+    # -DNDEBUG as Python's own compiler flags pass it to every extension: DF_ASSERT must not be
+    # assert(), which NDEBUG compiles out (it once was, and the debug build checked nothing).
+    return _build(tmp_path_factory, "debug", "-DNDEBUG", "-DDICOMFAST_DEBUG")
 
 
 @pytest.mark.parametrize("variant", ["native", "portable", "debug"])
@@ -130,3 +133,4 @@ def test_df_assert_is_live_only_in_the_debug_build(native, debug):
     assert _run(native, "assert-false").returncode == 0
     failed = _run(debug, "assert-false")
     assert failed.returncode != 0, "DF_ASSERT(false) did not stop the DICOMFAST_DEBUG build"
+    assert "dicomfast internal check failed" in failed.stderr, failed.stderr

@@ -71,10 +71,18 @@ static inline uint16_t df_u16(const uint8_t *p, int big) { return big ? df_u16be
 static inline uint32_t df_u32(const uint8_t *p, int big) { return big ? df_u32be(p) : df_u32le(p); }
 static inline uint64_t df_u64(const uint8_t *p, int big) { return big ? df_u64be(p) : df_u64le(p); }
 
-/* Internal assertions: compiled in by the debug build only (DICOMFAST_DEBUG). */
+/* Internal assertions: compiled in by the debug build only (DICOMFAST_DEBUG). Not assert(): the
+ * compiler flags Python passes to extensions define NDEBUG, which would compile assert() out of the
+ * debug build too. A failed assertion is a bug in dicomfast, never bad input: it names the check and
+ * aborts, so that the debug test run (and a fuzzer) stops on it. */
 #ifdef DICOMFAST_DEBUG
-#include <assert.h>
-#define DF_ASSERT(x) assert(x)
+#include <stdio.h>
+#include <stdlib.h>
+static inline void df_assert_failed(const char *check, const char *file, int line) {
+    fprintf(stderr, "dicomfast internal check failed: %s (%s:%d)\n", check, file, line);
+    abort();
+}
+#define DF_ASSERT(x) ((x) ? (void)0 : df_assert_failed(#x, __FILE__, __LINE__))
 #else
 #define DF_ASSERT(x) ((void)0)
 #endif

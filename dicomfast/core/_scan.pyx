@@ -186,6 +186,7 @@ cdef inline Py_ssize_t push(Scanner* s, uint32_t tag, uint16_t vr, uint8_t flags
             return -1
         s.elems = grown
         s.cap = newcap
+    DF_ASSERT(s.n < s.cap and start <= offset and offset <= s.size)
     cdef Elem* e = &s.elems[s.n]
     e.tag = tag
     e.vr = vr
@@ -326,6 +327,7 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
     if depth > MAX_DEPTH:
         return fail(s, SCAN_TOO_DEEP, pos)
     while True:
+        DF_ASSERT(pos <= limit and limit <= s.size)
         if limit - pos < 8:
             if pos == limit and not in_undefined_item:
                 break
@@ -472,6 +474,8 @@ cdef int scan_elements(Scanner* s, Py_ssize_t pos, Py_ssize_t limit, bint in_und
                     s.elems[idx].end = <int32_t>s.n
                     return -1
             pos = value + length
+        # a recorded value lies inside the data it was found in
+        DF_ASSERT(s.elems[idx].offset + <int64_t>s.elems[idx].length <= limit and pos <= limit)
         s.elems[idx].end = <int32_t>s.n
         if not keep:
             s.n = idx               # not asked for: drop it and anything nested in it
