@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+import threading
 import warnings
 
 import numpy as np
@@ -606,3 +607,52 @@ def test_we_decode_what_any_reference_decodes(path):
     if "pydicom" in agree:
         assert agree["pydicom"] != "differs", agree
     assert any(v != "differs" for v in agree.values()), agree
+
+
+def test_codec_threads_policy(monkeypatch):
+    """Threads inside one codec call: 1 for a small frame or off the main thread (a pool spreads the
+    frames already); else the free cores."""
+    from dicomfast.pixels import threads
+
+    monkeypatch.setattr(threads, "_cores", lambda: 4)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.2, 0.0, 0.0))
+    big = threads.THREADED_FRAME_BYTES
+    assert threads.codec_threads(big - 1) == 1
+    assert threads.codec_threads(big) == 3  # 4 cores, one busy
+    assert threads.frame_workers(10) == 3 and threads.frame_workers(2) == 2 and threads.frame_workers(1) == 1
+    found = []
+    t = threading.Thread(target=lambda: found.append(threads.codec_threads(big)))
+    t.start()
+    t.join()
+    assert found == [1]
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    assert threads.codec_threads(big) == 1
+
+
+def test_a_large_jpeg_2000_frame_decodes_on_the_free_cores(monkeypatch):
+    """OpenJPEG gets codec_threads' count for a frame decoded on its own, and the frame is the same
+    on one thread and on several."""
+    ic = imagecodecs_backend.library()
+    if ic is None:
+        pytest.skip("imagecodecs is not installed")
+    from dicomfast.pixels import threads
+
+    path = corpus_roots()["pdd"] / "RG1_J2KR.dcm"
+    if not path.exists():
+        pytest.skip(f"{path.name} is not in this corpus")
+    ds = dicomfast.dcmread(path)
+    asked = []
+    real = ic.jpeg2k_decode
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("numthreads"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ic, "jpeg2k_decode", spy)
+    monkeypatch.setattr(threads, "_cores", lambda: 2)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    split = dicomfast.pixels.pixel_array(ds, decoder="imagecodecs")
+    monkeypatch.setattr(threads, "_cores", lambda: 1)
+    whole = dicomfast.pixels.pixel_array(ds, decoder="imagecodecs")
+    assert asked == [2, 1]
+    np.testing.assert_array_equal(split, whole)

@@ -30,15 +30,11 @@ from . import _native
 from .codecs import FrameLayout, check_decoder, decode_frame
 from .encapsulated import fragment_count
 from .module import NO_BIT_CORRECTION, YBR, PixelInfo, check_frame, module_info, pixel_info, to_dataset
-from .threads import check_workers, frame_workers, run
+from .threads import THREADED_FRAME_BYTES, check_workers, frame_workers, run
 
 __all__ = ["pixel_array", "iter_frames", "decode", "finish", "flat_native"]
 
 _PIXEL_DATA = 0x7FE00010
-# Frames smaller than this decode faster on one thread than a pool's hand-off costs (by default;
-# workers= overrides): 64 x 64 x 16-bit frames measured 6x slower on 2 threads, 512 x 512 faster.
-_THREADED_FRAME_BYTES = 128 * 1024
-
 
 def flat_native(info: PixelInfo, raw: memoryview, first: int, count: int) -> np.ndarray:
     """Frames [first, first + count) as a 1-D array of stored values: a read-only view on ``raw``
@@ -139,7 +135,7 @@ def _encapsulated(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool,
     out[0] = first
     # The other frames straight into their slice of ``out`` (no copy after the codec), on a pool
     # when there are cores to spare: the codecs release the GIL.
-    small = first.size * first.dtype.itemsize < _THREADED_FRAME_BYTES
+    small = first.size * first.dtype.itemsize < THREADED_FRAME_BYTES
     workers = check_workers(workers, 1 if small else frame_workers(n - 1))
     run(lambda i, k: decode_frame(ds, k, decoder=decoder, out=out[k], as_rgb=codec_rgb), range(1, n), workers)
     return finish(info, out.reshape(-1), n, as_rgb)

@@ -29,6 +29,7 @@ from ... import uid as _uid
 from ...errors import DicomError, MissingDecoderError
 from . import FrameLayout, from_buffer, itemsize_for_precision, register_backend, register_decoder, shift
 from .codestream import check_j2k_geometry, j2k_sign_precision, jpeg_header
+from ..threads import codec_threads
 from .encoding import EncodedAttributes, FrameSpec, register_encoder
 
 __all__ = ["decode_jpeg", "decode_jpeg_ls", "decode_jpeg_2000", "decode_htj2k", "library"]
@@ -164,11 +165,14 @@ def _j2k(func, what: str, data, p: FrameLayout, out: numpy.ndarray | None, **opt
 
 
 def decode_jpeg_2000(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
-    """One JPEG 2000 frame (OpenJPEG, one thread: frames are decoded in parallel instead);
-    monochrome data whose codestream signedness differs from Pixel Representation sign-extended
-    from the codestream's precision; 1-bit data as uint8 0/1."""
+    """One JPEG 2000 frame (OpenJPEG, on :func:`~dicomfast.pixels.threads.codec_threads` threads:
+    a large frame decoded on its own splits over the free cores, the frames of a file decoded in
+    parallel take one each); monochrome data whose codestream signedness differs from Pixel
+    Representation sign-extended from the codestream's precision; 1-bit data as uint8 0/1."""
     ic = _codecs()
-    return _j2k(ic.jpeg2k_decode, "JPEG 2000", data, p, out, numthreads=1, planar=False)
+    frame_bytes = p.rows * p.columns * p.samples * max(p.bits_allocated // 8, 1)
+    return _j2k(ic.jpeg2k_decode, "JPEG 2000", data, p, out, numthreads=codec_threads(frame_bytes),
+                planar=False)
 
 
 def decode_htj2k(data, p: FrameLayout, out: numpy.ndarray | None = None) -> numpy.ndarray:
