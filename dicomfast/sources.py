@@ -344,7 +344,10 @@ class FsspecSource(ByteSource):
                                      f"(Content-Type {answer.content_type!r}), not the object's bytes", self.name)
             if answer.status == 206:
                 return self._partial(data, offset, end, answer, span)
-            if answer.status == 200:  # the whole object: a server that ignored the Range header
+            if answer.status == 200:  # the whole object (for a range: a server that ignored the Range header)
+                if self.size is not None and len(data) != self.size:
+                    raise TransportError(f"{self.name}: {span}: a whole object of {len(data)} bytes came "
+                                         f"back, of an object of {self.size} bytes", self.name)
                 self.size = len(data)
                 return data[offset:end] if end is not None or offset else data
         elif end is not None and len(data) > end - offset:
