@@ -269,9 +269,11 @@ def _transient_types() -> tuple:
 
 def _transient(exc: BaseException) -> bool:
     """Whether a request that failed with ``exc`` is worth another try."""
-    status = getattr(exc, "status", None)
-    if isinstance(status, int) and type(exc).__name__ == "ClientResponseError":
-        return status in RETRY_STATUSES
+    if "aiohttp" in sys.modules:
+        import aiohttp
+
+        if isinstance(exc, aiohttp.ClientResponseError):  # an HTTP status (or an answer that did not parse)
+            return exc.status in RETRY_STATUSES
     return isinstance(exc, _transient_types())
 
 
@@ -454,9 +456,12 @@ def _fsspec_file(src: Any) -> bool:
 
 def is_remote(src: Any) -> bool:
     """Whether ``src`` is read through fsspec: a URL with a scheme (``s3://``, ``https://``,
-    ``file://``, ...) or an fsspec file. Plain paths (and ``os.PathLike``) are local files."""
+    ``file://``, ...), an fsspec file, or a source of them opened already (``open_source(url,
+    timeout=..., retries=...)``). Plain paths (and ``os.PathLike``) are local files."""
     if type(src) is str:
         return "://" in src
+    if isinstance(src, ByteSource):
+        return src.remote
     return _fsspec_file(src)
 
 

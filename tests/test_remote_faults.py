@@ -355,8 +355,19 @@ def test_a_session_of_ones_own_keeps_its_adapters():
 
 
 def test_opened_source_through_the_readers(server, ct_bytes):
-    ds = dicomfast.dcmread(_source(server, timeout=FAST, retries=0), stop_before_pixels=True)
-    assert ds.PatientID == pydicom.dcmread(__import__("io").BytesIO(ct_bytes)).PatientID
+    """``open_source(url, timeout=..., retries=...)`` is how a read takes other settings: every
+    reader takes the source as it takes the URL."""
+    import numpy as np
+
+    ref = pydicom.dcmread(__import__("io").BytesIO(ct_bytes))
+    src = _source(server, timeout=FAST, retries=0)
+    assert dicomfast.dcmread(src, stop_before_pixels=True).PatientID == ref.PatientID
+    np.testing.assert_array_equal(dicomfast.pixel_array(src), ref.pixel_array)
+    np.testing.assert_array_equal(dicomfast.pixel_array(src, frame=0), ref.pixel_array)
+    np.testing.assert_array_equal(dicomfast.read_pixels(src, rescale=False), ref.pixel_array)
+    server.reset(fail_first=1, fail_status=503)  # retries=0: the first failure is the error
+    _raises(TransportError, lambda: dicomfast.dcmread(_source(server, retries=0)), server.url("ct.dcm"))
+    assert _count(server) == 1
 
 
 # -- other fsspec backends: the same retry loop and checks, without HTTP headers ---------------------
