@@ -200,7 +200,7 @@ class FaultServer:
     ``mode`` (one of :data:`FAULT_MODES`) says how each answer goes wrong; before that, the first
     ``fail_first`` requests are answered ``fail_status`` (with ``Retry-After: retry_after`` when it is
     set), so that retries can be counted. POST answers ``post_answer`` (JSON) under the same faults.
-    ``counter`` counts every request, fault or not. ``release()`` (and leaving the ``with``) lets
+    ``ignore_range`` answers 200 with the whole body. ``counter`` counts every request, fault or not. ``release()`` (and leaving the ``with``) lets
     stalled handlers go."""
 
     def __init__(self, resources: dict[str, Resource]) -> None:
@@ -210,6 +210,7 @@ class FaultServer:
         self.fail_first = 0
         self.fail_status = 503
         self.retry_after: str | None = None
+        self.ignore_range = False  # answer 200 with the whole body, whatever the Range
         self.post_answer = Resource(b"{}", "application/dicom+json")
         self.stall_seconds = 10.0
         self._release = threading.Event()
@@ -268,7 +269,7 @@ class FaultServer:
                 body, kind = found.body, found.content_type
                 headers = {"Content-Type": kind, "Accept-Ranges": "bytes"}
                 status = 200
-                m = _RANGE.match(rng or "")
+                m = None if server.ignore_range else _RANGE.match(rng or "")
                 if m is not None and m.group(1):
                     size = len(body)
                     start = int(m.group(1))
@@ -351,6 +352,7 @@ class FaultServer:
         if mode not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {mode!r}")
         self.counter.reset()
+        self.ignore_range = False
         self.mode, self.fail_first, self.fail_status, self.retry_after = mode, fail_first, fail_status, retry_after
 
     def release(self) -> None:

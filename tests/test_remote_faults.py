@@ -179,6 +179,18 @@ def test_wrong_range_through_dcmread(server):
             server.url("ct.dcm"))
 
 
+def test_range_ignored(server, ct_bytes):
+    src = _source(server)
+    server.ignore_range = True  # a 200 with the whole object: sliced to the range
+    assert src.read_at(100, 50) == ct_bytes[100:150]
+    assert src.size == len(ct_bytes)
+    server.reset("body_short")  # ... but a whole object shorter than the size known is an error
+    server.ignore_range = True
+    err = _raises(TransportError, lambda: src.read_at(200, 50), server.url("ct.dcm"))
+    assert f"a whole object of {len(ct_bytes) // 2} bytes came back, of an object of {len(ct_bytes)}" in str(err)
+    assert _count(server) == 1
+
+
 def test_short_read_at_the_end_is_not_an_error(server, ct_bytes):
     src = _source(server)  # the object ends: fewer bytes than asked, as for a local file
     assert src.read_at(len(ct_bytes) - 10, 100) == ct_bytes[-10:]
