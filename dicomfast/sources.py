@@ -465,8 +465,8 @@ def is_remote(src: Any) -> bool:
     return _fsspec_file(src)
 
 
-def open_source(src: Any, *, timeout: Any = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES,
-                **storage_options: Any) -> ByteSource:
+def open_source(src: Any, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+                retries: int = DEFAULT_RETRIES, **storage_options: Any) -> ByteSource:
     """The :class:`ByteSource` of ``src``: a URL, an fsspec file, or a local path.
 
     For a URL, ``timeout`` (seconds, or a ``(connect, read)`` pair) bounds every request of http(s)
@@ -494,7 +494,8 @@ def open_source(src: Any, *, timeout: Any = DEFAULT_TIMEOUT, retries: int = DEFA
     raise TypeError(f"not a path, URL or fsspec file: {type(src).__name__}")
 
 
-def list_files(url: str, *, timeout: Any = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES) -> list[str]:
+def list_files(url: str, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+               retries: int = DEFAULT_RETRIES) -> list[str]:
     """The files under a URL, sorted, as URLs (one listing: ``fs.find``); the URL itself when it is
     a file. ``timeout`` and ``retries`` as :func:`open_source`'s."""
     fsspec = require_fsspec()

@@ -200,8 +200,8 @@ class FaultServer:
     ``mode`` (one of :data:`FAULT_MODES`) says how each answer goes wrong; before that, the first
     ``fail_first`` requests are answered ``fail_status`` (with ``Retry-After: retry_after`` when it is
     set), so that retries can be counted. POST answers ``post_answer`` (JSON) under the same faults.
-    ``ignore_range`` answers 200 with the whole body. ``counter`` counts every request, fault or not. ``release()`` (and leaving the ``with``) lets
-    stalled handlers go."""
+    ``ignore_range`` answers 200 with the whole body. ``counter`` counts every request, fault or not.
+    ``release()`` (and leaving the ``with``) lets stalled handlers go."""
 
     def __init__(self, resources: dict[str, Resource]) -> None:
         self.resources = dict(resources)

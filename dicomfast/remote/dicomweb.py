@@ -155,8 +155,8 @@ class DICOMwebClient:
     ``requests.Session`` (authentication, proxies); with one, its own adapters stay as they are
     unless ``retries`` is given, which mounts the retry policy on it for this URL."""
 
-    def __init__(self, url: str, *, session: Any = None, timeout: Any = DEFAULT_TIMEOUT,
-                 retries: int | None = None) -> None:
+    def __init__(self, url: str, *, session: Any = None,
+                 timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, retries: int | None = None) -> None:
         import requests
         from requests.adapters import HTTPAdapter
 
