@@ -28,6 +28,7 @@ import email.utils
 import os
 import re
 import sys
+import threading
 import time
 from typing import Any, NamedTuple, Sequence
 
@@ -206,6 +207,7 @@ class _Answer(NamedTuple):
 
 
 _TRACE: Any = None
+_TRACE_LOCK = threading.Lock()
 
 
 def _trace_config() -> Any:
@@ -213,21 +215,30 @@ def _trace_config() -> Any:
     options, keeps reusing the same filesystem and its connections) that records each answer's
     status and headers in the list passed as the request's ``trace_request_ctx``."""
     global _TRACE
-    if _TRACE is None:
-        import aiohttp
-
-        async def on_request_end(session: Any, ctx: Any, params: Any) -> None:
-            record = ctx.trace_request_ctx
-            if isinstance(record, list):
-                headers = params.response.headers
-                record.append(_Answer(params.headers.get("Range"), params.response.status,
-                                      headers.get("Content-Range"), headers.get("Content-Type", "")))
-
-        trace = aiohttp.TraceConfig()
-        trace.on_request_end.append(on_request_end)
-        trace.freeze()
-        _TRACE = trace
+    with _TRACE_LOCK:
+        if _TRACE is None:
+            _TRACE = _new_trace_config()
     return _TRACE
+
+
+def _new_trace_config() -> Any:
+    import aiohttp
+
+    async def on_request_end(session: Any, ctx: Any, params: Any) -> None:
+        record = ctx.trace_request_ctx
+        if isinstance(record, list):
+            headers = params.response.headers
+            record.append(_Answer(params.headers.get("Range"), params.response.status,
+                                  headers.get("Content-Range"), headers.get("Content-Type", "")))
+
+    class AnswerTrace(aiohttp.TraceConfig):
+        def __reduce__(self) -> Any:  # pickled filesystems (processes, Dask) get this process's one
+            return (_trace_config, ())
+
+    trace = AnswerTrace()
+    trace.on_request_end.append(on_request_end)
+    trace.freeze()
+    return trace
 
 
 def _storage_options(protocol: str, timeout: Timeout, options: dict) -> dict:

@@ -423,3 +423,14 @@ def test_other_backends_more_bytes_than_asked(ct_bytes):
     assert "bytes 10-29: 25 bytes came back for 20" in str(err)
     fs = _Flaky(ct_bytes, whole=True)  # the whole object is sliced to the range
     assert sources.FsspecSource(fs, "ct.dcm", "mem://ct.dcm").read_at(10, 20) == ct_bytes[10:30]
+
+
+def test_opened_source_pickles(server, ct_bytes):
+    """The filesystem's options (the timeout, the answer tracing) pickle, so an opened source or its
+    filesystem can go to worker processes, and its reads are checked there as here."""
+    import pickle
+
+    src = pickle.loads(pickle.dumps(_source(server, timeout=FAST)))
+    assert src.fs.client_kwargs["timeout"].sock_read == FAST[1]
+    server.reset("range_wrong")
+    _raises(TransportError, lambda: src.read_at(100, 4096), server.url("ct.dcm"))
