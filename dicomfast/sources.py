@@ -12,17 +12,92 @@ concurrent where the backend can), or everything (``read_all``). Two implementat
 The reader frames whatever a source gives (``reader.read_source``); ``pixels.fileread`` reads pixel
 bytes from it by offset. fsspec is an optional dependency (``pip install dicomfast[remote]``),
 imported only when a URL or an fsspec file is read.
+
+Requests to servers (here and in :mod:`dicomfast.remote.dicomweb`) share one policy, with the same two
+options wherever a request is made: ``timeout`` (seconds to connect and to wait for the next bytes:
+a number for both or a ``(connect, read)`` pair; :data:`DEFAULT_TIMEOUT`) and ``retries`` (how many
+times an idempotent request is tried again after a connection error, a timeout, a body cut short or an
+HTTP 429/502/503/504; :data:`DEFAULT_RETRIES`), waiting :func:`backoff_time` between tries, or what the
+server's ``Retry-After`` says, at most :data:`RETRY_AFTER_MAX` seconds. An answer that is not what was
+asked for (a wrong ``Content-Range``, fewer or more bytes than the range, an HTML page) is a
+:class:`~dicomfast.errors.TransportError` naming the URL and the range, and is not tried again.
 """
 from __future__ import annotations
 
+import email.utils
 import os
+import re
 import sys
+import threading
+import time
 from typing import Any, NamedTuple, Sequence
 
 from .errors import DicomError, TransportError
 
 __all__ = ["ByteSource", "FileSource", "FsspecSource", "Range", "open_source", "is_remote", "coalesce",
-           "require_fsspec", "list_files"]
+           "require_fsspec", "list_files", "Timeout", "check_timeout", "check_retries", "backoff_time",
+           "retry_after", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES", "RETRY_STATUSES"]
+
+DEFAULT_TIMEOUT = (10.0, 60.0)
+"""Seconds to open a connection, and to wait for the next bytes of an answer."""
+DEFAULT_RETRIES = 3
+"""How many times an idempotent request is tried again after a transient failure."""
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+"""HTTP statuses worth another try (too many requests, bad gateway, unavailable, gateway timeout)."""
+RETRY_BACKOFF = 0.5
+"""Seconds: the waits between tries are 0, 2b, 4b, 8b, ... (urllib3's schedule), at most RETRY_BACKOFF_MAX."""
+RETRY_BACKOFF_MAX = 10.0
+RETRY_AFTER_MAX = 30.0
+"""The longest wait a server's Retry-After is honoured for; a longer one is cut to this."""
+
+
+class Timeout(NamedTuple):
+    """Seconds to open a connection (``connect``) and to wait for the next bytes (``read``)."""
+
+    connect: float
+    read: float
+
+
+def check_timeout(timeout: Any) -> Timeout:
+    """``timeout`` (a number of seconds for both, or a ``(connect, read)`` pair) as a :class:`Timeout`;
+    a ``ValueError`` for anything but positive finite numbers: a request without a timeout could hang."""
+    pair = tuple(timeout) if isinstance(timeout, (tuple, list)) else (timeout, timeout)
+    if len(pair) != 2 or not all(isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < float("inf")
+                                 for t in pair):
+        raise ValueError(f"timeout must be a positive number of seconds or a (connect, read) pair of them, "
+                         f"not {timeout!r}")
+    return Timeout(float(pair[0]), float(pair[1]))
+
+
+def check_retries(retries: Any) -> int:
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be an int >= 0, not {retries!r}")
+    return retries
+
+
+def backoff_time(failures: int) -> float:
+    """Seconds to wait before the next try after ``failures`` consecutive failures: none after the
+    first, then ``RETRY_BACKOFF * 2 ** (failures - 1)``, at most ``RETRY_BACKOFF_MAX``."""
+    if failures <= 1:
+        return 0.0
+    return min(RETRY_BACKOFF_MAX, RETRY_BACKOFF * 2 ** (failures - 1))
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (a number or an HTTP date), cut to ``RETRY_AFTER_MAX``;
+    None for no header or one that does not parse."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX)
 
 
 class Range(NamedTuple):
@@ -122,39 +197,201 @@ def require_fsspec() -> Any:
     return fsspec
 
 
+class _Answer(NamedTuple):
+    """What an HTTP server said about one answer (seen through aiohttp's request tracing)."""
+
+    range: str | None
+    status: int
+    content_range: str | None
+    content_type: str
+
+
+_TRACE: Any = None
+_TRACE_LOCK = threading.Lock()
+
+
+def _trace_config() -> Any:
+    """One aiohttp ``TraceConfig`` (one object, so that fsspec's cache of filesystems, keyed by their
+    options, keeps reusing the same filesystem and its connections) that records each answer's
+    status and headers in the list passed as the request's ``trace_request_ctx``."""
+    global _TRACE
+    with _TRACE_LOCK:
+        if _TRACE is None:
+            _TRACE = _new_trace_config()
+    return _TRACE
+
+
+def _new_trace_config() -> Any:
+    import aiohttp
+
+    async def on_request_end(session: Any, ctx: Any, params: Any) -> None:
+        record = ctx.trace_request_ctx
+        if isinstance(record, list):
+            headers = params.response.headers
+            record.append(_Answer(params.headers.get("Range"), params.response.status,
+                                  headers.get("Content-Range"), headers.get("Content-Type", "")))
+
+    class AnswerTrace(aiohttp.TraceConfig):
+        def __reduce__(self) -> Any:  # pickled filesystems (processes, Dask) get this process's one
+            return (_trace_config, ())
+
+    trace = AnswerTrace()
+    trace.on_request_end.append(on_request_end)
+    trace.freeze()
+    return trace
+
+
+def _storage_options(protocol: str, timeout: Timeout, options: dict) -> dict:
+    """fsspec options that give every request of ``protocol`` the timeout (the caller's own options
+    win): aiohttp's ``ClientTimeout`` and the answer tracing for http(s), botocore's timeouts for s3."""
+    options = dict(options)
+    if protocol in ("http", "https"):
+        import aiohttp
+
+        client = dict(options.get("client_kwargs") or {})
+        client.setdefault("timeout", aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect,
+                                                           sock_read=timeout.read))
+        client.setdefault("trace_configs", [_trace_config()])
+        options["client_kwargs"] = client
+    elif protocol in ("s3", "s3a"):
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("connect_timeout", timeout.connect)
+        config.setdefault("read_timeout", timeout.read)
+        options["config_kwargs"] = config
+    return options
+
+
+def _transient_types() -> tuple:
+    types: list = [ConnectionError, TimeoutError]
+    if "aiohttp" in sys.modules:
+        import aiohttp
+
+        types += [aiohttp.ClientConnectionError, aiohttp.ClientPayloadError]
+    if "botocore" in sys.modules:
+        import botocore.exceptions
+
+        types.append(botocore.exceptions.HTTPClientError)
+    if "fsspec" in sys.modules:
+        from fsspec.exceptions import FSTimeoutError
+
+        types.append(FSTimeoutError)
+    return tuple(types)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Whether a request that failed with ``exc`` is worth another try."""
+    if "aiohttp" in sys.modules:
+        import aiohttp
+
+        if isinstance(exc, aiohttp.ClientResponseError):  # an HTTP status (or an answer that did not parse)
+            return exc.status in RETRY_STATUSES
+    return isinstance(exc, _transient_types())
+
+
+def _wait(exc: BaseException, failures: int) -> float:
+    headers = getattr(exc, "headers", None)
+    asked = retry_after(headers.get("Retry-After")) if headers is not None else None
+    return asked if asked is not None else backoff_time(failures)
+
+
+def _span(offset: int, end: int | None) -> str:
+    return f"bytes {offset}-{'' if end is None else end - 1}"
+
+
+_CONTENT_RANGE = re.compile(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
+
+
 class FsspecSource(ByteSource):
     """A file of an fsspec filesystem ``fs`` at ``path``; ``url`` names it in messages. Every read is
-    one ranged request, except reads inside the first bytes read from offset 0, which are kept."""
+    one ranged request, except reads inside the first bytes read from offset 0, which are kept.
+
+    ``retries``: how many times a read that failed for a transient reason (a connection error, a
+    timeout, a body cut short, HTTP 429/502/503/504) is tried again (:func:`backoff_time`,
+    ``Retry-After``). The timeout is the filesystem's (``open_source`` sets it). What comes back is
+    checked: bytes from offset 0 of an HTTP answer that ignored the range are sliced, but a wrong
+    ``Content-Range``, fewer bytes than asked of an object known to be longer, more bytes than asked,
+    or an HTML page is a :class:`TransportError` naming the URL and the range."""
 
     remote = True
 
-    def __init__(self, fs: Any, path: str, url: str | None = None) -> None:
+    def __init__(self, fs: Any, path: str, url: str | None = None, *, retries: int = DEFAULT_RETRIES) -> None:
         self.fs = fs
         self.path = path
         self.name = url or path
+        self.retries = check_retries(retries)
+        self.size: int | None = None  # the object's size, once an answer said it
         self._head = b""
         self._head_complete = False  # the head is the whole file
+        self._traced = _TRACE is not None and _TRACE in (getattr(fs, "client_kwargs", None) or {}).get(
+            "trace_configs", ())
+
+    def _failed(self, exc: BaseException, what: str) -> TransportError:
+        tries = f" ({self.retries + 1} tries)" if self.retries and _transient(exc) else ""
+        return TransportError(f"{self.name}: reading {what} failed{tries}: {type(exc).__name__}: {exc}", self.name)
 
     def _cat(self, offset: int, end: int | None) -> bytes:
-        try:
-            data = self.fs.cat_file(self.path, start=offset, end=end)
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every backend's transport errors, named once
-            raise TransportError(f"{self.name}: reading bytes {offset}-{'' if end is None else end - 1} "
-                                 f"failed: {type(exc).__name__}: {exc}", self.name) from exc
-        return self._checked(data, offset, end)
+        failures = 0
+        while True:
+            answers: list[_Answer] = []
+            kwargs = {"trace_request_ctx": answers} if self._traced else {}
+            try:
+                data = self.fs.cat_file(self.path, start=offset, end=end, **kwargs)
+            except FileNotFoundError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every backend's transport errors, named once
+                failures += 1
+                if failures > self.retries or not _transient(exc):
+                    raise self._failed(exc, _span(offset, end)) from exc
+                time.sleep(_wait(exc, failures))
+                continue
+            return self._checked(data, offset, end, answers[-1] if answers else None)
 
-    def _checked(self, data: Any, offset: int, end: int | None) -> bytes:
-        if isinstance(data, BaseException):
-            if isinstance(data, FileNotFoundError):
-                raise data
-            raise TransportError(f"{self.name}: a ranged read failed: {type(data).__name__}: {data}",
-                                 self.name) from data
+    def _checked(self, data: Any, offset: int, end: int | None, answer: _Answer | None) -> bytes:
+        """``data`` read for ``offset:end``, checked against what was asked and what the server said."""
+        span = _span(offset, end)
         data = bytes(data)
-        if end is not None and len(data) > end - offset:
-            # a server that ignored the Range header sent the whole object (an HTTP 200)
-            data = data[offset:end]
+        if answer is not None:
+            kind = answer.content_type.split(";")[0].strip().lower()
+            if kind == "text/html":
+                raise TransportError(f"{self.name}: {span}: the server answered an HTML page "
+                                     f"(Content-Type {answer.content_type!r}), not the object's bytes", self.name)
+            if answer.status == 206:
+                return self._partial(data, offset, end, answer, span)
+            if answer.status == 200:  # the whole object (for a range: a server that ignored the Range header)
+                if self.size is not None and len(data) != self.size:
+                    raise TransportError(f"{self.name}: {span}: a whole object of {len(data)} bytes came "
+                                         f"back, of an object of {self.size} bytes", self.name)
+                self.size = len(data)
+                return data[offset:end] if end is not None or offset else data
+        elif end is not None and len(data) > end - offset:
+            if len(data) < end:
+                raise TransportError(f"{self.name}: {span}: {len(data)} bytes came back for "
+                                     f"{end - offset}", self.name)
+            data = data[offset:end]  # the whole object: a server that ignored the Range header
+        if (end is not None and len(data) < end - offset and self.size is not None
+                and offset + len(data) < self.size):
+            raise TransportError(f"{self.name}: {span}: {len(data)} bytes came back for {end - offset}, "
+                                 f"of an object of {self.size} bytes", self.name)
+        return data
+
+    def _partial(self, data: bytes, offset: int, end: int | None, answer: _Answer, span: str) -> bytes:
+        m = _CONTENT_RANGE.match(answer.content_range or "")
+        if m is None:
+            raise TransportError(f"{self.name}: {span}: a partial answer (206) with Content-Range "
+                                 f"{answer.content_range!r}", self.name)
+        first, last = int(m.group(1)), int(m.group(2))
+        size = None if m.group(3) == "*" else int(m.group(3))
+        if size is not None:
+            self.size = size
+        wrong = first != offset or last < first or (end is not None and last > end - 1)
+        short = end is not None and last < end - 1 and (size is None or last + 1 < size)
+        unfinished = end is None and size is not None and last != size - 1
+        if wrong or short or unfinished or (size is not None and last >= size):
+            raise TransportError(f"{self.name}: {span} asked, the server answered Content-Range "
+                                 f"{answer.content_range!r}", self.name)
+        if len(data) != last - first + 1:
+            raise TransportError(f"{self.name}: {span}: Content-Range {answer.content_range!r} "
+                                 f"but {len(data)} bytes came back", self.name)
         return data
 
     def read_at(self, offset: int, n: int) -> bytes:
@@ -178,16 +415,33 @@ class FsspecSource(ByteSource):
         if len(todo) == 1:
             r = ranges[todo[0]]
             out[todo[0]] = self._cat(r.offset, r.offset + r.length)
-        elif todo:
+            return out
+        failures = 0
+        while todo:
             starts = [ranges[i].offset for i in todo]
             ends = [ranges[i].offset + ranges[i].length for i in todo]
+            answers: list[_Answer] = []
+            kwargs = {"trace_request_ctx": answers} if self._traced else {}
             try:
-                got = self.fs.cat_ranges([self.path] * len(todo), starts, ends, on_error="return")
+                got = self.fs.cat_ranges([self.path] * len(todo), starts, ends, on_error="return", **kwargs)
             except Exception as exc:  # noqa: BLE001
-                raise TransportError(f"{self.name}: ranged reads failed: {type(exc).__name__}: {exc}",
-                                     self.name) from exc
+                got = [exc] * len(todo)
+            by_range = {a.range: a for a in answers}
+            again, error = [], None
             for i, data, start, end in zip(todo, got, starts, ends):
-                out[i] = self._checked(data, start, end)
+                if isinstance(data, FileNotFoundError):
+                    raise data
+                if isinstance(data, BaseException):
+                    if failures < self.retries and _transient(data):
+                        again.append(i)
+                        error = data
+                        continue
+                    raise self._failed(data, _span(start, end)) from data
+                out[i] = self._checked(data, start, end, by_range.get(f"bytes={start}-{end - 1}"))
+            todo = again
+            if todo:
+                failures += 1
+                time.sleep(_wait(error, failures))
         return out
 
     def read_from(self, offset: int) -> bytes:
@@ -213,42 +467,65 @@ def _fsspec_file(src: Any) -> bool:
 
 def is_remote(src: Any) -> bool:
     """Whether ``src`` is read through fsspec: a URL with a scheme (``s3://``, ``https://``,
-    ``file://``, ...) or an fsspec file. Plain paths (and ``os.PathLike``) are local files."""
+    ``file://``, ...), an fsspec file, or a source of them opened already (``open_source(url,
+    timeout=..., retries=...)``). Plain paths (and ``os.PathLike``) are local files."""
     if type(src) is str:
         return "://" in src
+    if isinstance(src, ByteSource):
+        return src.remote
     return _fsspec_file(src)
 
 
-def open_source(src: Any, **storage_options: Any) -> ByteSource:
-    """The :class:`ByteSource` of ``src``: a URL, an fsspec file, or a local path."""
+def open_source(src: Any, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+                retries: int = DEFAULT_RETRIES, **storage_options: Any) -> ByteSource:
+    """The :class:`ByteSource` of ``src``: a URL, an fsspec file, or a local path.
+
+    For a URL, ``timeout`` (seconds, or a ``(connect, read)`` pair) bounds every request of http(s)
+    (aiohttp's ``ClientTimeout``) and s3 (botocore's timeouts) filesystems, and ``retries`` bounds
+    the tries of each read (:class:`FsspecSource`); ``storage_options`` go to fsspec as they are.
+    An fsspec file keeps its filesystem's own timeouts."""
+    timeout = check_timeout(timeout)
+    retries = check_retries(retries)
     if isinstance(src, ByteSource):
         return src
     if type(src) is str and "://" in src:
         fsspec = require_fsspec()
         try:
-            fs, path = fsspec.core.url_to_fs(src, **storage_options)
+            protocol = fsspec.core.split_protocol(src)[0] or "file"
+            options = _storage_options(protocol, timeout, storage_options)
+            fs, path = fsspec.core.url_to_fs(src, **options)
         except (ValueError, ImportError) as exc:
             raise DicomError(f"{src}: no fsspec filesystem for this URL ({exc})") from exc
-        return FsspecSource(fs, path, src)
+        return FsspecSource(fs, path, src, retries=retries)
     if _fsspec_file(src):
         url = src.fs.unstrip_protocol(src.path) if hasattr(src.fs, "unstrip_protocol") else src.path
-        return FsspecSource(src.fs, src.path, url)
+        return FsspecSource(src.fs, src.path, url, retries=retries)
     if isinstance(src, (str, os.PathLike)):
         return FileSource(os.fspath(src))
     raise TypeError(f"not a path, URL or fsspec file: {type(src).__name__}")
 
 
-def list_files(url: str) -> list[str]:
+def list_files(url: str, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+               retries: int = DEFAULT_RETRIES) -> list[str]:
     """The files under a URL, sorted, as URLs (one listing: ``fs.find``); the URL itself when it is
-    a file."""
+    a file. ``timeout`` and ``retries`` as :func:`open_source`'s."""
     fsspec = require_fsspec()
-    try:
-        fs, path = fsspec.core.url_to_fs(url)
-        if not fs.isdir(path):
+    timeout = check_timeout(timeout)
+    retries = check_retries(retries)
+    failures = 0
+    while True:
+        try:
+            protocol = fsspec.core.split_protocol(url)[0] or "file"
+            fs, path = fsspec.core.url_to_fs(url, **_storage_options(protocol, timeout, {}))
+            if not fs.isdir(path):
+                return [url]
+            found = fs.find(path)
+            break
+        except FileNotFoundError:
             return [url]
-        found = fs.find(path)
-    except FileNotFoundError:
-        return [url]
-    except Exception as exc:  # noqa: BLE001
-        raise TransportError(f"{url}: listing failed: {type(exc).__name__}: {exc}", url) from exc
+        except Exception as exc:  # noqa: BLE001
+            failures += 1
+            if failures > retries or not _transient(exc):
+                raise TransportError(f"{url}: listing failed: {type(exc).__name__}: {exc}", url) from exc
+            time.sleep(_wait(exc, failures))
     return sorted(fs.unstrip_protocol(p) for p in found)

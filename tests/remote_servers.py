@@ -6,6 +6,9 @@
   ``http.server`` (which ignores ``Range``), as a test double, not as a product.
 * :func:`moto_server`: moto's S3-compatible server (``moto.server.ThreadedMotoServer``), whose
   requests are counted by a WSGI wrapper around its app.
+* :class:`FaultServer`: a server that misbehaves on purpose, one ``mode`` at a time (closes early,
+  lies about lengths, answers the wrong range or content type, breaks its multipart bodies, fails
+  then succeeds, stalls), for the fault tests (tests/test_remote_faults.py).
 * Orthanc (``orthanc_server`` in test_dicomweb.py's fixtures), with its DICOMweb plugin.
 """
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import re
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -153,3 +157,214 @@ class CountingWSGI:
         body = b"".join(self.app(environ, start_response))
         self.counter.add(Request(method, path, rng, len(body)))
         return [body]
+
+
+class Resource(NamedTuple):
+    """What a :class:`FaultServer` answers for a path: ``body`` of ``content_type``; a multipart
+    body's boundary in ``boundary`` (so the server can break it)."""
+
+    body: bytes
+    content_type: str
+    boundary: str | None = None
+
+
+def multipart(parts: list[tuple[str, bytes]], boundary: str = "fault-boundary") -> Resource:
+    """A multipart/related resource of ``(content type, content)`` parts."""
+    body = b"".join(f"--{boundary}\r\nContent-Type: {kind}\r\n\r\n".encode() + content + b"\r\n"
+                    for kind, content in parts) + f"--{boundary}--\r\n".encode()
+    kind = parts[0][0] if parts else "application/dicom"
+    return Resource(body, f'multipart/related; type="{kind}"; boundary={boundary}', boundary)
+
+
+FAULT_MODES = (
+    "ok",                  # answers as it should (Range requests too)
+    "close_early",         # sends the headers and half the body, then closes the connection
+    "length_long",         # Content-Length larger than the body it sends, then closes
+    "length_short",        # Content-Length smaller than the body (the rest is dropped), then closes
+    "range_wrong",         # 206 with a Content-Range that starts elsewhere than asked
+    "range_short",         # 206 with fewer bytes than asked (Content-Range and Content-Length say so)
+    "range_long",          # 206 with more bytes than asked (Content-Range says what was asked)
+    "body_short",          # half the bytes (Content-Length says so), though Content-Range says all asked
+    "html",                # 200 text/html: a login or error page in place of what was asked
+    "multipart_truncated", # a multipart body cut inside its last part (an honest Content-Length)
+    "multipart_no_close",  # a multipart body without its close delimiter
+    "multipart_bad_boundary",  # the Content-Type's boundary is not the one in the body
+    "stall",               # reads the request and never answers
+    "stall_body",          # sends the headers, then never the body
+)
+
+
+class FaultServer:
+    """A misbehaving HTTP server for ``resources`` (path -> :class:`Resource`), on ``http.server``.
+
+    ``mode`` (one of :data:`FAULT_MODES`) says how each answer goes wrong; before that, the first
+    ``fail_first`` requests are answered ``fail_status`` (with ``Retry-After: retry_after`` when it is
+    set), so that retries can be counted. POST answers ``post_answer`` (JSON) under the same faults.
+    ``ignore_range`` answers 200 with the whole body. ``counter`` counts every request, fault or not.
+    ``release()`` (and leaving the ``with``) lets stalled handlers go."""
+
+    def __init__(self, resources: dict[str, Resource]) -> None:
+        self.resources = dict(resources)
+        self.counter = _Counter()
+        self.mode = "ok"
+        self.fail_first = 0
+        self.fail_status = 503
+        self.retry_after: str | None = None
+        self.ignore_range = False  # answer 200 with the whole body, whatever the Range
+        self.post_answer = Resource(b"{}", "application/dicom+json")
+        self.stall_seconds = 10.0
+        self._release = threading.Event()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, headers: dict, body: bytes, length: int | None = None,
+                      close: bool = False, announce: bool = True) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body) if length is None else length))
+                if close:
+                    if announce:
+                        self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+                if close:
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+            def _answer(self, head_only: bool = False) -> None:
+                rng = self.headers.get("Range")
+                if self.command == "POST":
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.counter.add(Request(self.command, self.path, rng, 0))
+                with server.counter.lock:
+                    number = len(server.counter.requests)
+                if number <= server.fail_first:
+                    headers = {"Content-Type": "text/plain"}
+                    if server.retry_after is not None:
+                        headers["Retry-After"] = server.retry_after
+                    self._send(server.fail_status, headers, b"try again later")
+                    return
+                mode = server.mode
+                if mode == "stall":
+                    server._release.wait(server.stall_seconds)
+                    self.close_connection = True
+                    return
+                if self.command == "POST":
+                    found = server.post_answer
+                else:
+                    found = server.resources.get(self.path.split("?")[0])
+                if found is None:
+                    self._send(404, {"Content-Type": "text/plain"}, b"not found")
+                    return
+                body, kind = found.body, found.content_type
+                headers = {"Content-Type": kind, "Accept-Ranges": "bytes"}
+                status = 200
+                m = None if server.ignore_range else _RANGE.match(rng or "")
+                if m is not None and m.group(1):
+                    size = len(body)
+                    start = int(m.group(1))
+                    end = min(int(m.group(2)) + 1, size) if m.group(2) else size
+                    if start >= size:
+                        self._send(416, {"Content-Range": f"bytes */{size}"}, b"")
+                        return
+                    status, part = 206, body[start:end]
+                    if mode == "range_wrong":
+                        start, end = start + 16, min(end + 16, size)
+                        part = body[start:end]
+                    elif mode == "range_short":
+                        end = start + max((end - start) // 2, 1)
+                        part = body[start:end]
+                    elif mode == "range_long":
+                        part = body[start:end + 100]
+                    headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+                    body = part
+                if mode == "body_short":
+                    body = body[:len(body) // 2]
+                if mode == "html":
+                    self._send(200, {"Content-Type": "text/html; charset=utf-8"},
+                               b"<html><body>Please sign in</body></html>")
+                elif mode == "close_early":
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[:len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                elif mode == "length_long":
+                    self._send(status, headers, body, length=len(body) + 1000, close=True)
+                elif mode == "length_short":
+                    # no "Connection: close", or aiohttp's parser would see the bytes after the body
+                    self._send(status, headers, body, length=len(body) // 2, close=True, announce=False)
+                elif mode == "stall_body":
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.flush()
+                    server._release.wait(server.stall_seconds)
+                    self.close_connection = True
+                elif mode.startswith("multipart_") and found.boundary is not None:
+                    if mode == "multipart_truncated":
+                        body = body[:len(body) - 200]
+                    elif mode == "multipart_no_close":
+                        body = body[:body.rindex(f"--{found.boundary}--".encode())]
+                    else:
+                        headers["Content-Type"] = kind.replace(found.boundary, "another-boundary")
+                    self._send(status, headers, body)
+                else:
+                    self._send(status, headers, b"" if head_only else body,
+                               length=len(body) if head_only else None)
+
+            def do_GET(self) -> None:
+                self._answer()
+
+            def do_HEAD(self) -> None:
+                self._answer(head_only=True)
+
+            def do_POST(self) -> None:
+                self._answer()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def reset(self, mode: str = "ok", fail_first: int = 0, fail_status: int = 503,
+              retry_after: str | None = None) -> None:
+        """A new fault (counts cleared)."""
+        if mode not in FAULT_MODES:
+            raise ValueError(f"unknown fault mode {mode!r}")
+        self.counter.reset()
+        self.ignore_range = False
+        self.mode, self.fail_first, self.fail_status, self.retry_after = mode, fail_first, fail_status, retry_after
+
+    def release(self) -> None:
+        self._release.set()
+        time.sleep(0)
+        self._release = threading.Event()
+
+    def __enter__(self) -> "FaultServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -20,6 +20,7 @@ from ..errors import (
     UnsupportedTransferSyntaxError,
 )
 from ..reader import dcmread
+from ..sources import is_remote
 from ._module import PixelModule, pixel_module
 
 __all__ = ["PixelInfo", "PixelModule", "PixelValues", "pixel_module", "pixel_info", "module_info", "check",
@@ -147,10 +148,11 @@ def _int(value: Any, keyword: str, required: bool = True) -> int | None:
 
 def to_dataset(src: Any, strict: bool = False) -> Dataset:
     """``src`` itself if it is a Dataset (read already), else ``dcmread(src, strict=strict)`` of a
-    path, bytes or file object."""
+    path, URL, bytes, file object or remote source."""
     if isinstance(src, Dataset):
         return src
-    if isinstance(src, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(src, "read"):
+    if (isinstance(src, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(src, "read")
+            or is_remote(src)):
         return dcmread(src, strict=strict)
     raise TypeError(f"expected a path, bytes, a file object or a Dataset, not {type(src).__name__}")
 

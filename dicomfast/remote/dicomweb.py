@@ -7,14 +7,18 @@ decoded through the codec registry, and STOW-RS of files and datasets.
     >>> ds = web.retrieve_instance(study, series, instance)    # a dicomfast Dataset
     >>> frames = web.retrieve_frames(study, series, instance, [1, 5])   # arrays, as pixel_array
 
-HTTP is ``requests`` (a timeout on every request); the multipart/related bodies are parsed here
-(:func:`parse_multipart`): the answer's parts as they are, with a :class:`MultipartError` for a body
-that is not what its Content-Type says.
+HTTP is ``requests``, with the request policy of :mod:`dicomfast.sources` (``timeout=`` on every
+request; ``retries=`` for GET and HEAD through urllib3's ``Retry`` on the session's adapter, and again
+for a body cut short; a POST is never sent twice). Answers are checked: an HTTP error, a body cut short
+or a wrong Content-Type is a :class:`~dicomfast.errors.TransportError` naming the URL; the
+multipart/related bodies are parsed here (:func:`parse_multipart`): the answer's parts as they are,
+with a :class:`MultipartError` for a body that is not what its Content-Type says.
 """
 from __future__ import annotations
 
 import io
 import os
+import time
 from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
@@ -26,12 +30,38 @@ from ..errors import TransportError
 from ..pixels.fileread import decode_frame_bytes
 from ..pixels.module import NATIVE_SYNTAXES, PixelValues, info_from_values
 from ..reader import dcmread
+from ..sources import (DEFAULT_RETRIES, DEFAULT_TIMEOUT, RETRY_STATUSES, backoff_time, check_retries,
+                       check_timeout, retry_after)
 from ..tags import to_tag
 from ..writer import dcmwrite
 
 __all__ = ["DICOMwebClient", "MultipartError", "Part", "parse_multipart", "json_values"]
 
 _EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_IDEMPOTENT = frozenset({"GET", "HEAD"})
+_JSON_TYPES = ("application/dicom+json", "application/json")
+
+
+def _retry_policy(retries: int) -> Any:
+    """urllib3's ``Retry`` for ``retries`` tries again of GET and HEAD (connection errors, read
+    timeouts, 429/502/503/504 with ``Retry-After`` honoured up to ``sources.RETRY_AFTER_MAX``, the
+    backoff of ``sources.backoff_time``), and of any request whose connection never opened."""
+    from urllib3.util.retry import Retry
+
+    from .. import sources
+
+    class _Retry(Retry):
+        def get_retry_after(self, response: Any) -> float | None:
+            value = response.headers.get("Retry-After")
+            return None if value is None else retry_after(value)
+
+    options = dict(total=retries, connect=retries, read=retries, status=retries, redirect=None, other=0,
+                   allowed_methods=_IDEMPOTENT, status_forcelist=RETRY_STATUSES,
+                   backoff_factor=sources.RETRY_BACKOFF, respect_retry_after_header=True, raise_on_status=False)
+    try:
+        return _Retry(**options, backoff_max=sources.RETRY_BACKOFF_MAX)
+    except TypeError:  # urllib3 1.26: a class attribute, 120 s
+        return _Retry(**options)
 
 
 class MultipartError(TransportError):
@@ -116,29 +146,65 @@ def json_values(item: dict) -> dict:
 
 
 class DICOMwebClient:
-    """A DICOMweb service at ``url`` (its base: ``.../dicom-web``). ``session``: a
-    ``requests.Session`` (authentication, retries); ``timeout``: seconds for every request."""
+    """A DICOMweb service at ``url`` (its base: ``.../dicom-web``).
 
-    def __init__(self, url: str, *, session: Any = None, timeout: float = 60.0) -> None:
+    ``timeout``: seconds to connect and to wait for the next bytes of every request (a number for
+    both, or a ``(connect, read)`` pair; ``sources.DEFAULT_TIMEOUT``). ``retries``: how many times a
+    GET is tried again after a connection error, a timeout, a body cut short or an HTTP
+    429/502/503/504 (``sources.DEFAULT_RETRIES``; a POST is never sent again). ``session``: a
+    ``requests.Session`` (authentication, proxies); with one, its own adapters stay as they are
+    unless ``retries`` is given, which mounts the retry policy on it for this URL."""
+
+    def __init__(self, url: str, *, session: Any = None,
+                 timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, retries: int | None = None) -> None:
         import requests
+        from requests.adapters import HTTPAdapter
 
         self.url = url.rstrip("/")
-        self.session = session if session is not None else requests.Session()
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
+        if session is None:
+            session = requests.Session()
+            if retries is None:
+                retries = DEFAULT_RETRIES
+        self.retries = 0 if retries is None else check_retries(retries)
+        if retries is not None:
+            session.mount(self.url + "/", HTTPAdapter(max_retries=_retry_policy(self.retries)))
+        self.session = session
         self._requests = requests
 
     # -- HTTP --------------------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The answer to ``method`` of ``path`` (its body read), or a :class:`TransportError` naming
+        the URL: the request failed, timed out, its body was cut short, or it answered an error.
+        The adapter retries GET and HEAD before the body; a body cut short is fetched again here."""
         url = f"{self.url}/{path.lstrip('/')}"
-        try:
-            answer = self.session.request(method, url, timeout=self.timeout, **kwargs)
-        except self._requests.RequestException as exc:
-            raise TransportError(f"{url}: {method} failed: {type(exc).__name__}: {exc}", url) from exc
+        errors = self._requests.RequestException
+        failures = 0
+        while True:
+            try:
+                answer = self.session.request(method, url, timeout=self.timeout, stream=True, **kwargs)
+            except errors as exc:
+                raise TransportError(f"{url}: {method} failed: {type(exc).__name__}: {exc}", url) from exc
+            try:
+                answer.content  # noqa: B018 - the body, read here so that its failures are ours
+                break
+            except errors as exc:
+                answer.close()
+                failures += 1
+                if method not in _IDEMPOTENT or failures > self.retries:
+                    tries = f" ({failures} tries)" if failures > 1 else ""
+                    raise TransportError(f"{url}: {method}: the answer's body failed{tries}: "
+                                         f"{type(exc).__name__}: {exc}", url) from exc
+                time.sleep(backoff_time(failures))
         if answer.status_code == 204:
             return answer
         if answer.status_code >= 400:
-            raise TransportError(f"{url}: {method} answered {answer.status_code} {answer.reason}: "
+            wait = retry_after(answer.headers.get("Retry-After"))
+            later = f" (Retry-After {answer.headers['Retry-After']})" if wait is not None else ""
+            tries = (f" after {self.retries + 1} tries" if method in _IDEMPOTENT and self.retries
+                     and answer.status_code in RETRY_STATUSES else "")
+            raise TransportError(f"{url}: {method} answered {answer.status_code} {answer.reason}{tries}{later}: "
                                  f"{answer.text[:200]}", url)
         return answer
 
@@ -146,6 +212,10 @@ class DICOMwebClient:
         answer = self._request("GET", path, params=params, headers={"Accept": "application/dicom+json"})
         if answer.status_code == 204 or not answer.content:
             return []
+        kind = answer.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if kind not in _JSON_TYPES:
+            raise TransportError(f"{answer.url}: expected DICOM JSON, got Content-Type "
+                                 f"{answer.headers.get('Content-Type')!r}", answer.url)
         try:
             return answer.json()
         except ValueError as exc:
@@ -193,7 +263,8 @@ class DICOMwebClient:
         for part in parts:
             kind = part.headers.get("content-type", "application/dicom").split(";")[0].strip().lower()
             if kind != "application/dicom":
-                raise MultipartError(f"{self.url}/{path}: a part is {kind}, not application/dicom", path)
+                raise MultipartError(f"{self.url}/{path}: a part is {kind}, not application/dicom",
+                                     f"{self.url}/{path}")
             out.append(dcmread(part.content))
         return out
 
