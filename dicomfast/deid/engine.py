@@ -147,7 +147,8 @@ class _Job:
 
     def __init__(self, ds: Dataset, key: bytes, rules: Rules, keep_private: frozenset, want_mapping: bool):
         self.key = key
-        self.rules = rules
+        self.rules = rules  # the top level's: choices by the IOD's types
+        self.item_rules = rules_for(rules.options)  # items of sequences: the IOD-independent choices
         self.options = rules.options
         self.keep_private = keep_private
         self.safe = "rtnSafePrivOpt" in rules.options
@@ -216,7 +217,7 @@ class _Job:
         """Apply the profile to the elements of ``ds`` and, recursively, of its items. ``clean``:
         inside a sequence being cleaned (Clean Structured Content, Clean Graphics), kept text is
         cleaned too. The elements removed are deleted together at the end (one edit)."""
-        action_of = self.rules.action
+        action_of = (self.item_rules if path else self.rules).action
         overlay_removed = self.overlay_removed
         doomed: list[int] = []
         private: list = []
@@ -245,9 +246,9 @@ class _Job:
 
     def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool, doomed: list) -> None:
         tag, vr = element.tag, element.VR
-        if action == "Z" and tag == _PATIENT_NAME:
+        if action == "Z" and (tag == _PATIENT_NAME or tag == _PATIENT_ID):
             # Z allows "a non-zero length value that may be a dummy" (PS3.15 E.1): the patient's
-            # pseudonym, as Patient ID gets, so that viewers still tell patients apart
+            # pseudonym (Patient ID is Z/D, Type 2: Z by its type), so that patients stay apart
             action = "D"
         if action == "X":
             doomed.append(tag)
@@ -499,7 +500,7 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
         raise ValueError("key must be bytes, at least 16 of them (a secret: keep it apart from the data)")
     if not isinstance(ds, Dataset):
         raise TypeError(f"deidentify takes a dicomfast Dataset, not {type(ds).__name__}")
-    rules = rules_for(check_options(options))
+    rules = rules_for(check_options(options), _text(ds.get("SOPClassUID")))
     damaged = [d for d in ds.defects if d.kind in _REFUSED_DEFECTS]
     if damaged:
         raise DeidentificationError(f"the input is damaged ({damaged[0]}): its output would be invalid")
