@@ -106,14 +106,17 @@ class Report:
     ``actions``: every element removed, emptied, replaced, cleaned or shifted, and every private
     element kept, as :class:`Action` records. ``burned_in``: ``"yes"`` (Burned In Annotation YES),
     ``"unknown"`` (absent, in a modality that often burns text in: :data:`BURNED_IN_MODALITIES`, or a
-    Secondary Capture) or ``"no"``; pixel data is never changed. ``options``: the options applied.
-    ``mapping``: the old -> new identifiers (only with ``mapping=True``: it is identifying).
+    Secondary Capture) or ``"no"`` (also after a mask the caller said covers all annotation).
+    ``options``: the options applied. ``mapping``: the old -> new identifiers (only with
+    ``mapping=True``: it is identifying). ``mask``: what the caller's mask did
+    (:class:`~dicomfast.deid.mask.MaskOutcome`), None without a mask.
     """
 
     actions: tuple
     burned_in: str
     options: tuple
     mapping: tuple = field(default=())
+    mask: Any = None
 
     def counts(self) -> dict:
         """{action: how many elements}."""
@@ -483,7 +486,8 @@ def _keep_list(keep_private: Iterable[Any]) -> frozenset:
 
 
 def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_private: Iterable[Any] = (),
-               mapping: bool = False) -> Report:
+               mapping: bool = False, mask: Any = None, mask_covers_annotation: bool = False,
+               mask_transfer_syntax: str | None = None) -> Report:
     """De-identify ``ds`` **in place** by the PS3.15 Basic Application Level Confidentiality
     Profile and the ``options`` named (the table's columns: ``rtnSafePrivOpt``, ``rtnUIDsOpt``,
     ``rtnDevIdOpt``, ``rtnInstIdOpt``, ``rtnPatCharsOpt``, ``rtnLongFullDatesOpt``,
@@ -494,7 +498,15 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
     UIDs), the patient's pseudonym and the date offset are functions of it and the original values
     only, so files de-identified with the same key stay consistent across runs and machines.
     ``keep_private``: (creator, group, offset) of private elements to keep. ``mapping``: put the
-    old -> new identifiers in the report (identifying). Pixel data is never changed.
+    old -> new identifiers in the report (identifying).
+
+    Pixel data is changed only by a ``mask`` (a :class:`~dicomfast.deid.mask.PixelMask`, its
+    mapping ``{"US": {"640x480": [[x, y, w, h], ...]}}`` or a JSON file's path): the rectangles it
+    lists for the dataset's Modality and Columns x Rows are blanked (:func:`~dicomfast.deid.mask.apply_mask`;
+    ``mask_transfer_syntax``: where lossy or unencodable pixel data may be stored after masking);
+    ``report.mask`` says what was done. ``mask_covers_annotation``: the caller vouches that the
+    rectangles cover all burned-in annotation: a masked dataset then gets Burned In Annotation NO
+    and the Clean Pixel Data Option's code.
     """
     if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
         raise ValueError("key must be bytes, at least 16 of them (a secret: keep it apart from the data)")
@@ -504,18 +516,27 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
     damaged = [d for d in ds.defects if d.kind in _REFUSED_DEFECTS]
     if damaged:
         raise DeidentificationError(f"the input is damaged ({damaged[0]}): its output would be invalid")
+    masked = None
+    if mask is not None:  # before any edit of the header: a mask that cannot be applied fails cleanly
+        from .mask import apply_mask, as_mask, mark_clean
+
+        masked = apply_mask(ds, as_mask(mask), transfer_syntax=mask_transfer_syntax)
     job = _Job(ds, bytes(key), rules, _keep_list(keep_private), mapping)
     burned_in = _burned_in(ds)
     job.walk(ds, "", False)
     if ds.file_meta is not None:
         job.meta(ds.file_meta)
     _mark(ds, rules.options, job)
+    if masked is not None and masked.status == "masked" and mask_covers_annotation:
+        for tag in mark_clean(ds, True):
+            job.record("", tag, "A")
+        burned_in = "no"
     # the records made in C (tuple.__new__ for each): an Action() call per element costs more than
     # the rest of the walk of a private block
     actions = tuple(map(tuple.__new__, itertools.repeat(Action), job.actions))
     return Report(actions, burned_in, tuple(sorted(rules.options)),
                   tuple(MappingEntry(kind, old, new) for (kind, old), new in sorted(job.mapping.items()))
-                  if job.mapping is not None else ())
+                  if job.mapping is not None else (), masked)
 
 
 def _mark(ds: Dataset, options: frozenset, job: _Job) -> None:
