@@ -16,12 +16,17 @@ import hmac
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
 
 from ..dataset import Dataset
 from ..errors import DicomError
 from ..uid import uid_from_digest, uid_type
 from .profile import BASIC_PROFILE_CODE, OPTION_CODES, Rules, check_options, rules_for
+
+if TYPE_CHECKING:
+    import os
+
+    from .mask import MaskOutcome, PixelMask
 
 __all__ = ["deidentify", "Report", "Action", "MappingEntry", "PrivateTag", "SAFE_PRIVATE", "DeidentificationError",
            "BURNED_IN_MODALITIES", "pseudonym", "map_uid", "date_offset"]
@@ -116,7 +121,7 @@ class Report:
     burned_in: str
     options: tuple
     mapping: tuple = field(default=())
-    mask: Any = None
+    mask: MaskOutcome | None = None
 
     def counts(self) -> dict:
         """{action: how many elements}."""
@@ -486,7 +491,8 @@ def _keep_list(keep_private: Iterable[Any]) -> frozenset:
 
 
 def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_private: Iterable[Any] = (),
-               mapping: bool = False, mask: Any = None, mask_covers_annotation: bool = False,
+               mapping: bool = False, mask: PixelMask | Mapping | str | os.PathLike | None = None,
+               mask_covers_annotation: bool = False,
                mask_transfer_syntax: str | None = None) -> Report:
     """De-identify ``ds`` **in place** by the PS3.15 Basic Application Level Confidentiality
     Profile and the ``options`` named (the table's columns: ``rtnSafePrivOpt``, ``rtnUIDsOpt``,

@@ -96,6 +96,9 @@ class PixelMask:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PixelMask) and other._table == self._table
 
+    def __hash__(self) -> int:
+        return hash(frozenset(self._table.items()))
+
     def __repr__(self) -> str:
         return f"PixelMask({len(self._table)} modality/size entries)"
 
