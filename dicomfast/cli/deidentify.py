@@ -1,8 +1,9 @@
 """``dicomfast deidentify PATH... -o OUTDIR --key-file KEY [--option NAME ...]``: every DICOM file
-found, de-identified by :func:`dicomfast.deidentify` (PS3.15 Basic Profile and the options named)
-and written under OUTDIR, each file a job of the runner (this process, a process pool or Dask); an
-audit table (Parquet: per file, the actions per tag, the burned-in risk, the error) and, only on
-request, the old -> new identifier mapping. See docs/deid.md."""
+found (a PATH may be an index table written by ``dicomfast index``: the files it lists), de-identified
+by :func:`dicomfast.deidentify` (PS3.15 Basic Profile and the options named; ``--mask``: rectangles of
+pixel data blanked) and written under OUTDIR, each file a job of the runner (this process, a process
+pool or Dask); an audit table (Parquet: per file, the actions per tag, the burned-in risk, the mask
+applied, the error) and, only on request, the old -> new identifier mapping. See docs/deid.md."""
 from __future__ import annotations
 
 import argparse
@@ -12,16 +13,16 @@ import re
 import sys
 from typing import Any, NamedTuple
 
-from ..deid import OPTIONS, PrivateTag
+from ..deid import OPTIONS, PixelMask, PrivateTag
 from .runner import (EXIT_NOTHING, EXIT_USAGE, Item, MissingDependency, Outcome, add_running_options, discover,
                      failure, finish, need_pyarrow, run_items)
 
 __all__ = ["register", "run", "DeidOptions", "AuditRow", "deidentify_file", "read_key", "parse_private_tag",
-           "AUDIT_SCHEMA_FIELDS"]
+           "AUDIT_SCHEMA_FIELDS", "index_items", "is_index_table"]
 
 _DICOM_SUFFIXES = (".dcm", ".dicom", ".dic", ".ima")
 #: The audit table's columns.
-AUDIT_SCHEMA_FIELDS = ("path", "output", "status", "burned_in", "actions", "error_type", "error")
+AUDIT_SCHEMA_FIELDS = ("path", "output", "status", "burned_in", "mask", "masked", "actions", "error_type", "error")
 
 
 def parse_private_tag(text: str) -> PrivateTag:
@@ -43,9 +44,11 @@ def register(commands: Any) -> None:
         description="De-identify every DICOM file found (directories are walked recursively) by the DICOM "
                     "PS3.15 Basic Application Level Confidentiality Profile and the options named, with "
                     "keyed (HMAC) replacements: the same key gives the same UIDs, pseudonyms and date "
-                    "shifts in every run. Pixel data is not changed: files at risk of burned-in text are "
-                    "listed in the audit table.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files or directories")
+                    "shifts in every run. Pixel data is changed only by --mask: files at risk of "
+                    "burned-in text are listed in the audit table.")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="DICOM files or directories, or index tables written by 'dicomfast index' (Parquet: "
+                        "the files of their path column)")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="where the de-identified files go")
     p.add_argument("--key-file", required=True, metavar="KEY",
                    help="a file holding the secret key (at least 16 bytes; keep it apart from the data)")
@@ -61,9 +64,25 @@ def register(commands: Any) -> None:
     p.add_argument("--mapping", metavar="PARQUET",
                    help="also write the old -> new identifiers (UIDs, Patient ID, Patient's Name) here. "
                         "IDENTIFYING: keep it apart from the de-identified data")
+    p.add_argument("--mask", metavar="JSON", type=_load_mask,
+                   help='blank rectangles of the pixel data: {"US": {"640x480": [[x, y, w, h], ...]}} (modality, '
+                        'or "*" for any; COLUMNSxROWS); files of another modality or size are not masked (audit: '
+                        'no_match)')
+    p.add_argument("--mask-covers-annotation", action="store_true",
+                   help="the mask covers all burned-in text: masked files get Burned In Annotation NO")
+    p.add_argument("--mask-transfer-syntax", metavar="UID",
+                   help="store masked pixel data that was lossy (or has no encoder) in this lossless syntax, "
+                        "e.g. 1.2.840.10008.1.2.1 (default: such files fail)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: fail the file)")
     add_running_options(p)
     p.set_defaults(run=run)
+
+
+def _load_mask(path: str) -> PixelMask:
+    try:
+        return PixelMask.load(path)
+    except (OSError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"{path}: {exc}") from None
 
 
 class DeidOptions(NamedTuple):
@@ -77,6 +96,9 @@ class DeidOptions(NamedTuple):
     mapping: bool = False
     overwrite: bool = False
     force: bool = False
+    mask: PixelMask | None = None
+    mask_covers_annotation: bool = False
+    mask_transfer_syntax: str | None = None
 
 
 class AuditRow(NamedTuple):
@@ -90,6 +112,8 @@ class AuditRow(NamedTuple):
     error_type: str
     error: str
     mapping: tuple = ()
+    mask: str = ""  # the mask's outcome: masked, no_match, no_pixels ("" without --mask)
+    masked: tuple = ()  # the rectangles applied, (x, y, width, height)
 
 
 def read_key(path: str) -> bytes:
@@ -124,7 +148,9 @@ def deidentify_file(options: DeidOptions, item: Item) -> Outcome:
     try:
         ds = dcmread(item.path, force=options.force)
         report = deidentify(ds, key=options.key, options=options.options, keep_private=options.keep_private,
-                            mapping=options.mapping)
+                            mapping=options.mapping, mask=options.mask,
+                            mask_covers_annotation=options.mask_covers_annotation,
+                            mask_transfer_syntax=options.mask_transfer_syntax)
         out = _output_path(item, ds, options)
         if not options.overwrite and os.path.exists(out):
             raise FileExistsError(f"{out} exists (pass --overwrite to replace it)")
@@ -135,8 +161,10 @@ def deidentify_file(options: DeidOptions, item: Item) -> Outcome:
         return outcome._replace(detail=AuditRow(item.path, "", outcome.status, "", (), outcome.kind, outcome.message))
     actions = tuple((a.path, f"({a.tag >> 16:04X},{a.tag & 0xFFFF:04X})", a.action) for a in report.actions)
     mapping = tuple(tuple(m) for m in report.mapping)
+    mask = report.mask.status if report.mask is not None else ""
+    masked = tuple(tuple(r) for r in report.mask.rectangles) if report.mask is not None else ()
     return Outcome(item.path, "ok", outputs=1,
-                   detail=AuditRow(item.path, out, "ok", report.burned_in, actions, "", "", mapping))
+                   detail=AuditRow(item.path, out, "ok", report.burned_in, actions, "", "", mapping, mask, masked))
 
 
 def _write_audit(path: str, rows: list[AuditRow]) -> None:
@@ -144,11 +172,15 @@ def _write_audit(path: str, rows: list[AuditRow]) -> None:
 
     rows = sorted(rows)
     action = pa.struct([("item", pa.string()), ("tag", pa.string()), ("action", pa.string())])
+    rectangle = pa.struct([("x", pa.int32()), ("y", pa.int32()), ("width", pa.int32()), ("height", pa.int32())])
     table = pa.table({
         "path": pa.array([r.path for r in rows], pa.string()),
         "output": pa.array([r.output or None for r in rows], pa.string()),
         "status": pa.array([r.status for r in rows], pa.string()),
         "burned_in": pa.array([r.burned_in or None for r in rows], pa.string()),
+        "mask": pa.array([r.mask or None for r in rows], pa.string()),
+        "masked": pa.array([[dict(zip(("x", "y", "width", "height"), m)) for m in r.masked] for r in rows],
+                           pa.list_(rectangle)),
         "actions": pa.array([[{"item": i, "tag": t, "action": a} for i, t, a in r.actions] for r in rows],
                             pa.list_(action)),
         "error_type": pa.array([r.error_type or None for r in rows], pa.string()),
@@ -181,6 +213,46 @@ def _write_table(table: Any, path: str) -> None:
             os.unlink(tmp)
 
 
+def is_index_table(path: str) -> bool:
+    """Whether ``path`` is a Parquet file (an index table) rather than a DICOM file: it starts with
+    Parquet's ``PAR1`` and has no ``DICM`` prefix."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return head[:4] == b"PAR1" and head[128:132] != b"DICM"
+
+
+def index_items(path: str) -> list[Item]:
+    """The files an index table lists (its ``path`` column, in its order, each once), as items
+    whose root is their common folder (``--name path`` names outputs relative to it). Rows whose
+    indexing failed are listed too: they fail (or, not DICOM, are skipped) again, with the reason."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable index table: {exc}") from None
+    if "path" not in schema.names:
+        raise ValueError(f"{path}: an index table has a 'path' column (dicomfast index writes one); "
+                         f"this one has {', '.join(schema.names)}")
+    paths = [p for p in dict.fromkeys(pq.read_table(path, columns=["path"])["path"].to_pylist()) if p]
+    if not paths:
+        return []
+    root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
+    return [Item(p, root) for p in paths]
+
+
+def _inputs(paths: list[str], out_dir: str) -> list[Item]:
+    """The items of the PATH arguments: an index table stands for the files it lists; files and
+    directories are discovered as by every command."""
+    items: list[Item] = []
+    for arg in paths:
+        items.extend(index_items(arg) if os.path.isfile(arg) and is_index_table(arg) else discover([arg], exclude=out_dir))
+    return items
+
+
 def run(args: argparse.Namespace) -> int:
     need_pyarrow()
     try:
@@ -196,13 +268,19 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     out_dir = os.path.abspath(args.output)
     audit = args.audit or out_dir.rstrip(os.sep) + ".audit.parquet"
-    items = discover(args.paths, exclude=out_dir)
+    try:
+        items = _inputs(args.paths, out_dir)
+    except ValueError as exc:
+        print(f"dicomfast deidentify: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if not items:
         print(f"dicomfast deidentify: no files found in {', '.join(args.paths)}", file=sys.stderr)
         return EXIT_NOTHING
     options = DeidOptions(out_dir=out_dir, key=key, options=tuple(sorted(set(args.option))),
                           keep_private=tuple(args.keep_private), name=args.name, mapping=bool(args.mapping),
-                          overwrite=args.overwrite, force=args.force)
+                          overwrite=args.overwrite, force=args.force, mask=args.mask,
+                          mask_covers_annotation=args.mask_covers_annotation,
+                          mask_transfer_syntax=args.mask_transfer_syntax)
     rows: list[AuditRow] = []
 
     def keep(outcome: Outcome) -> None:

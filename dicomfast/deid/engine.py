@@ -16,12 +16,17 @@ import hmac
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
 
 from ..dataset import Dataset
 from ..errors import DicomError
 from ..uid import uid_from_digest, uid_type
 from .profile import BASIC_PROFILE_CODE, OPTION_CODES, Rules, check_options, rules_for
+
+if TYPE_CHECKING:
+    import os
+
+    from .mask import MaskOutcome, PixelMask
 
 __all__ = ["deidentify", "Report", "Action", "MappingEntry", "PrivateTag", "SAFE_PRIVATE", "DeidentificationError",
            "BURNED_IN_MODALITIES", "pseudonym", "map_uid", "date_offset"]
@@ -106,14 +111,17 @@ class Report:
     ``actions``: every element removed, emptied, replaced, cleaned or shifted, and every private
     element kept, as :class:`Action` records. ``burned_in``: ``"yes"`` (Burned In Annotation YES),
     ``"unknown"`` (absent, in a modality that often burns text in: :data:`BURNED_IN_MODALITIES`, or a
-    Secondary Capture) or ``"no"``; pixel data is never changed. ``options``: the options applied.
-    ``mapping``: the old -> new identifiers (only with ``mapping=True``: it is identifying).
+    Secondary Capture) or ``"no"`` (also after a mask the caller said covers all annotation).
+    ``options``: the options applied. ``mapping``: the old -> new identifiers (only with
+    ``mapping=True``: it is identifying). ``mask``: what the caller's mask did
+    (:class:`~dicomfast.deid.mask.MaskOutcome`), None without a mask.
     """
 
     actions: tuple
     burned_in: str
     options: tuple
     mapping: tuple = field(default=())
+    mask: MaskOutcome | None = None
 
     def counts(self) -> dict:
         """{action: how many elements}."""
@@ -147,7 +155,8 @@ class _Job:
 
     def __init__(self, ds: Dataset, key: bytes, rules: Rules, keep_private: frozenset, want_mapping: bool):
         self.key = key
-        self.rules = rules
+        self.rules = rules  # the top level's: choices by the IOD's types
+        self.item_rules = rules_for(rules.options)  # items of sequences: the IOD-independent choices
         self.options = rules.options
         self.keep_private = keep_private
         self.safe = "rtnSafePrivOpt" in rules.options
@@ -216,7 +225,7 @@ class _Job:
         """Apply the profile to the elements of ``ds`` and, recursively, of its items. ``clean``:
         inside a sequence being cleaned (Clean Structured Content, Clean Graphics), kept text is
         cleaned too. The elements removed are deleted together at the end (one edit)."""
-        action_of = self.rules.action
+        action_of = (self.item_rules if path else self.rules).action
         overlay_removed = self.overlay_removed
         doomed: list[int] = []
         private: list = []
@@ -245,9 +254,9 @@ class _Job:
 
     def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool, doomed: list) -> None:
         tag, vr = element.tag, element.VR
-        if action == "Z" and tag == _PATIENT_NAME:
+        if action == "Z" and (tag == _PATIENT_NAME or tag == _PATIENT_ID):
             # Z allows "a non-zero length value that may be a dummy" (PS3.15 E.1): the patient's
-            # pseudonym, as Patient ID gets, so that viewers still tell patients apart
+            # pseudonym (Patient ID is Z/D, Type 2: Z by its type), so that patients stay apart
             action = "D"
         if action == "X":
             doomed.append(tag)
@@ -482,7 +491,9 @@ def _keep_list(keep_private: Iterable[Any]) -> frozenset:
 
 
 def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_private: Iterable[Any] = (),
-               mapping: bool = False) -> Report:
+               mapping: bool = False, mask: PixelMask | Mapping | str | os.PathLike | None = None,
+               mask_covers_annotation: bool = False,
+               mask_transfer_syntax: str | None = None) -> Report:
     """De-identify ``ds`` **in place** by the PS3.15 Basic Application Level Confidentiality
     Profile and the ``options`` named (the table's columns: ``rtnSafePrivOpt``, ``rtnUIDsOpt``,
     ``rtnDevIdOpt``, ``rtnInstIdOpt``, ``rtnPatCharsOpt``, ``rtnLongFullDatesOpt``,
@@ -493,28 +504,45 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
     UIDs), the patient's pseudonym and the date offset are functions of it and the original values
     only, so files de-identified with the same key stay consistent across runs and machines.
     ``keep_private``: (creator, group, offset) of private elements to keep. ``mapping``: put the
-    old -> new identifiers in the report (identifying). Pixel data is never changed.
+    old -> new identifiers in the report (identifying).
+
+    Pixel data is changed only by a ``mask`` (a :class:`~dicomfast.deid.mask.PixelMask`, its
+    mapping ``{"US": {"640x480": [[x, y, w, h], ...]}}`` or a JSON file's path): the rectangles it
+    lists for the dataset's Modality and Columns x Rows are blanked (:func:`~dicomfast.deid.mask.apply_mask`;
+    ``mask_transfer_syntax``: where lossy or unencodable pixel data may be stored after masking);
+    ``report.mask`` says what was done. ``mask_covers_annotation``: the caller vouches that the
+    rectangles cover all burned-in annotation: a masked dataset then gets Burned In Annotation NO
+    and the Clean Pixel Data Option's code.
     """
     if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
         raise ValueError("key must be bytes, at least 16 of them (a secret: keep it apart from the data)")
     if not isinstance(ds, Dataset):
         raise TypeError(f"deidentify takes a dicomfast Dataset, not {type(ds).__name__}")
-    rules = rules_for(check_options(options))
+    rules = rules_for(check_options(options), _text(ds.get("SOPClassUID")))
     damaged = [d for d in ds.defects if d.kind in _REFUSED_DEFECTS]
     if damaged:
         raise DeidentificationError(f"the input is damaged ({damaged[0]}): its output would be invalid")
+    masked = None
+    if mask is not None:  # before any edit of the header: a mask that cannot be applied fails cleanly
+        from .mask import apply_mask, as_mask, mark_clean
+
+        masked = apply_mask(ds, as_mask(mask), transfer_syntax=mask_transfer_syntax)
     job = _Job(ds, bytes(key), rules, _keep_list(keep_private), mapping)
     burned_in = _burned_in(ds)
     job.walk(ds, "", False)
     if ds.file_meta is not None:
         job.meta(ds.file_meta)
     _mark(ds, rules.options, job)
+    if masked is not None and masked.status == "masked" and mask_covers_annotation:
+        for tag in mark_clean(ds, True):
+            job.record("", tag, "A")
+        burned_in = "no"
     # the records made in C (tuple.__new__ for each): an Action() call per element costs more than
     # the rest of the walk of a private block
     actions = tuple(map(tuple.__new__, itertools.repeat(Action), job.actions))
     return Report(actions, burned_in, tuple(sorted(rules.options)),
                   tuple(MappingEntry(kind, old, new) for (kind, old), new in sorted(job.mapping.items()))
-                  if job.mapping is not None else ())
+                  if job.mapping is not None else (), masked)
 
 
 def _mark(ds: Dataset, options: frozenset, job: _Job) -> None:
