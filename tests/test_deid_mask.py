@@ -231,7 +231,7 @@ def test_apply_mask_alone():
 
 
 # ---------------------------------------------------------------------------------------------
-# the command: --mask, and an index table as input
+# the command: --mask, and an index table as input (--index)
 
 
 @pytest.fixture()
@@ -290,7 +290,8 @@ def test_index_table_as_input(folder, tmp_path):
     assert main(["index", str(src), "-o", str(index), "-q"]) == 0
     # the whole index: the same files as the folder, byte for byte
     assert main(["deidentify", str(src), "-o", str(tmp_path / "walk"), "--key-file", str(key), "-q", "-j", "1"]) == 0
-    assert main(["deidentify", str(index), "-o", str(tmp_path / "idx"), "--key-file", str(key), "-q", "-j", "1"]) == 0
+    assert main(["deidentify", "--index", str(index), "-o", str(tmp_path / "idx"), "--key-file", str(key), "-q",
+                 "-j", "1"]) == 0
     assert _files(tmp_path / "walk") == _files(tmp_path / "idx") and len(_files(tmp_path / "idx")) == 4
     audit = _audit(tmp_path / "idx")
     assert audit["notes.txt"]["status"] == "skipped"  # listed, not DICOM: skipped again, with its reason
@@ -299,17 +300,21 @@ def test_index_table_as_input(folder, tmp_path):
     subset = table.filter(pc.is_in(table["modality"], pa_array(["CT", "MR"])))
     pq.write_table(subset, tmp_path / "subset.parquet")
     out = tmp_path / "subset"
-    assert main(["deidentify", str(tmp_path / "subset.parquet"), "-o", str(out), "--key-file", str(key), "-q",
-                 "-j", "1", "--name", "path"]) == 0
+    assert main(["deidentify", "--index", str(tmp_path / "subset.parquet"), "-o", str(out), "--key-file", str(key),
+                 "-q", "-j", "1", "--name", "path"]) == 0
     assert sorted(_files(out)) == ["mr.dcm", "sub/ct.dcm"]  # relative to the listed files' common folder
     assert sorted(_audit(out)) == ["ct.dcm", "mr.dcm"]
     # a Parquet file that is not an index, and an index listing a file that is gone
     pq.write_table(table.select(["modality"]), tmp_path / "other.parquet")
-    assert main(["deidentify", str(tmp_path / "other.parquet"), "-o", str(tmp_path / "o"), "--key-file", str(key),
-                 "-q"]) == 2
+    assert main(["deidentify", "--index", str(tmp_path / "other.parquet"), "-o", str(tmp_path / "o"),
+                 "--key-file", str(key), "-q"]) == 2
+    # PATHs or --index, as tree takes them: both, or neither, is a usage error
+    for both in ([str(src), "--index", str(index)], []):
+        assert main(["deidentify", *both, "-o", str(tmp_path / "o"), "--key-file", str(key), "-q"]) == 2
+    assert not (tmp_path / "o").exists()
     (src / "mr.dcm").unlink()
-    assert main(["deidentify", str(tmp_path / "subset.parquet"), "-o", str(tmp_path / "gone"), "--key-file", str(key),
-                 "-q", "-j", "1"]) == 1
+    assert main(["deidentify", "--index", str(tmp_path / "subset.parquet"), "-o", str(tmp_path / "gone"),
+                 "--key-file", str(key), "-q", "-j", "1"]) == 1
     assert _audit(tmp_path / "gone")["mr.dcm"]["status"] == "failed"
 
 

@@ -1,5 +1,5 @@
-"""``dicomfast deidentify PATH... -o OUTDIR --key-file KEY [--option NAME ...]``: every DICOM file
-found (a PATH may be an index table written by ``dicomfast index``: the files it lists), de-identified
+"""``dicomfast deidentify PATH... | --index PARQUET -o OUTDIR --key-file KEY [--option NAME ...]``: every
+DICOM file found (or listed by an index table that ``dicomfast index`` wrote), de-identified
 by :func:`dicomfast.deidentify` (PS3.15 Basic Profile and the options named; ``--mask``: rectangles of
 pixel data blanked) and written under OUTDIR, each file a job of the runner (this process, a process
 pool or Dask); an audit table (Parquet: per file, the actions per tag, the burned-in risk, the mask
@@ -18,7 +18,7 @@ from .runner import (EXIT_NOTHING, EXIT_USAGE, Item, MissingDependency, Outcome,
                      failure, finish, need_pyarrow, run_items)
 
 __all__ = ["register", "run", "DeidOptions", "AuditRow", "deidentify_file", "read_key", "parse_private_tag",
-           "AUDIT_SCHEMA_FIELDS", "index_items", "is_index_table"]
+           "AUDIT_SCHEMA_FIELDS", "index_items"]
 
 _DICOM_SUFFIXES = (".dcm", ".dicom", ".dic", ".ima")
 #: The audit table's columns.
@@ -46,9 +46,10 @@ def register(commands: Any) -> None:
                     "keyed (HMAC) replacements: the same key gives the same UIDs, pseudonyms and date "
                     "shifts in every run. Pixel data is changed only by --mask: files at risk of "
                     "burned-in text are listed in the audit table.")
-    p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="DICOM files or directories, or index tables written by 'dicomfast index' (Parquet: "
-                        "the files of their path column)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="DICOM files or directories")
+    p.add_argument("--index", metavar="PARQUET",
+                   help="de-identify the files an index table lists (its path column, as 'dicomfast index' "
+                        "writes it; filter it first to choose files) instead of PATHs")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="where the de-identified files go")
     p.add_argument("--key-file", required=True, metavar="KEY",
                    help="a file holding the secret key (at least 16 bytes; keep it apart from the data)")
@@ -75,7 +76,12 @@ def register(commands: Any) -> None:
                         "e.g. 1.2.840.10008.1.2.1 (default: such files fail)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: fail the file)")
     add_running_options(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, check=check)
+
+
+def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if bool(args.index) == bool(args.paths):
+        parser.error("give PATHs to de-identify, or --index PARQUET (not both)")
 
 
 def _load_mask(path: str) -> PixelMask:
@@ -213,17 +219,6 @@ def _write_table(table: Any, path: str) -> None:
             os.unlink(tmp)
 
 
-def is_index_table(path: str) -> bool:
-    """Whether ``path`` is a Parquet file (an index table) rather than a DICOM file: it starts with
-    Parquet's ``PAR1`` and has no ``DICM`` prefix."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(132)
-    except OSError:
-        return False
-    return head[:4] == b"PAR1" and head[128:132] != b"DICM"
-
-
 def index_items(path: str) -> list[Item]:
     """The files an index table lists (its ``path`` column, in its order, each once), as items
     whose root is their common folder (``--name path`` names outputs relative to it). Rows whose
@@ -244,13 +239,10 @@ def index_items(path: str) -> list[Item]:
     return [Item(p, root) for p in paths]
 
 
-def _inputs(paths: list[str], out_dir: str) -> list[Item]:
-    """The items of the PATH arguments: an index table stands for the files it lists; files and
-    directories are discovered as by every command."""
-    items: list[Item] = []
-    for arg in paths:
-        items.extend(index_items(arg) if os.path.isfile(arg) and is_index_table(arg) else discover([arg], exclude=out_dir))
-    return items
+def _inputs(args: argparse.Namespace, out_dir: str) -> list[Item]:
+    """The items to de-identify: the files of ``--index``, or the PATHs discovered as by every
+    command."""
+    return index_items(args.index) if args.index else discover(args.paths, exclude=out_dir)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -269,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = os.path.abspath(args.output)
     audit = args.audit or out_dir.rstrip(os.sep) + ".audit.parquet"
     try:
-        items = _inputs(args.paths, out_dir)
+        items = _inputs(args, out_dir)
     except ValueError as exc:
         print(f"dicomfast deidentify: {exc}", file=sys.stderr)
         return EXIT_USAGE
