@@ -433,3 +433,25 @@ def test_read_frames_errors(served):
     assert isinstance(series, pandas.Series)
     np.testing.assert_array_equal(dicomfast.read_frames(series, [5])[0],
                                   dicomfast.pixel_array(root / "native.dcm", frame=5))
+
+
+def test_load_series_and_read_batch_of_urls_run_concurrent_requests(tmp_path):
+    """load_series and read_batch of URLs: equal to the local reads, their requests in flight
+    together (each answer held 0.1 s by the server, so only concurrent requests overlap)."""
+    from series_factory import make_series
+
+    spec = make_series(tmp_path / "s", n=6)
+    with RangeServer(tmp_path, delay=0.1) as server:
+        urls = [server.url(f"s/{p.name}") for p in spec.paths]
+        server.counter.reset()
+        volume = dicomfast.load_series(urls, workers=3)
+        assert server.counter.max_in_flight == 3
+        np.testing.assert_array_equal(volume.array, dicomfast.load_series(tmp_path / "s").array)
+        assert volume.paths[0].startswith("http://")
+        server.counter.reset()
+        batch = dicomfast.read_batch(urls, workers=3)
+        assert server.counter.max_in_flight == 3
+        np.testing.assert_array_equal(batch, dicomfast.read_batch([str(p) for p in spec.paths]))
+        server.counter.reset()
+        dicomfast.read_batch(urls, workers=1)
+        assert server.counter.max_in_flight == 1
