@@ -195,7 +195,7 @@ def test_frames_in_parallel_requests(orthanc_server, orthanc, multiframe, kind):
         np.testing.assert_array_equal(arr, ref[k])
         np.testing.assert_array_equal(arr, dicomfast.pixel_array(path, frame=k))
     proxy.counter.reset()
-    one = client.retrieve_frames(*uids, [4, 8], workers=1)  # the metadata, then one request
+    one = client.retrieve_frames(*uids, [4, 8])  # by default: the metadata, then one request
     assert [r.path.rsplit("/", 1)[1] for r in proxy.counter.requests] == ["metadata", "5,9"]
     np.testing.assert_array_equal(np.stack(one), ref[[4, 8]])
 
@@ -265,7 +265,12 @@ def test_round_trip_of_a_generated_series(orthanc_server, orthanc, tmp_path):
     assert [d.SOPInstanceUID for d in volume.datasets] == [d.SOPInstanceUID for d in reference.datasets]
     assert volume.paths[0] == f"{client.url}/studies/{study}/series/{spec.series_uid}/instances/" \
                               f"{volume.datasets[0].SOPInstanceUID}"
-    stored = client.load_series(study, spec.series_uid, rescale=False, workers=1)
+    proxy.counter.reset()
+    stored = client.load_series(study, spec.series_uid, rescale=False)  # by default, one request
+    assert [r.path for r in proxy.counter.requests] == [f"/dicom-web/studies/{study}/series/{spec.series_uid}"]
     np.testing.assert_array_equal(stored.array, dicomfast.load_series(tmp_path / "series", rescale=False).array)
+    assert stored.paths == volume.paths
     with pytest.raises(dicomfast.SeriesError):
-        client.load_series(study, "1.2.3.4.5")
+        client.load_series(study, "1.2.3.4.5", workers=2)
+    with pytest.raises((dicomfast.SeriesError, dicomfast.TransportError)):
+        client.load_series(study, "1.2.3.4.5", workers=1)

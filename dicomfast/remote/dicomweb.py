@@ -6,6 +6,7 @@ decoded through the codec registry, and STOW-RS of files and datasets.
     >>> studies = web.search_studies(PatientID="R13")          # a pyarrow Table, the index's types
     >>> ds = web.retrieve_instance(study, series, instance)    # a dicomfast Dataset
     >>> frames = web.retrieve_frames(study, series, instance, [1, 5])   # arrays, as pixel_array
+    >>> volume = web.load_series(study, series)                # a Volume, as load_series of the files
 
 HTTP is ``requests`` (a timeout on every request); the multipart/related bodies are parsed here
 (:func:`parse_multipart`): the answer's parts as they are, with a :class:`MultipartError` for a body
@@ -251,13 +252,16 @@ class DICOMwebClient:
         asked, each as ``pixel_array(file, frame=k)`` gives it.
 
         The frames are fetched in their stored transfer syntax by ``workers`` concurrent WADO-RS
-        requests (default: twice the cores, at most 16, and never more than the frames): the list
-        is cut into that many consecutive groups, one ``.../frames/a,b,c`` request each, and each
-        group is decoded through the codec registry in the thread that fetched it. The Image Pixel
+        requests (default 1, never more than the frames): the list is cut into that many
+        consecutive groups, one ``.../frames/a,b,c`` request each, and each group is decoded
+        through the codec registry in the thread that fetched it. One request is the default
+        because it measured fastest against Orthanc on the same machine, which reads the instance
+        again for every request (benchmarks/bench_remote.py); more pay where one connection's
+        bandwidth is the limit. The Image Pixel
         module comes from the instance's ``metadata`` (its DICOM JSON object, as
         :meth:`retrieve_metadata` gives it), fetched first (one more request) when not given.
         """
-        workers = check_workers(workers)
+        workers = check_workers(workers, default=1)
         numbers = [_frame_number(k) for k in frames]
         if not numbers:
             return []
@@ -287,21 +291,29 @@ class DICOMwebClient:
         :func:`dicomfast.load_series` gives it from the same files (the same array, geometry and
         checks; the options mean the same), with ``paths`` the instances' WADO-RS URLs.
 
-        One QIDO-RS request lists the series' instances, then ``workers`` threads retrieve them
-        concurrently, one WADO-RS request each (default: twice the cores, at most 16), each parsed
-        as it arrives; the volume is then assembled as from local Datasets. ``strict`` reads each
-        instance with ``dcmread(..., strict=True)``.
+        By default (``workers`` None or 1) the series comes in one WADO-RS request: the fewest
+        requests and bytes, and the fastest against Orthanc on the same machine
+        (benchmarks/bench_remote.py: 2.4x dicomweb-client's ``retrieve_series`` + pydicom, 7x
+        the concurrent requests). With ``workers=N`` > 1, one QIDO-RS request lists the series'
+        instances and N threads retrieve them concurrently, one WADO-RS request each, which pays
+        where one connection's bandwidth is the limit. The volume is then assembled as from local
+        Datasets (``workers`` threads; None: :func:`dicomfast.load_series`'s default). ``strict``
+        reads each instance with ``dcmread(..., strict=True)``.
         """
-        workers = check_workers(workers)
-        found = self.search_instances(study, series)
-        uids = found.column("sop_instance_uid").to_pylist()
-        if not uids:
+        fetchers = check_workers(workers, default=1)
+        if fetchers == 1:
+            datasets = self._datasets(f"studies/{study}/series/{series}", strict)
+            uids = [ds.SOPInstanceUID for ds in datasets]
+        else:
+            found = self.search_instances(study, series)
+            uids = found.column("sop_instance_uid").to_pylist()
+
+            def fetch(_: int, uid: str) -> Dataset:
+                return self.retrieve_instance(study, series, uid, strict=strict)
+
+            datasets = run(fetch, uids, fetchers)
+        if not datasets:
             raise SeriesError(f"{self.url}: no instance in series {series} of study {study}")
-
-        def fetch(_: int, uid: str) -> Dataset:
-            return self.retrieve_instance(study, series, uid, strict=strict)
-
-        datasets = run(fetch, uids, workers)
         volume = load_series(datasets, rescale=rescale, dtype=dtype, series_uid=series, workers=workers,
                              check=check, strict=strict)
         where = {id(ds): f"{self.url}/studies/{study}/series/{series}/instances/{uid}"
