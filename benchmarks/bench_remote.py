@@ -28,6 +28,7 @@ tests/test_bench_remote.py runs :func:`run` once on tiny data so that this scrip
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import sys
@@ -60,6 +61,8 @@ TOOLS = (
     ("dicomfast_http_index", "dicomfast read_frames(index row), HTTP"),
     ("pydicom_http", "pydicom + fsspec HTTP"),
     ("pydicom_http_index", "pydicom + fsspec, pixel_array(f, index=k)"),
+    ("dicomfast_s3", "dicomfast, fsspec S3 (moto)"),
+    ("pydicom_s3", "pydicom + fsspec S3 (moto)"),
     ("dicomfast_web", "dicomfast DICOMwebClient (1 request)"),
     ("dicomfast_web_4", "dicomfast DICOMwebClient, workers=4"),
     ("dicomweb_client", "dicomweb-client"),
@@ -155,19 +158,25 @@ def _jobs(data: dict, web: Any, dwc: Any) -> dict[tuple[str, str], Callable[[], 
             return np.stack(reader.stored(ks))
 
     jobs: dict[tuple[str, str], Callable[[], Any]] = {}
-    head = data["series_urls"][0]
-    jobs["header", "dicomfast_http"] = lambda: dicomfast.dcmread(head, stop_before_pixels=True)
-    jobs["header", "pydicom_http"] = lambda: pd_open(head, stop_before_pixels=True)
-    for kind in ("native", "rle"):
-        url, row = data[f"{kind}_url"], data[f"{kind}_row"]
-        for op, ks in ((f"frame_{kind}", [data["one_frame"]]), (f"frames10_{kind}", data["ten_frames"])):
-            jobs[op, "dicomfast_http"] = lambda url=url, ks=ks: df_frames(url, ks)
-            jobs[op, "dicomfast_http_index"] = lambda row=row, ks=ks: np.stack(dicomfast.read_frames(row, ks))
-            jobs[op, "pydicom_http"] = lambda url=url, ks=ks: pd_frames(url, ks)
-            jobs[op, "pydicom_http_index"] = lambda url=url, ks=ks: pd_index(url, ks)
-    urls = data["series_urls"]
-    jobs["series", "dicomfast_http"] = lambda: dicomfast.load_series(urls).array
-    jobs["series", "pydicom_http"] = lambda: _hu_volume([pd_open(u) for u in urls])
+    for where in ("http", "s3"):
+        if f"{where}_series" not in data:
+            continue
+        head = data[f"{where}_series"][0]
+        jobs["header", f"dicomfast_{where}"] = lambda head=head: dicomfast.dcmread(head, stop_before_pixels=True)
+        jobs["header", f"pydicom_{where}"] = lambda head=head: pd_open(head, stop_before_pixels=True)
+        for kind in ("native", "rle"):
+            url = data[f"{where}_{kind}"]
+            for op, ks in ((f"frame_{kind}", [data["one_frame"]]), (f"frames10_{kind}", data["ten_frames"])):
+                jobs[op, f"dicomfast_{where}"] = lambda url=url, ks=ks: df_frames(url, ks)
+                if where == "http":
+                    row = data[f"{kind}_row"]
+                    jobs[op, "dicomfast_http_index"] = lambda row=row, ks=ks: np.stack(dicomfast.read_frames(row, ks))
+                jobs[op, f"pydicom_{where}"] = lambda url=url, ks=ks: pd_frames(url, ks)
+                if where == "http":
+                    jobs[op, "pydicom_http_index"] = lambda url=url, ks=ks: pd_index(url, ks)
+        urls = data[f"{where}_series"]
+        jobs["series", f"dicomfast_{where}"] = lambda urls=urls: dicomfast.load_series(urls).array
+        jobs["series", f"pydicom_{where}"] = lambda urls=urls: _hu_volume([pd_open(u) for u in urls])
     if web is not None:
         study, series, instance = data["series_uids"][0]
         jobs["header", "dicomfast_web"] = lambda: web.retrieve_metadata(study, series, instance)
@@ -203,15 +212,24 @@ def _reference(op: str, data: dict) -> Any:
 
 # -- the run -------------------------------------------------------------------------------------
 
+def _s3_missing() -> str | None:
+    import importlib.util
+
+    for module, package in (("s3fs", "s3fs"), ("moto", "moto[server]"), ("werkzeug", "moto[server]")):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install {package})"
+    return None
+
+
 def run(n_files: int = 40, frames: int = 60, size: int = 256, repeat: int | None = None, quick: bool = False, *,
-        data_dir: Any = None, dicomweb: bool = True) -> dict[str, Any]:
+        data_dir: Any = None, dicomweb: bool = True, s3: bool = True) -> dict[str, Any]:
     """Write the data, start the servers, count and time every case; the result record."""
     import numpy as np
     import pydicom
 
     import dicomfast
     from make_ct_series import make_series
-    from remote_servers import CountingProxy, OrthancServer, RangeServer, orthanc_missing
+    from remote_servers import CountingProxy, MotoS3Server, OrthancServer, RangeServer, orthanc_missing
 
     if quick:
         n_files, frames, size = min(n_files, 3), min(frames, 12), min(size, 32)
@@ -222,7 +240,7 @@ def run(n_files: int = 40, frames: int = 60, size: int = 256, repeat: int | None
         root = Path(tmp)
         make_series(root / "series", n=n_files, rows=size, cols=size)
         series_paths = sorted(str(p) for p in (root / "series").glob("*.dcm"))
-        data: dict[str, Any] = {
+        data: dict[str, Any] = {  # paths, URLs ("http_..." and "s3_..."), UIDs, the frames asked
             "series_paths": series_paths,
             "native_path": str(_multiframe(root / "native.dcm", False, frames, size)),
             "rle_path": str(_multiframe(root / "rle.dcm", True, frames, size)),
@@ -230,14 +248,27 @@ def run(n_files: int = 40, frames: int = 60, size: int = 256, repeat: int | None
             "ten_frames": scattered(frames),
         }
         problems: dict[str, str] = {}
-        with RangeServer(root) as http:
-            data["series_urls"] = [http.url(str(Path(p).relative_to(root))) for p in series_paths]
+        with contextlib.ExitStack() as stack:
+            http = stack.enter_context(RangeServer(root))
+            data["http_series"] = [http.url(str(Path(p).relative_to(root))) for p in series_paths]
             for kind in ("native", "rle"):
-                data[f"{kind}_url"] = http.url(f"{kind}.dcm")
-                data[f"{kind}_row"] = dicomfast.index([data[f"{kind}_url"]], frames=True, workers=1).to_pylist()[0]
+                data[f"http_{kind}"] = http.url(f"{kind}.dcm")
+                data[f"{kind}_row"] = dicomfast.index([data[f"http_{kind}"]], frames=True, workers=1).to_pylist()[0]
             counters = [http.counter]
             web = dwc = None
-            stack = []
+            why = _s3_missing() if s3 else "not asked for"
+            if why is None:
+                moto = stack.enter_context(MotoS3Server())
+                counters.append(moto.counter)
+                moto.fs.mkdir("bench")
+                for p in series_paths:
+                    moto.fs.put(p, f"bench/series/{Path(p).name}")
+                data["s3_series"] = [f"s3://bench/series/{Path(p).name}" for p in series_paths]
+                for kind in ("native", "rle"):
+                    moto.fs.put(data[f"{kind}_path"], f"bench/{kind}.dcm")
+                    data[f"s3_{kind}"] = f"s3://bench/{kind}.dcm"
+            else:
+                problems["s3"] = why
             why = orthanc_missing() if dicomweb else "not asked for"
             if why is None:
                 try:
@@ -246,10 +277,8 @@ def run(n_files: int = 40, frames: int = 60, size: int = 256, repeat: int | None
                     why = "dicomweb-client is not installed (pip install dicomweb-client)"
             if why is None:
                 (root / "orthanc").mkdir()
-                orthanc = OrthancServer(root / "orthanc")
-                stack.append(orthanc.__enter__())
-                proxy = CountingProxy(orthanc.url).__enter__()
-                stack.append(proxy)
+                orthanc = stack.enter_context(OrthancServer(root / "orthanc"))
+                proxy = stack.enter_context(CountingProxy(orthanc.url))
                 counters.append(proxy.counter)
                 from dicomfast.remote.dicomweb import DICOMwebClient
 
@@ -265,12 +294,7 @@ def run(n_files: int = 40, frames: int = 60, size: int = 256, repeat: int | None
                 data["native_uids"], data["rle_uids"] = uids(data["native_path"]), uids(data["rle_path"])
             else:
                 problems["dicomweb"] = why
-            try:
-                jobs = _jobs(data, web, dwc)
-                counts, times = _count_and_time(jobs, data, counters, repeat, problems)
-            finally:
-                for server in reversed(stack):
-                    server.__exit__(None, None, None)
+            counts, times = _count_and_time(_jobs(data, web, dwc), data, counters, repeat, problems)
         sizes = {"series_file": Path(series_paths[0]).stat().st_size,
                  "series_total": sum(Path(p).stat().st_size for p in series_paths),
                  "native_file": Path(data["native_path"]).stat().st_size,
@@ -365,12 +389,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256, help="rows and columns")
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="tiny data, one pass (a smoke run)")
-    parser.add_argument("--no-dicomweb", action="store_true", help="HTTP only (no Orthanc)")
+    parser.add_argument("--no-dicomweb", action="store_true", help="no DICOMweb (no Orthanc)")
+    parser.add_argument("--no-s3", action="store_true", help="no S3 (no moto server)")
     parser.add_argument("--data-dir", type=Path, default=None, help="where the temporary data goes")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     args = parser.parse_args(argv)
     result = run(args.n_files, args.frames, args.size, args.repeat, args.quick, data_dir=args.data_dir,
-                 dicomweb=not args.no_dicomweb)
+                 dicomweb=not args.no_dicomweb, s3=not args.no_s3)
     print(format_report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

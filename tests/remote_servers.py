@@ -4,8 +4,8 @@
   range, ``bytes=a-b``, ``bytes=a-``, ``bytes=-n``) and ``HEAD``, and counts what it was asked:
   ``requests`` (method, path, range) and ``bytes_sent``. Written on the standard library's
   ``http.server`` (which ignores ``Range``), as a test double, not as a product.
-* :func:`moto_server`: moto's S3-compatible server (``moto.server.ThreadedMotoServer``), whose
-  requests are counted by a WSGI wrapper around its app.
+* :class:`MotoS3Server`: moto's S3-compatible server, whose requests are counted by a WSGI wrapper
+  around its app (:class:`CountingWSGI`), with fsspec's ``s3://`` pointed at it.
 * :class:`OrthancServer`: Orthanc with its DICOMweb plugin, on free ports, with its own
   configuration and storage in a directory; :class:`CountingProxy` in front of it (or of any HTTP
   server) counts the requests and the bytes of the answers.
@@ -200,6 +200,48 @@ class CountingWSGI:
         self.counter.add(Request(method, path, rng, len(body)))
         return [body]
 
+
+class MotoS3Server:
+    """moto's S3 server on a free port, its WSGI app wrapped in :class:`CountingWSGI` (``counter``),
+    with fsspec's ``s3`` configuration and the AWS environment pointed at it while it runs (both
+    restored on exit). ``fs`` is an ``s3fs.S3FileSystem`` on it; ``endpoint`` its URL."""
+
+    def __enter__(self) -> "MotoS3Server":
+        import fsspec
+        import s3fs
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        self.app = CountingWSGI(DomainDispatcherApplication(create_backend_app))
+        self.counter = self.app.counter
+        self.server = make_server("127.0.0.1", free_port(), self.app, threaded=True,
+                                  request_handler=MotoRequestHandler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        self._saved_env = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        self._saved_conf = fsspec.config.conf.get("s3")
+        fsspec.config.conf["s3"] = {"client_kwargs": {"endpoint_url": self.endpoint}, "anon": False}
+        s3fs.S3FileSystem.clear_instance_cache()
+        self.fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": self.endpoint})
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import fsspec
+
+        if self._saved_conf is None:
+            fsspec.config.conf.pop("s3", None)
+        else:
+            fsspec.config.conf["s3"] = self._saved_conf
+        for k, v in self._saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self.server.shutdown()
+        self.server.server_close()
 
 class CountingProxy:
     """An HTTP proxy on a free port in front of ``upstream`` (``http://host:port``) that counts

@@ -26,12 +26,16 @@ from remote_servers import orthanc_missing  # noqa: E402
 
 def test_remote_benchmark_runs(tmp_path, capsys):
     result = bench_remote.run(quick=True, data_dir=tmp_path)
-    web = orthanc_missing() is None and "dicomweb" not in result["problems"]
-    assert set(result["problems"]) <= {"dicomweb"}, result["problems"]
+    assert set(result["problems"]) <= {"dicomweb", "s3"}, result["problems"]
+    if orthanc_missing() is None:
+        assert "dicomweb" not in result["problems"] or "not installed" in result["problems"]["dicomweb"]
     tools = {key.split("/")[1] for key in result["counts"]}
     assert {"dicomfast_http", "pydicom_http"} <= tools
-    if web:
-        assert {"dicomfast_web", "dicomweb_client"} <= tools
+    if "dicomweb" not in result["problems"]:
+        assert {"dicomfast_web", "dicomfast_web_4", "dicomweb_client"} <= tools
+    if "s3" not in result["problems"]:
+        assert {"dicomfast_s3", "pydicom_s3"} <= tools
+        assert result["counts"]["header/dicomfast_s3"]["requests"] == 1
     assert {key.split("/")[0] for key in result["counts"]} == {op for op, _ in bench_remote.OPERATIONS}
     assert set(result["times"]) == set(result["counts"])
     for key, c in result["counts"].items():
@@ -42,9 +46,10 @@ def test_remote_benchmark_runs(tmp_path, capsys):
     assert "whole series" in report and "pydicom + fsspec HTTP" in report
     json.dumps(result)
     out = tmp_path / "r.json"
-    assert bench_remote.main(["--quick", "--no-dicomweb", "--data-dir", str(tmp_path), "--json", str(out)]) == 0
+    argv = ["--quick", "--no-dicomweb", "--no-s3", "--data-dir", str(tmp_path), "--json", str(out)]
+    assert bench_remote.main(argv) == 0
     assert "dicomfast, fsspec HTTP" in capsys.readouterr().out
-    assert json.loads(out.read_text())["problems"] == {"dicomweb": "not asked for"}
+    assert json.loads(out.read_text())["problems"] == {"dicomweb": "not asked for", "s3": "not asked for"}
 
 
 def test_scattered_frames():

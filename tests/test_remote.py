@@ -20,7 +20,7 @@ pydicom = pytest.importorskip("pydicom")
 
 import dicomfast  # noqa: E402
 from dicomfast.pixels.fileread import FrameReader  # noqa: E402
-from remote_servers import CountingWSGI, RangeServer, free_port  # noqa: E402
+from remote_servers import MotoS3Server, RangeServer, free_port  # noqa: E402
 from corpus import corpus_files  # noqa: E402
 
 FRAMES = 60
@@ -243,42 +243,12 @@ def s3(served):
     the generated files; s3fs is pointed at it through fsspec's configuration."""
     pytest.importorskip("s3fs", reason="s3:// needs s3fs")
     pytest.importorskip("moto.server", reason="the S3 tests need moto[server]")
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
-    import threading
-
-    app = CountingWSGI(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", free_port(), app, threaded=True, request_handler=MotoRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    saved_env = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    saved_conf = fsspec.config.conf.get("s3")
-    fsspec.config.conf["s3"] = {"client_kwargs": {"endpoint_url": endpoint}, "anon": False}
-    try:
-        import s3fs
-
-        s3fs.S3FileSystem.clear_instance_cache()
-        fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint})
-        fs.mkdir("dicom")
+    with MotoS3Server() as server:
+        server.fs.mkdir("dicom")
         root, _ = served
         for kind in KINDS:
-            fs.put(str(root / f"{kind}.dcm"), f"dicom/files/{kind}.dcm")
-        yield app.counter
-    finally:
-        if saved_conf is None:
-            fsspec.config.conf.pop("s3", None)
-        else:
-            fsspec.config.conf["s3"] = saved_conf
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        server.shutdown()
-        server.server_close()
+            server.fs.put(str(root / f"{kind}.dcm"), f"dicom/files/{kind}.dcm")
+        yield server.counter
 
 
 @pytest.mark.parametrize("kind", KINDS)
