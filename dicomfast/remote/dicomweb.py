@@ -257,9 +257,9 @@ class DICOMwebClient:
         through the codec registry in the thread that fetched it. One request is the default
         because it measured fastest against Orthanc on the same machine, which reads the instance
         again for every request (benchmarks/bench_remote.py); more pay where one connection's
-        bandwidth is the limit. The Image Pixel
-        module comes from the instance's ``metadata`` (its DICOM JSON object, as
-        :meth:`retrieve_metadata` gives it), fetched first (one more request) when not given.
+        bandwidth is the limit. The Image Pixel module comes from the instance's ``metadata`` (its
+        DICOM JSON object, as :meth:`retrieve_metadata` gives it), fetched first (one more
+        request) when not given.
         """
         workers = check_workers(workers, default=1)
         numbers = [_frame_number(k) for k in frames]
