@@ -17,8 +17,9 @@ and one RLE Lossless with a Basic Offset Table. It is served twice, both on loca
 
 The operations: **header** (one slice's header: ``stop_before_pixels`` / the instance's DICOM JSON
 metadata), **one frame** and **ten scattered frames** of each multi-frame file (decoded arrays,
-except dicomweb-client's, which returns the frames' bytes undecoded), **series** (the whole series
-as a float32 Hounsfield volume, sorted along the slice normal).
+except dicomweb-client's, which returns the frames' bytes undecoded; dicomfast's client first asks
+for the instance's metadata, for the Image Pixel module, unless it is given as ``metadata=``),
+**series** (the whole series as a float32 Hounsfield volume, sorted along the slice normal).
 
 Requests and bytes (the bodies of the answers) are counted on one run of each case, read by the
 servers; times are medians of ``repeat`` passes in which the cases take turns (one untimed pass
@@ -64,6 +65,7 @@ TOOLS = (
     ("dicomfast_s3", "dicomfast, fsspec S3 (moto)"),
     ("pydicom_s3", "pydicom + fsspec S3 (moto)"),
     ("dicomfast_web", "dicomfast DICOMwebClient (1 request)"),
+    ("dicomfast_web_meta", "dicomfast DICOMwebClient, metadata= given"),
     ("dicomfast_web_4", "dicomfast DICOMwebClient, workers=4"),
     ("dicomweb_client", "dicomweb-client"),
 )
@@ -183,8 +185,11 @@ def _jobs(data: dict, web: Any, dwc: Any) -> dict[tuple[str, str], Callable[[], 
         jobs["header", "dicomweb_client"] = lambda: dwc.retrieve_instance_metadata(study, series, instance)
         for kind in ("native", "rle"):
             uids = data[f"{kind}_uids"]
+            meta = web.retrieve_metadata(*uids)[0]  # as a caller that reads frames of an instance again
             for op, ks in ((f"frame_{kind}", [data["one_frame"]]), (f"frames10_{kind}", data["ten_frames"])):
                 jobs[op, "dicomfast_web"] = lambda uids=uids, ks=ks: np.stack(web.retrieve_frames(*uids, ks))
+                jobs[op, "dicomfast_web_meta"] = lambda uids=uids, ks=ks, meta=meta: np.stack(
+                    web.retrieve_frames(*uids, ks, metadata=meta))
                 jobs[op, "dicomfast_web_4"] = lambda uids=uids, ks=ks: np.stack(
                     web.retrieve_frames(*uids, ks, workers=4))
                 jobs[op, "dicomweb_client"] = lambda uids=uids, ks=ks: dwc.retrieve_instance_frames(

@@ -212,10 +212,13 @@ class MotoS3Server:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
+        class Quiet(MotoRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:  # no line on stderr per request
+                pass
+
         self.app = CountingWSGI(DomainDispatcherApplication(create_backend_app))
         self.counter = self.app.counter
-        self.server = make_server("127.0.0.1", free_port(), self.app, threaded=True,
-                                  request_handler=MotoRequestHandler)
+        self.server = make_server("127.0.0.1", free_port(), self.app, threaded=True, request_handler=Quiet)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"

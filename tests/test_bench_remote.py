@@ -32,10 +32,13 @@ def test_remote_benchmark_runs(tmp_path, capsys):
     tools = {key.split("/")[1] for key in result["counts"]}
     assert {"dicomfast_http", "pydicom_http"} <= tools
     if "dicomweb" not in result["problems"]:
-        assert {"dicomfast_web", "dicomfast_web_4", "dicomweb_client"} <= tools
+        assert {"dicomfast_web", "dicomfast_web_meta", "dicomfast_web_4", "dicomweb_client"} <= tools
     if "s3" not in result["problems"]:
         assert {"dicomfast_s3", "pydicom_s3"} <= tools
         assert result["counts"]["header/dicomfast_s3"]["requests"] == 1
+    if "dicomweb" not in result["problems"]:  # the frames alone when the metadata is given
+        assert result["counts"]["frame_rle/dicomfast_web_meta"]["requests"] == 1
+        assert result["counts"]["frame_rle/dicomfast_web"]["requests"] == 2
     assert {key.split("/")[0] for key in result["counts"]} == {op for op, _ in bench_remote.OPERATIONS}
     assert set(result["times"]) == set(result["counts"])
     for key, c in result["counts"].items():
