@@ -247,7 +247,7 @@ def test_round_trip_of_a_generated_series(orthanc_server, orthanc, tmp_path):
         _same_elements(remote, ds)  # every element, the pixel data's bytes too
         np.testing.assert_array_equal(dicomfast.pixel_array(remote), dicomfast.pixel_array(ds))
 
-    proxy.delay = 0.1
+    proxy.delay = 0.2
     try:
         proxy.counter.reset()
         volume = client.load_series(study, spec.series_uid, workers=4)

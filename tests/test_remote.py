@@ -407,11 +407,11 @@ def test_read_frames_errors(served):
 
 def test_load_series_and_read_batch_of_urls_run_concurrent_requests(tmp_path):
     """load_series and read_batch of URLs: equal to the local reads, their requests in flight
-    together (each answer held 0.1 s by the server, so only concurrent requests overlap)."""
+    together (each answer held 0.2 s by the server, so only concurrent requests overlap)."""
     from series_factory import make_series
 
     spec = make_series(tmp_path / "s", n=6)
-    with RangeServer(tmp_path, delay=0.1) as server:
+    with RangeServer(tmp_path, delay=0.2) as server:
         urls = [server.url(f"s/{p.name}") for p in spec.paths]
         server.counter.reset()
         volume = dicomfast.load_series(urls, workers=3)
