@@ -23,6 +23,7 @@ from .dataset import Dataset
 from .errors import DicomError, FileReadError
 from .pixels import allocate, check_claimed_size, check_window, fill, output_dtype, read_dataset, stored_dtype, pixel_info
 from .reader import dcmread
+from .sources import is_remote
 from .collection.series import readable_rows, table_columns, table_paths
 
 __all__ = ["DicomDataset", "read_batch"]
@@ -208,7 +209,8 @@ def read_batch(
                 pixel_info(header)  # its claimed size against its data, before out is sized from it
             else:
                 header = dcmread(first, stop_before_pixels=True, strict=strict)
-                check_claimed_size(header, os.path.getsize(first))
+                if not is_remote(first):  # (a URL's size costs a request; its pixel data's length is checked)
+                    check_claimed_size(header, os.path.getsize(first))
             rows, cols = int(header.Rows), int(header.Columns)
             nframes = header.get("NumberOfFrames")
             stored = stored_dtype(header)

@@ -4,21 +4,32 @@
   range, ``bytes=a-b``, ``bytes=a-``, ``bytes=-n``) and ``HEAD``, and counts what it was asked:
   ``requests`` (method, path, range) and ``bytes_sent``. Written on the standard library's
   ``http.server`` (which ignores ``Range``), as a test double, not as a product.
-* :func:`moto_server`: moto's S3-compatible server (``moto.server.ThreadedMotoServer``), whose
-  requests are counted by a WSGI wrapper around its app.
+* :class:`MotoS3Server`: moto's S3-compatible server, whose requests are counted by a WSGI wrapper
+  around its app (:class:`CountingWSGI`), with fsspec's ``s3://`` pointed at it.
 * :class:`FaultServer`: a server that misbehaves on purpose, one ``mode`` at a time (closes early,
   lies about lengths, answers the wrong range or content type, breaks its multipart bodies, fails
   then succeeds, stalls), for the fault tests (tests/test_remote_faults.py).
-* Orthanc (``orthanc_server`` in test_dicomweb.py's fixtures), with its DICOMweb plugin.
+* :class:`OrthancServer`: Orthanc with its DICOMweb plugin, on free ports, with its own
+  configuration and storage in a directory; :class:`CountingProxy` in front of it (or of any HTTP
+  server) counts the requests and the bytes of the answers.
+
+The counters also record how many requests were in progress at once (``max_in_flight``), so a test
+can tell concurrent requests from sequential ones; ``RangeServer(delay=s)`` holds each answer ``s``
+seconds to make the overlap visible.
 """
 from __future__ import annotations
 
+import http.client
 import http.server
+import json
 import os
 import re
+import shutil
 import socket
+import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,6 +38,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up early is no error
+            super().handle_error(request, client_address)
 
 
 class Request(NamedTuple):
@@ -40,14 +61,27 @@ class _Counter:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.requests: list[Request] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def add(self, request: Request) -> None:
         with self.lock:
             self.requests.append(request)
 
+    def start(self) -> None:
+        """A request begins (``stop`` when its answer is sent)."""
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
     def reset(self) -> None:
         with self.lock:
             self.requests.clear()
+            self.max_in_flight = self.in_flight
 
     @property
     def bytes_sent(self) -> int:
@@ -63,14 +97,16 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 class RangeServer:
     """``with RangeServer(root) as server: server.url("a.dcm")``; ``server.counter`` counts."""
 
-    def __init__(self, root: str | os.PathLike, ignore_ranges: bool = False) -> None:
+    def __init__(self, root: str | os.PathLike, ignore_ranges: bool = False, delay: float = 0.0) -> None:
         self.root = Path(root)
         self.counter = _Counter()
         self.ignore_ranges = ignore_ranges
+        self.delay = delay
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stalls
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -123,12 +159,21 @@ class RangeServer:
                         self.wfile.write(f.read(end - start))
 
             def do_GET(self) -> None:
-                self._answer(True)
+                self._timed(True)
 
             def do_HEAD(self) -> None:
-                self._answer(False)
+                self._timed(False)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+            def _timed(self, body: bool) -> None:
+                server.counter.start()
+                try:
+                    if server.delay:
+                        time.sleep(server.delay)
+                    self._answer(body)
+                finally:
+                    server.counter.stop()
+
+        self.httpd = _Server(("127.0.0.1", free_port()), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -157,6 +202,195 @@ class CountingWSGI:
         body = b"".join(self.app(environ, start_response))
         self.counter.add(Request(method, path, rng, len(body)))
         return [body]
+
+
+class MotoS3Server:
+    """moto's S3 server on a free port, its WSGI app wrapped in :class:`CountingWSGI` (``counter``),
+    with fsspec's ``s3`` configuration and the AWS environment pointed at it while it runs (both
+    restored on exit). ``fs`` is an ``s3fs.S3FileSystem`` on it; ``endpoint`` its URL."""
+
+    def __enter__(self) -> "MotoS3Server":
+        import fsspec
+        import s3fs
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        class Quiet(MotoRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:  # no line on stderr per request
+                pass
+
+        self.app = CountingWSGI(DomainDispatcherApplication(create_backend_app))
+        self.counter = self.app.counter
+        self.server = make_server("127.0.0.1", free_port(), self.app, threaded=True, request_handler=Quiet)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        self._saved_env = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        self._saved_conf = fsspec.config.conf.get("s3")
+        fsspec.config.conf["s3"] = {"client_kwargs": {"endpoint_url": self.endpoint}, "anon": False}
+        s3fs.S3FileSystem.clear_instance_cache()
+        self.fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": self.endpoint})
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import fsspec
+
+        if self._saved_conf is None:
+            fsspec.config.conf.pop("s3", None)
+        else:
+            fsspec.config.conf["s3"] = self._saved_conf
+        for k, v in self._saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self.server.shutdown()
+        self.server.server_close()
+
+class CountingProxy:
+    """An HTTP proxy on a free port in front of ``upstream`` (``http://host:port``) that counts
+    what passes: each request (method, path, Range) with the bytes of its answer's body, and the
+    requests in progress at once. ``with CountingProxy(url) as proxy: proxy.url``; ``proxy.delay``
+    holds each request that many seconds."""
+
+    def __init__(self, upstream: str) -> None:
+        host, _, port = upstream.split("://", 1)[1].rstrip("/").partition(":")
+        self.counter = _Counter()
+        self.delay = 0.0  # seconds each answer is held (to make concurrent requests overlap)
+        counter = self.counter
+        local = threading.local()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stalls
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                counter.start()
+                try:
+                    if proxy.delay:
+                        time.sleep(proxy.delay)
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else None
+                    headers = {k: v for k, v in self.headers.items()
+                               if k.lower() not in ("host", "connection", "keep-alive", "proxy-connection")}
+                    for attempt in (0, 1):  # once more on a fresh connection if the kept one was closed
+                        conn = getattr(local, "conn", None)
+                        if conn is None:
+                            conn = local.conn = http.client.HTTPConnection(host, int(port), timeout=120)
+                        try:
+                            conn.request(self.command, self.path, body=body, headers=headers)
+                            answer = conn.getresponse()
+                            data = answer.read()
+                            break
+                        except (http.client.HTTPException, OSError):
+                            conn.close()
+                            local.conn = None
+                            if attempt:
+                                raise
+                    counter.add(Request(self.command, self.path, self.headers.get("Range"), len(data)))
+                    self.send_response(answer.status, answer.reason)
+                    for k, v in answer.getheaders():
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection", "keep-alive"):
+                            self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                finally:
+                    counter.stop()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        self.httpd = _Server(("127.0.0.1", free_port()), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "CountingProxy":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+ORTHANC = shutil.which("Orthanc")
+ORTHANC_DICOMWEB = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+
+
+def orthanc_missing() -> str | None:
+    """Why Orthanc cannot be started here (None when it can)."""
+    if ORTHANC is None:
+        return "no Orthanc binary (apt-get install orthanc orthanc-dicomweb; ci/setup.sh does)"
+    if not os.path.exists(ORTHANC_DICOMWEB):
+        return f"no Orthanc DICOMweb plugin at {ORTHANC_DICOMWEB} (apt-get install orthanc-dicomweb)"
+    return None
+
+
+class OrthancServer:
+    """Orthanc with its DICOMweb plugin, started in ``root`` (configuration, storage, ``orthanc.log``)
+    on free ports, and terminated on exit. ``url`` is its HTTP root, ``dicomweb`` its DICOMweb base."""
+
+    def __init__(self, root: str | os.PathLike, timeout: float = 30.0) -> None:
+        why = orthanc_missing()
+        if why:
+            raise RuntimeError(why)
+        self.root = Path(root)
+        self.timeout = timeout
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.dicomweb = f"{self.url}/dicom-web"
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "OrthancServer":
+        config = {
+            "Name": "dicomfast-tests", "HttpPort": self.port, "DicomPort": free_port(),
+            "StorageDirectory": str(self.root / "db"), "IndexDirectory": str(self.root / "db"),
+            "RemoteAccessAllowed": False, "AuthenticationEnabled": False, "HttpServerEnabled": True,
+            "Plugins": [ORTHANC_DICOMWEB], "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+            "HttpCompressionEnabled": False,  # the bytes counted are the DICOM data, not gzip's
+        }
+        (self.root / "orthanc.json").write_text(json.dumps(config))
+        self._log = open(self.root / "orthanc.log", "wb")
+        self.proc = subprocess.Popen([ORTHANC, str(self.root / "orthanc.json")], stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.timeout
+        try:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"Orthanc exited: {self.log()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(f"{self.dicomweb}/studies", timeout=1) as answer:
+                        if answer.status in (200, 204):
+                            return self
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Orthanc did not answer in {self.timeout:g} s: {self.log()[-2000:]}")
+                time.sleep(0.1)
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def log(self) -> str:
+        return (self.root / "orthanc.log").read_text(errors="replace")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        self._log.close()
 
 
 class Resource(NamedTuple):

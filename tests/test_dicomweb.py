@@ -1,15 +1,11 @@
 """DICOMweb against a real Orthanc with its DICOMweb plugin (Debian packages orthanc and
 orthanc-dicomweb; ci/setup.sh installs them): started on free ports with its own configuration in
-a temporary directory, loaded through STOW-RS, stopped after. What comes back is compared with
-pydicom reading the same files."""
+a temporary directory (tests/remote_servers.py's ``OrthancServer``), behind a proxy that counts the
+requests, loaded through STOW-RS, stopped after. What comes back is compared with pydicom and with
+dicomfast reading the same files locally."""
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +18,8 @@ import dicomfast  # noqa: E402
 from dicomfast.remote.dicomweb import DICOMwebClient, MultipartError, parse_multipart  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from remote_servers import free_port  # noqa: E402
+from remote_servers import CountingProxy, OrthancServer, free_port, orthanc_missing  # noqa: E402
 
-ORTHANC = shutil.which("Orthanc")
-PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 DATA = Path(pydicom.__file__).parent / "data" / "test_files"
 
 
@@ -37,47 +31,24 @@ def _corpus():
 
 
 @pytest.fixture(scope="module")
-def orthanc(tmp_path_factory):
-    if ORTHANC is None:
-        pytest.skip("no Orthanc binary (apt-get install orthanc orthanc-dicomweb; ci/setup.sh does)")
-    if not os.path.exists(PLUGIN):
-        pytest.skip(f"no Orthanc DICOMweb plugin at {PLUGIN} (apt-get install orthanc-dicomweb)")
-    root = tmp_path_factory.mktemp("orthanc")
-    http_port, dicom_port = free_port(), free_port()
-    config = {
-        "Name": "dicomfast-tests", "HttpPort": http_port, "DicomPort": dicom_port,
-        "StorageDirectory": str(root / "db"), "IndexDirectory": str(root / "db"),
-        "RemoteAccessAllowed": False, "AuthenticationEnabled": False, "HttpServerEnabled": True,
-        "Plugins": [PLUGIN], "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
-    }
-    (root / "orthanc.json").write_text(json.dumps(config))
-    log = open(root / "orthanc.log", "wb")
-    proc = subprocess.Popen([ORTHANC, str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{http_port}"
-    try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                pytest.fail(f"Orthanc exited: {(root / 'orthanc.log').read_text()[-2000:]}")
-            try:
-                if requests.get(f"{base}/dicom-web/studies", timeout=1).status_code in (200, 204):
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("Orthanc did not answer in 30 s")
-        client = DICOMwebClient(f"{base}/dicom-web", timeout=30)
-        files = _corpus()
-        client.store(files[:3])  # files as they are
-        client.store([dicomfast.dcmread(files[3])])  # a dataset, written with dcmwrite
-        yield client, files
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+def orthanc_server(tmp_path_factory):
+    """Orthanc and a counting proxy in front of it: ``(server, proxy)``."""
+    why = orthanc_missing()
+    if why:
+        pytest.skip(why)
+    with OrthancServer(tmp_path_factory.mktemp("orthanc")) as server, CountingProxy(server.url) as proxy:
+        yield server, proxy
+
+
+@pytest.fixture(scope="module")
+def orthanc(orthanc_server):
+    """A client (through the proxy) of Orthanc loaded with pydicom's test files, and the files."""
+    _, proxy = orthanc_server
+    client = DICOMwebClient(f"{proxy.url}/dicom-web", timeout=30)
+    files = _corpus()
+    client.store(files[:3])  # files as they are
+    client.store([dicomfast.dcmread(files[3])])  # a dataset, written with dcmwrite
+    return client, files
 
 
 def _uids(path):
@@ -148,3 +119,158 @@ def test_errors(orthanc):
     unreachable = DICOMwebClient(f"http://127.0.0.1:{free_port()}/dicom-web", timeout=5)
     with pytest.raises(dicomfast.TransportError, match="127.0.0.1"):
         unreachable.search_studies()
+
+
+# -- frames in parallel, load_series, the round trip ----------------------------------------------
+
+FRAME_SYNTAXES = {
+    "native": "1.2.840.10008.1.2.1",
+    "rle": "1.2.840.10008.1.2.5",
+    "jpeg_ls": "1.2.840.10008.1.2.4.80",
+    "jpeg_lossless": "1.2.840.10008.1.2.4.70",
+}
+
+
+def _multiframe(path: Path, syntax: str, n: int = 12) -> Path:
+    """An n-frame 48 x 40 12-bit file in ``syntax`` (compressed by dicomfast's encoders)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import generate_uid
+
+    from dicomfast.pixels.codecs.encoding import encode_frames
+
+    rng = np.random.default_rng(len(path.name))
+    arr = (rng.integers(0, 200, (n, 48, 40)) + np.arange(n)[:, None, None] * 300).astype(np.uint16)
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7.3"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.PatientName, ds.PatientID, ds.Modality = "Frames^Parallel", "W13", "OT"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows, ds.Columns, ds.NumberOfFrames = 48, 40, n
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    if syntax == FRAME_SYNTAXES["native"]:
+        ds.PixelData = arr.tobytes()
+    else:
+        encoded = encode_frames(arr, syntax, bits_stored=12)
+        ds.PixelData = encapsulate(encoded.fragments, has_bot=True)
+        ds["PixelData"].VR = "OB"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def multiframe(orthanc, tmp_path_factory):
+    client, _ = orthanc
+    root = tmp_path_factory.mktemp("multiframe")
+    files = {kind: _multiframe(root / f"{kind}.dcm", syntax) for kind, syntax in FRAME_SYNTAXES.items()}
+    client.store(list(files.values()))
+    return files
+
+
+@pytest.mark.parametrize("kind", list(FRAME_SYNTAXES))
+def test_frames_in_parallel_requests(orthanc_server, orthanc, multiframe, kind):
+    _, proxy = orthanc_server
+    client, _ = orthanc
+    path = multiframe[kind]
+    uids = _uids(path)
+    assert client.retrieve_instance(*uids).file_meta.TransferSyntaxUID == FRAME_SYNTAXES[kind]  # stored as sent
+    ref = pydicom.dcmread(path).pixel_array
+    asked = [11, 0, 5, 6, 7, 3, 2, 9, 10, 1]
+    meta = client.retrieve_metadata(*uids)[0]
+    proxy.delay = 0.2  # each request held: concurrent requests overlap, sequential ones cannot
+    try:
+        proxy.counter.reset()
+        got = client.retrieve_frames(*uids, asked, workers=4, metadata=meta)
+        requests = list(proxy.counter.requests)
+        overlap = proxy.counter.max_in_flight
+    finally:
+        proxy.delay = 0.0
+    groups = sorted(r.path.split("/frames/")[1] for r in requests)
+    assert groups == sorted(["12,1,6", "7,8,4", "3,10,11", "2"])  # four groups, no metadata request
+    assert overlap == 4
+    for k, arr in zip(asked, got):
+        np.testing.assert_array_equal(arr, ref[k])
+        np.testing.assert_array_equal(arr, dicomfast.pixel_array(path, frame=k))
+    proxy.counter.reset()
+    one = client.retrieve_frames(*uids, [4, 8])  # by default: the metadata, then one request
+    assert [r.path.rsplit("/", 1)[1] for r in proxy.counter.requests] == ["metadata", "5,9"]
+    np.testing.assert_array_equal(np.stack(one), ref[[4, 8]])
+
+
+def test_frame_numbers_checked(orthanc, multiframe):
+    client, _ = orthanc
+    uids = _uids(multiframe["native"])
+    assert client.retrieve_frames(*uids, []) == []
+    with pytest.raises(IndexError):
+        client.retrieve_frames(*uids, [-1])
+    with pytest.raises(TypeError):
+        client.retrieve_frames(*uids, [1.0])
+    with pytest.raises(ValueError):
+        client.retrieve_frames(*uids, [1], workers=0)
+    with pytest.raises(dicomfast.TransportError):
+        client.retrieve_frames(*uids, [12])  # frame 13 of 12
+
+
+def _same_elements(a, b):
+    assert [e.tag for e in a] == [e.tag for e in b]
+    for x, y in zip(a, b):
+        if x.VR == "SQ":
+            assert len(x.value) == len(y.value)
+            for p, q in zip(x.value, y.value):
+                _same_elements(p, q)
+        else:
+            assert x.value == y.value, x.tag
+
+
+def test_round_trip_of_a_generated_series(orthanc_server, orthanc, tmp_path):
+    """STOW a generated series, QIDO finds it, WADO gives its elements and pixels unchanged, and
+    load_series from DICOMweb equals load_series of the local files."""
+    from series_factory import make_series
+
+    _, proxy = orthanc_server
+    client, _ = orthanc
+    spec = make_series(tmp_path / "series", n=9)
+    client.store(spec.paths)
+    local = {dicomfast.dcmread(p).SOPInstanceUID: dicomfast.dcmread(p) for p in spec.paths}
+    study = next(iter(local.values())).StudyInstanceUID
+
+    found = client.search_series(SeriesInstanceUID=spec.series_uid)
+    assert found.column("series_instance_uid").to_pylist() == [spec.series_uid]
+    instances = client.search_instances(study, spec.series_uid)
+    assert sorted(instances.column("sop_instance_uid").to_pylist()) == sorted(local)
+
+    for uid, ds in local.items():
+        remote = client.retrieve_instance(study, spec.series_uid, uid)
+        _same_elements(remote, ds)  # every element, the pixel data's bytes too
+        np.testing.assert_array_equal(dicomfast.pixel_array(remote), dicomfast.pixel_array(ds))
+
+    proxy.delay = 0.2
+    try:
+        proxy.counter.reset()
+        volume = client.load_series(study, spec.series_uid, workers=4)
+        requests, overlap = list(proxy.counter.requests), proxy.counter.max_in_flight
+    finally:
+        proxy.delay = 0.0
+    assert len(requests) == 1 + 9  # QIDO, then one WADO-RS request per instance
+    assert overlap == 4
+    reference = dicomfast.load_series(tmp_path / "series")
+    np.testing.assert_array_equal(volume.array, reference.array)
+    assert volume.array.dtype == reference.array.dtype
+    assert volume.spacing == reference.spacing and volume.origin == reference.origin
+    np.testing.assert_array_equal(volume.affine, reference.affine)
+    np.testing.assert_array_equal(volume.direction, reference.direction)
+    assert [d.SOPInstanceUID for d in volume.datasets] == [d.SOPInstanceUID for d in reference.datasets]
+    assert volume.paths[0] == f"{client.url}/studies/{study}/series/{spec.series_uid}/instances/" \
+                              f"{volume.datasets[0].SOPInstanceUID}"
+    proxy.counter.reset()
+    stored = client.load_series(study, spec.series_uid, rescale=False)  # by default, one request
+    assert [r.path for r in proxy.counter.requests] == [f"/dicom-web/studies/{study}/series/{spec.series_uid}"]
+    np.testing.assert_array_equal(stored.array, dicomfast.load_series(tmp_path / "series", rescale=False).array)
+    assert stored.paths == volume.paths
+    with pytest.raises(dicomfast.SeriesError):
+        client.load_series(study, "1.2.3.4.5", workers=2)
+    with pytest.raises((dicomfast.SeriesError, dicomfast.TransportError)):
+        client.load_series(study, "1.2.3.4.5", workers=1)

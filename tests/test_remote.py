@@ -20,7 +20,7 @@ pydicom = pytest.importorskip("pydicom")
 
 import dicomfast  # noqa: E402
 from dicomfast.pixels.fileread import FrameReader  # noqa: E402
-from remote_servers import CountingWSGI, RangeServer, free_port  # noqa: E402
+from remote_servers import MotoS3Server, RangeServer, free_port  # noqa: E402
 from corpus import corpus_files  # noqa: E402
 
 FRAMES = 60
@@ -243,42 +243,12 @@ def s3(served):
     the generated files; s3fs is pointed at it through fsspec's configuration."""
     pytest.importorskip("s3fs", reason="s3:// needs s3fs")
     pytest.importorskip("moto.server", reason="the S3 tests need moto[server]")
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
-    import threading
-
-    app = CountingWSGI(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", free_port(), app, threaded=True, request_handler=MotoRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    saved_env = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    saved_conf = fsspec.config.conf.get("s3")
-    fsspec.config.conf["s3"] = {"client_kwargs": {"endpoint_url": endpoint}, "anon": False}
-    try:
-        import s3fs
-
-        s3fs.S3FileSystem.clear_instance_cache()
-        fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint})
-        fs.mkdir("dicom")
+    with MotoS3Server() as server:
+        server.fs.mkdir("dicom")
         root, _ = served
         for kind in KINDS:
-            fs.put(str(root / f"{kind}.dcm"), f"dicom/files/{kind}.dcm")
-        yield app.counter
-    finally:
-        if saved_conf is None:
-            fsspec.config.conf.pop("s3", None)
-        else:
-            fsspec.config.conf["s3"] = saved_conf
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        server.shutdown()
-        server.server_close()
+            server.fs.put(str(root / f"{kind}.dcm"), f"dicom/files/{kind}.dcm")
+        yield server.counter
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -433,3 +403,25 @@ def test_read_frames_errors(served):
     assert isinstance(series, pandas.Series)
     np.testing.assert_array_equal(dicomfast.read_frames(series, [5])[0],
                                   dicomfast.pixel_array(root / "native.dcm", frame=5))
+
+
+def test_load_series_and_read_batch_of_urls_run_concurrent_requests(tmp_path):
+    """load_series and read_batch of URLs: equal to the local reads, their requests in flight
+    together (each answer held 0.2 s by the server, so only concurrent requests overlap)."""
+    from series_factory import make_series
+
+    spec = make_series(tmp_path / "s", n=6)
+    with RangeServer(tmp_path, delay=0.2) as server:
+        urls = [server.url(f"s/{p.name}") for p in spec.paths]
+        server.counter.reset()
+        volume = dicomfast.load_series(urls, workers=3)
+        assert server.counter.max_in_flight == 3
+        np.testing.assert_array_equal(volume.array, dicomfast.load_series(tmp_path / "s").array)
+        assert volume.paths[0].startswith("http://")
+        server.counter.reset()
+        batch = dicomfast.read_batch(urls, workers=3)
+        assert server.counter.max_in_flight == 3
+        np.testing.assert_array_equal(batch, dicomfast.read_batch([str(p) for p in spec.paths]))
+        server.counter.reset()
+        dicomfast.read_batch(urls, workers=1)
+        assert server.counter.max_in_flight == 1

@@ -39,7 +39,7 @@ from ..errors import (
 )
 from ..pixels import allocate, check_claimed_size, fill, functional_item, is_enhanced, output_dtype, read_dataset, stored_dtype, pixel_info
 from ..reader import dcmread
-from ..sources import is_remote, list_files
+from ..sources import is_remote, list_files, open_source
 
 __all__ = ["load_series", "Volume"]
 
@@ -462,7 +462,10 @@ def load_series(
     if not items:
         raise SeriesError("no files to read" + (f" in {os.fspath(source)}" if from_directory else ""))
 
-    # 1. headers
+    # 1. headers. A URL is opened once: its source keeps the bytes the header read fetched (a small
+    # file whole), so the pixel read below asks only for what is missing.
+    sources: dict[int, Any] = {}
+
     def header(i: int, item: Any):
         if isinstance(item, Dataset):
             if any(k in item for k in _PIXEL_KEYWORDS):
@@ -472,7 +475,10 @@ def load_series(
                     raise _wrap(exc, None, i) from exc
             return item
         try:
-            ds = dcmread(item, stop_before_pixels=True, strict=strict)
+            src = item
+            if is_remote(item):
+                src = sources[i] = open_source(item)
+            ds = dcmread(src, stop_before_pixels=True, strict=strict)
         except NotDicomError as exc:
             if from_directory:
                 return None
@@ -506,6 +512,7 @@ def load_series(
         raise MixedSeriesError(_mixed_message(uids), uids)
     index = [i for i, _, _ in kept]  # positions in the input, for error reports
     items = [item for _, item, _ in kept]
+    readers = [sources.get(i, item) for i, item, _ in kept]  # what the pixels are read from
     headers = [ds for _, _, ds in kept]
     names = [_where(item if not isinstance(item, Dataset) else None, index[i]) for i, item in enumerate(items)]
 
@@ -531,11 +538,11 @@ def load_series(
     for i, where in slots.items():
         item = items[i]
         if where[0][1] is None:
-            tasks.append((i, item, where))
+            tasks.append((i, readers[i], where))
         else:
             # An enhanced file: read it once, then its frames in parallel.
             try:
-                ds = read_dataset(item, strict)
+                ds = read_dataset(readers[i], strict)
             except (DicomError, OSError) as exc:
                 raise _wrap(exc, item if not isinstance(item, Dataset) else None, index[i]) from exc
             chunk = max(1, -(-len(where) // workers))

@@ -33,7 +33,7 @@ import numpy as np
 from ..dataset import Dataset
 from ..errors import InvalidPixelAttributeError, InvalidValueError, PixelDataError, PixelDataLengthError
 from ..reader import dcmread, read_source
-from ..sources import is_remote, open_source
+from ..sources import ByteSource, is_remote, open_source
 from .fileread import FrameReader, read_stored
 from .groups import functional_item
 from .codecs import check_decoder
@@ -423,10 +423,11 @@ def _finish(ds: Any, m: PixelModule, info: PixelInfo, frame: int | None, stored:
 # -- frames of one file into a caller's array (volumes, batches) -------------------------------------
 
 def read_dataset(src: Any, strict: bool = False) -> Dataset:
-    """``src`` itself if it is a dicomfast Dataset, else ``dcmread(src, strict=strict)`` of a path."""
+    """``src`` itself if it is a dicomfast Dataset, else ``dcmread(src, strict=strict)`` of a path,
+    URL or :class:`~dicomfast.sources.ByteSource`."""
     if isinstance(src, Dataset):
         return src
-    if isinstance(src, (str, os.PathLike)):
+    if isinstance(src, (str, os.PathLike, ByteSource)):
         return dcmread(src, strict=strict)
     raise TypeError(f"expected a path or a dicomfast Dataset, not {type(src).__name__}")
 
@@ -440,17 +441,17 @@ def _check_monochrome(info: PixelInfo) -> None:
 
 def fill(src: Any, out: np.ndarray, *, frames: Sequence[int] | None = None, rescale: bool = True,
          window: Any = None, strict: bool = False) -> None:
-    """Write the frames of ``src`` (a path or a full dicomfast Dataset) into ``out``, through the
-    pipeline: the volume and batch readers' entry.
+    """Write the frames of ``src`` (a path, URL, :class:`~dicomfast.sources.ByteSource` or a full
+    dicomfast Dataset) into ``out``, through the pipeline: the volume and batch readers' entry.
 
     ``frames=None`` writes the whole pixel data, shaped as ``pixel_array`` shapes it (``out`` is
     (rows, cols) or (frames, rows, cols)); otherwise ``out`` is (len(frames), rows, cols) and
     ``out[i]`` receives frame ``frames[i]``. ``window`` is checked (:func:`check_window`).
     Monochrome data only. ``strict``: a path is read with ``strict=True``.
     """
-    if type(src) is str or isinstance(src, os.PathLike):
-        if (frames is None or len(frames) == 1) and _fill_from_file(os.fspath(src), out, frames, rescale, window,
-                                                                    strict):
+    if type(src) is str or isinstance(src, (os.PathLike, ByteSource)):
+        where = src if isinstance(src, ByteSource) else os.fspath(src)
+        if (frames is None or len(frames) == 1) and _fill_from_file(where, out, frames, rescale, window, strict):
             return
     ds = read_dataset(src, strict)
     m, info = module_info(ds, strict=strict)
@@ -474,7 +475,7 @@ def fill(src: Any, out: np.ndarray, *, frames: Sequence[int] | None = None, resc
         transform_into(ds, m, arr, out[i], (k,), rescale, window, strict)
 
 
-def _fill_from_file(path: str, out: np.ndarray, frames: Sequence[int] | None, rescale: bool, window: Any,
+def _fill_from_file(path: str | ByteSource, out: np.ndarray, frames: Sequence[int] | None, rescale: bool, window: Any,
                     strict: bool = False) -> bool:
     """:func:`fill` for a path whose native pixel data can be read straight from the file (all
     frames, or one): the same checks in the same order, the same transforms, on the header read
