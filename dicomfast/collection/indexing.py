@@ -23,6 +23,7 @@ import warnings
 from typing import Any, Iterable, Iterator
 
 from .. import datadict
+from . import _arrow
 from .executor import DEFAULT_CHUNKSIZE, map_chunks
 from ..reader import dcmread
 from .frames import FRAME_TAGS, frame_cells, frame_columns, index_frames
@@ -212,7 +213,7 @@ def table_from_values(rows: Iterable[tuple[str, dict]], tags: Iterable[Any] = ()
         cells["warnings"].append("; ".join(problems) or None)
         cells[DEFECTS_COLUMN].append([])
     n = len(cells["path"])
-    arrays = [pa.array(cells[field.name] if cells[field.name] else [None] * n, type=field.type) for field in schema]
+    arrays = [_column_array(pa, cells[field.name] if cells[field.name] else [None] * n, field.type) for field in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -476,12 +477,7 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
         warn_col.append("; ".join(problems) if problems else None)
         defects_col.append(kinds)
 
-    arrays = []
-    for field, column in zip(schema, columns):
-        try:
-            arrays.append(pa.array(column, type=field.type))
-        except (pa.ArrowException, ValueError, TypeError, OverflowError):
-            arrays.append(_array_cell_by_cell(pa, column, field.type))
+    arrays = [_column_array(pa, column, field.type) for field, column in zip(schema, columns)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
@@ -492,8 +488,68 @@ def _crashed_chunk(paths: list[str], specs: tuple, frames: bool = False) -> Any:
     schema = _schema(specs, frames)
     cells = {"path": paths, "error": ["the worker process died reading this file"] * len(paths),
              "error_type": ["WorkerCrashed"] * len(paths)}
-    arrays = [pa.array(cells.get(field.name, [None] * len(paths)), type=field.type) for field in schema]
+    arrays = [_column_array(pa, cells.get(field.name, [None] * len(paths)), field.type) for field in schema]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _column_array(pa: Any, cells: list, arrow_type: Any) -> Any:
+    """The Arrow array of a column's cells (a list), as ``pa.array(cells, type=arrow_type)`` makes it,
+    with null for any cell Arrow rejects.
+
+    The index's column types are built from their buffers by :mod:`._arrow` (compiled), which is
+    faster than ``pa.array`` and, unlike it, does not import pandas in each worker process; a column
+    with a cell that kernel does not take (another type than the column's) goes to ``pa.array``."""
+    try:
+        return _from_buffers(pa, cells, arrow_type)
+    except (TypeError, OverflowError, ValueError):  # UnicodeEncodeError is a ValueError
+        pass
+    try:
+        return pa.array(cells, type=arrow_type)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+        return _array_cell_by_cell(pa, cells, arrow_type)
+
+
+@functools.lru_cache(maxsize=None)
+def _buffer_kind(arrow_type: Any) -> Any:
+    """How :func:`_from_buffers` builds a column of ``arrow_type``: ``"list"``, ``"text"``,
+    ``"binary"``, a :func:`._arrow.fixed_column` kind, or None (by ``pa.array``)."""
+    pa = require_pyarrow()
+    if pa.types.is_list(arrow_type):
+        return "list"
+    if arrow_type == pa.string():
+        return "text"
+    if arrow_type == pa.binary():
+        return "binary"
+    if arrow_type == pa.float64():
+        return _arrow.FLOAT64
+    if arrow_type == pa.date32():
+        return _arrow.INT32
+    if (arrow_type == pa.int64() or arrow_type == pa.time64("us") or pa.types.is_timestamp(arrow_type)
+            and arrow_type.unit == "us"):
+        return _arrow.INT64
+    return None
+
+
+def _from_buffers(pa: Any, cells: list, arrow_type: Any) -> Any:
+    kind = _buffer_kind(arrow_type)
+    n = len(cells)
+    if kind == "list":
+        validity, nulls, offsets, items = _arrow.list_column(cells)
+        child = _from_buffers(pa, items, arrow_type.value_type)
+        buffers = [_buffer(pa, validity), pa.py_buffer(offsets)]
+        return pa.Array.from_buffers(arrow_type, n, buffers, nulls, children=[child])
+    if kind == "text" or kind == "binary":
+        validity, nulls, offsets, data = _arrow.bytes_column(cells, kind == "text")
+        buffers = [_buffer(pa, validity), pa.py_buffer(offsets), pa.py_buffer(data)]
+        return pa.Array.from_buffers(arrow_type, n, buffers, nulls)
+    if kind is None:
+        raise TypeError(f"no buffer builder for {arrow_type}")
+    validity, nulls, values = _arrow.fixed_column(cells, kind)
+    return pa.Array.from_buffers(arrow_type, n, [_buffer(pa, validity), pa.py_buffer(values)], nulls)
+
+
+def _buffer(pa: Any, data: Any) -> Any:
+    return None if data is None else pa.py_buffer(data)
 
 
 def _array_cell_by_cell(pa: Any, column: list, arrow_type: Any) -> Any:
