@@ -26,7 +26,7 @@ from .. import datadict
 from . import _arrow
 from .executor import DEFAULT_CHUNKSIZE, map_chunks
 from ..reader import dcmread
-from .frames import FRAME_TAGS, frame_cells, frame_columns, index_frames
+from .frames import FRAME_COLUMNS, FRAME_TAGS, frame_cells, frame_columns, index_frames
 from ..sources import is_remote, list_files
 from ..tags import to_tag
 
@@ -410,55 +410,53 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
     schema = _schema(specs, frames)
     wanted = tuple(sorted({spec[1] for spec in specs}))
     plan = [(name, tag, _converter(kind, multi)) for name, tag, kind, multi in specs]
+    # ds._values(wanted) gives the values of the sorted tags in one call; picks[i] = (where
+    # column i's value is in that list, its converter)
+    where = {tag: k for k, tag in enumerate(wanted)}
+    picks = [(where[tag], convert) for _, tag, convert in plan]
     n_dataset = len(specs)
-    n_frames = len(frame_cells(None)) if frames else 0
-    columns: list[list] = [[] for _ in range(4 + n_dataset + n_frames + 4)]
-    path_col, size_col, mtime_col, syntax_col = columns[:4]
-    dataset_cols = columns[4:4 + n_dataset]
-    frame_cols = columns[4 + n_dataset:4 + n_dataset + n_frames]
-    error_col, type_col, warn_col, defects_col = columns[4 + n_dataset + n_frames:]
+    no_values = (None,) * n_dataset
+    columns: list[list] = [[] for _ in range(8)]
+    path_col, size_col, mtime_col, syntax_col, error_col, type_col, warn_col, defects_col = columns
+    dataset_rows: list = []
+    frame_rows: list = []
 
     for path in paths:
         size = mtime = syntax = error = error_type = kinds = None
-        values: list = [None] * n_dataset
+        values: Any = no_values
         located = None
         problems = None
         try:
-            if is_remote(path):  # a URL: its header read alone (size and mtime would cost a request)
-                st = None
-            else:
+            if type(path) is str and "://" not in path or not is_remote(path):
                 st = os.stat(path)
                 size, mtime = st.st_size, st.st_mtime_ns // 1000
-            if st is not None and stat.S_ISDIR(st.st_mode):
-                raise IsADirectoryError(f"{path} is a directory")
-            if st is not None and not stat.S_ISREG(st.st_mode):
-                # reading a FIFO would block forever and a device may never end: not read
-                raise OSError(f"{path} is not a regular file (a FIFO, socket or device)")
+                if not stat.S_ISREG(st.st_mode):
+                    if stat.S_ISDIR(st.st_mode):
+                        raise IsADirectoryError(f"{path} is a directory")
+                    # reading a FIFO would block forever and a device may never end: not read
+                    raise OSError(f"{path} is not a regular file (a FIFO, socket or device)")
+            # else a URL: its header read alone (size and mtime would cost a request)
             if frames:  # the header to the pixel data, then where its frames are
                 ds, located, why = index_frames(path, strict)
                 if why is not None:
                     problems = [f"frames: {why}"]
             else:
                 ds = _read_file(path, wanted, strict)
-            kinds = [d.kind for d in ds.defects]
+            defects = ds.defects
+            kinds = [d.kind for d in defects] if defects else []
             meta = ds.file_meta
             if meta is not None:
                 syntax = meta.get("TransferSyntaxUID")
-            # the Dataset's compiled lookups (find, VR, cached value): no DataElement per cell
-            find, vr_of, value_of = ds._find, ds._vr, ds._value
-            for i, (name, tag, convert) in enumerate(plan):
-                where = find(tag)
-                if where < 0:
-                    continue
-                try:
-                    values[i] = convert(value_of(tag, where, vr_of(tag, where)))
-                except (ValueError, TypeError, OverflowError) as exc:
-                    # DicomError is a ValueError: a value that does not decode is a null cell
-                    problems = (problems or []) + [f"{name}: {exc}"]
+            try:
+                # the Dataset's compiled lookup of all the tags at once: no DataElement per cell
+                found = ds._values(wanted)
+                values = [None if (value := found[k]) is None else convert(value) for k, convert in picks]
+            except Exception:  # noqa: BLE001 - a value that does not decode or convert: cell by cell
+                values, problems = _cells_one_by_one(ds, plan, problems)
         except Exception as exc:  # noqa: BLE001 - a file never stops the run; its row says why
             # a message may hold the path: make it UTF-8 the same way as the path column
             error, error_type = _utf8(str(exc) or repr(exc)), type(exc).__name__
-            values = [None] * n_dataset
+            values = no_values
             syntax = problems = kinds = located = None
         text = _path_text(path)
         if text is not path:
@@ -467,18 +465,51 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
         size_col.append(size)
         mtime_col.append(mtime)
         syntax_col.append(syntax)
-        for column, value in zip(dataset_cols, values):
-            column.append(value)
+        dataset_rows.append(values)
         if frames:
-            for column, value in zip(frame_cols, frame_cells(located)):
-                column.append(value)
+            frame_rows.append(frame_cells(located))
         error_col.append(error)
         type_col.append(error_type)
         warn_col.append("; ".join(problems) if problems else None)
         defects_col.append(kinds)
 
+    dataset_cols = [list(column) for column in zip(*dataset_rows)] if paths else [[] for _ in range(n_dataset)]
+    frame_cols = ([list(column) for column in zip(*frame_rows)] if paths else [[] for _ in FRAME_COLUMNS]) if frames else []
+    columns = [*columns[:4], *dataset_cols, *frame_cols, *columns[4:]]
     arrays = [_column_array(pa, column, field.type) for field, column in zip(schema, columns)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _index_chunk_message(paths: list[str], specs: tuple, strict: bool = False, frames: bool = False) -> bytes:
+    """:func:`_index_chunk`'s record batch as an Arrow IPC message (without its schema), what a
+    worker sends back: unpickling a ``RecordBatch`` costs ten times more (a Python object per array
+    and buffer) than reading the message into the known schema (:func:`_batch_of`)."""
+    return _index_chunk(paths, specs, strict, frames).serialize().to_pybytes()
+
+
+def _batch_of(pa: Any, schema: Any, message: Any) -> Any:
+    """The record batch of a chunk's result: an IPC message of ``schema``, or a batch (``on_crash``'s)."""
+    if isinstance(message, pa.RecordBatch):
+        return message
+    return pa.ipc.read_record_batch(pa.py_buffer(message), schema)
+
+
+def _cells_one_by_one(ds: Any, plan: list, problems: list | None) -> tuple[list, list | None]:
+    """The cells of ``plan``'s columns for ``ds``, each value looked up, decoded and converted alone:
+    a value that does not decode or convert is a null cell, named in ``problems``."""
+    # the Dataset's compiled lookups (find, VR, cached value): no DataElement per cell
+    find, vr_of, value_of = ds._find, ds._vr, ds._value
+    values: list = [None] * len(plan)
+    for i, (name, tag, convert) in enumerate(plan):
+        where = find(tag)
+        if where < 0:
+            continue
+        try:
+            values[i] = convert(value_of(tag, where, vr_of(tag, where)))
+        except (ValueError, TypeError, OverflowError) as exc:
+            # DicomError is a ValueError: a value that does not decode is a null cell
+            problems = (problems or []) + [f"{name}: {exc}"]
+    return values, problems
 
 
 def _crashed_chunk(paths: list[str], specs: tuple, frames: bool = False) -> Any:
@@ -726,8 +757,8 @@ def index(
     if old is not None:
         files = _changed(files, old[1], reused_rows)
 
-    batches = map_chunks(
-        functools.partial(_index_chunk, specs=specs, strict=strict, frames=frames),
+    messages = map_chunks(
+        functools.partial(_index_chunk_message, specs=specs, strict=strict, frames=frames),
         files,
         workers=workers,
         scheduler=scheduler,
@@ -735,6 +766,7 @@ def index(
         chunksize=chunksize,
         on_crash=functools.partial(_crashed_chunk, specs=specs, frames=frames),
     )
+    batches = (_batch_of(pa, schema, message) for message in messages)
 
     def reused():
         # after the walk has ended (the generator above is exhausted first)

@@ -438,6 +438,39 @@ cdef class DatasetBase:
             raise IndexError(index)
         return self.c_value(tag, index, vr)
 
+    def _values(self, tuple tags):
+        """The values of ``tags`` (ints, strictly ascending) directly in this dataset, in a list:
+        each as ``_value(tag, _find(tag), _vr(...))`` gives it, None for a tag that is absent. One
+        pass over the records finds them all (an indexer's row); the first value that does not
+        decode raises its error."""
+        cdef Py_ssize_t n = len(tags), k, index
+        cdef uint32_t* wanted = <uint32_t*>malloc((n + 1) * sizeof(uint32_t))
+        cdef Py_ssize_t* found = <Py_ssize_t*>malloc((n + 1) * sizeof(Py_ssize_t))
+        cdef list out = [None] * n
+        cdef object tag
+        try:
+            if wanted == NULL or found == NULL:
+                raise MemoryError()
+            for k in range(n):
+                tag = tags[k]
+                if not 0 <= tag < 0xFFFFFFFF or (k and tag <= wanted[k - 1]):
+                    raise ValueError("_values takes strictly ascending tags below FFFFFFFF")
+                wanted[k] = <uint32_t>tag
+            wanted[n] = 0xFFFFFFFF        # c_find_sorted's sentinel
+            if self._edits is not None:   # an edited element is not its record: look each up
+                for k in range(n):
+                    found[k] = self.c_find(wanted[k])
+            else:
+                self.c_find_sorted(wanted, <int>(n + 1), found)
+            for k in range(n):
+                index = found[k]
+                if index >= 0:
+                    out[k] = self.c_value(tags[k], index, self.c_vr(wanted[k], index))
+            return out
+        finally:
+            free(wanted)
+            free(found)
+
 
 
 # What the layers above lend the compiled view, set once by dataset.py through configure(): core
