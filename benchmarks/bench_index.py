@@ -192,7 +192,7 @@ COST_CASES = (
     ("index_read", "index's read: dcmread + ds._values(tags)"),
     ("convert", "value conversion into cells"),
     ("arrow", "Arrow building: columns -> record batch"),
-    ("ipc", "IPC: pickle + unpickle of the batches"),
+    ("ipc", "IPC: a batch to bytes and back (pickled)"),
     ("assemble", "parent: from_batches + sort + combine"),
     ("chunk", "worker's whole job: _index_chunk"),
     ("index_1", "dicomfast.index(workers=1)"),
@@ -272,9 +272,13 @@ def _cost_cases(folder: Path) -> tuple[dict[str, Any], int]:
             pa.RecordBatch.from_arrays([column_array(pa, column, field.type)
                                         for column, field in zip(cells, schema)], schema=schema)
 
-    def ipc():
+    def ipc():  # what crosses from a worker: an IPC message of the batch (a pickled batch before)
         for batch in batches:
-            pickle.loads(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+            if hasattr(indexing, "_batch_of"):
+                message = pickle.dumps(batch.serialize().to_pybytes(), protocol=pickle.HIGHEST_PROTOCOL)
+                indexing._batch_of(pa, schema, pickle.loads(message))
+            else:
+                pickle.loads(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
 
     def assemble():
         pa.Table.from_batches(batches, schema=schema).sort_by("path").combine_chunks()

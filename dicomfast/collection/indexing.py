@@ -190,7 +190,7 @@ def index_schema(tags: Iterable[Any] = (), frames: bool = False) -> Any:
 
 
 def table_from_values(rows: Iterable[tuple[str, dict]], tags: Iterable[Any] = ()) -> Any:
-    """A table of :func:`index_schema`\ ``(tags)`` from values found elsewhere (a DICOMweb search's
+    r"""A table of :func:`index_schema`\ ``(tags)`` from values found elsewhere (a DICOMweb search's
     answer): ``rows`` are ``(path, {tag: value})``, each value as a dataset gives it (a string, a
     number, a list of them); the cells are converted as :func:`index` converts a header's, a value
     that does not convert is a null cell named in ``warnings``. The file columns other than
