@@ -71,6 +71,7 @@ ERROR_COLUMNS = ("error", "error_type", "warnings")
 DEFECTS_COLUMN = "defects"
 
 _TAG_TRANSFER_SYNTAX = 0x00020010
+_TRANSFER_SYNTAX = (_TAG_TRANSFER_SYNTAX,)
 
 # VR -> the kind of column (and so the Arrow type, :func:`column_type`)
 _KIND_OF_VR = {
@@ -312,6 +313,7 @@ def _cached(parse: Any) -> Any:
         result = cache[text] = parse(text)  # a ValueError is not cached: it is rare
         return result
 
+    parse_cached.cache = cache  # type: ignore[attr-defined]  # for a converter's own lookup
     return parse_cached
 
 
@@ -363,10 +365,12 @@ def _converter(kind: str, multi: bool) -> Any:
         return number
     if kind in ("date", "time", "datetime") and not multi:
         parse = _CONVERT[kind]
+        known = parse.cache.get
 
         def temporal(value: Any) -> Any:
             if type(value) is str and value:
-                return parse(value)
+                cell = known(value)  # the parse's cache, looked up here: one call fewer per cell
+                return parse(value) if cell is None else cell
             return _cell(value, kind, multi)
 
         return temporal
@@ -413,7 +417,9 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
     # ds._values(wanted) gives the values of the sorted tags in one call; picks[i] = (where
     # column i's value is in that list, its converter)
     where = {tag: k for k, tag in enumerate(wanted)}
-    picks = [(where[tag], convert) for _, tag, convert in plan]
+    # a text column's str cell is itself (or null when empty), without a call
+    picks = [(where[tag], kind == "text" and not multi, convert)
+             for (_, tag, convert), (_, _, kind, multi) in zip(plan, specs)]
     n_dataset = len(specs)
     no_values = (None,) * n_dataset
     columns: list[list] = [[] for _ in range(8)]
@@ -446,11 +452,12 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
             kinds = [d.kind for d in defects] if defects else []
             meta = ds.file_meta
             if meta is not None:
-                syntax = meta.get("TransferSyntaxUID")
+                syntax = meta._values(_TRANSFER_SYNTAX)[0]  # meta.get("TransferSyntaxUID"), one call
             try:
                 # the Dataset's compiled lookup of all the tags at once: no DataElement per cell
                 found = ds._values(wanted)
-                values = [None if (value := found[k]) is None else convert(value) for k, convert in picks]
+                values = [None if (value := found[k]) is None else (value or None) if text and type(value) is str
+                          else convert(value) for k, text, convert in picks]
             except Exception:  # noqa: BLE001 - a value that does not decode or convert: cell by cell
                 values, problems = _cells_one_by_one(ds, plan, problems)
         except Exception as exc:  # noqa: BLE001 - a file never stops the run; its row says why
