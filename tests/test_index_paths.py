@@ -180,3 +180,28 @@ def test_index_does_not_import_pandas(dicom_tree):
             "print(t.num_rows > 0, 'pandas' in sys.modules)")
     out = run_python("-c", code, check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+def _freeze_count(chunk):
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_a_pool_hides_the_objects_of_the_parent_from_the_collector_while_it_runs():
+    import gc
+
+    from dicomfast.collection import executor
+
+    assert gc.get_freeze_count() == 0
+    counts = list(executor.map_chunks(_freeze_count, range(8), workers=2, chunksize=2))
+    assert gc.get_freeze_count() == 0  # unfrozen when the pool is done
+    if executor._pool_context().get_start_method() == "fork":
+        assert min(counts) > 0  # a forked worker's collections do not walk (and copy) the parent's objects
+    gc.freeze()  # a caller's own freeze (a pre-fork server's) is left as it is
+    try:
+        frozen = gc.get_freeze_count()
+        list(executor.map_chunks(_freeze_count, range(8), workers=2, chunksize=2))
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
