@@ -263,9 +263,16 @@ def _cost_cases(folder: Path) -> tuple[dict[str, Any], int]:
         for path in dicom:
             values_of(dicomfast.dcmread(path, specific_tags=wanted))
 
-    def convert():
-        for values in found:
-            [None if (value := values[k]) is None else conv(value) for k, conv in plan]
+    if hasattr(indexing, "_row_cells"):
+        picks = indexing._picks(specs, [(n, t, indexing._converter(k, m)) for n, t, k, m in specs], wanted)
+
+        def convert():
+            for values in found:
+                indexing._row_cells(values, picks)
+    else:
+        def convert():
+            for values in found:
+                [None if (value := values[k]) is None else conv(value) for k, conv in plan]
 
     def arrow():
         for cells in columns:

@@ -414,12 +414,7 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
     schema = _schema(specs, frames)
     wanted = tuple(sorted({spec[1] for spec in specs}))
     plan = [(name, tag, _converter(kind, multi)) for name, tag, kind, multi in specs]
-    # ds._values(wanted) gives the values of the sorted tags in one call; picks[i] = (where
-    # column i's value is in that list, its converter)
-    where = {tag: k for k, tag in enumerate(wanted)}
-    # a text column's str cell is itself (or null when empty), without a call
-    picks = [(where[tag], kind == "text" and not multi, convert)
-             for (_, tag, convert), (_, _, kind, multi) in zip(plan, specs)]
+    picks = _picks(specs, plan, wanted)
     n_dataset = len(specs)
     no_values = (None,) * n_dataset
     columns: list[list] = [[] for _ in range(8)]
@@ -456,8 +451,7 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
             try:
                 # the Dataset's compiled lookup of all the tags at once: no DataElement per cell
                 found = ds._values(wanted)
-                values = [None if (value := found[k]) is None else (value or None) if text and type(value) is str
-                          else convert(value) for k, text, convert in picks]
+                values = _row_cells(found, picks)
             except Exception:  # noqa: BLE001 - a value that does not decode or convert: cell by cell
                 values, problems = _cells_one_by_one(ds, plan, problems)
         except Exception as exc:  # noqa: BLE001 - a file never stops the run; its row says why
@@ -499,6 +493,20 @@ def _batch_of(pa: Any, schema: Any, message: Any) -> Any:
     if isinstance(message, pa.RecordBatch):
         return message
     return pa.ipc.read_record_batch(pa.py_buffer(message), schema)
+
+
+def _picks(specs: tuple, plan: list, wanted: tuple) -> list:
+    """For each column of ``specs``: ``(where its value is in ds._values(wanted), text, converter)``;
+    ``text``: a plain text column, whose ``str`` cell is itself (null when empty), without a call."""
+    where = {tag: k for k, tag in enumerate(wanted)}
+    return [(where[tag], kind == "text" and not multi, convert)
+            for (_, tag, convert), (_, _, kind, multi) in zip(plan, specs)]
+
+
+def _row_cells(found: list, picks: list) -> list:
+    """A row's cells from its values (``ds._values(wanted)``); a value that does not convert raises."""
+    return [None if (value := found[k]) is None else (value or None) if text and type(value) is str
+            else convert(value) for k, text, convert in picks]
 
 
 def _cells_one_by_one(ds: Any, plan: list, problems: list | None) -> tuple[list, list | None]:
