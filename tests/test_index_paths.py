@@ -202,6 +202,7 @@ def test_a_pool_hides_the_objects_of_the_parent_from_the_collector_while_it_runs
     try:
         frozen = gc.get_freeze_count()
         list(executor.map_chunks(_freeze_count, range(8), workers=2, chunksize=2))
-        assert gc.get_freeze_count() == frozen
+        # still frozen (not unfrozen by the pool); a frozen object freed meanwhile leaves the count
+        assert frozen >= gc.get_freeze_count() > frozen // 2
     finally:
         gc.unfreeze()
