@@ -181,6 +181,255 @@ def throughput(folder: Path, repeat: int, workers: int) -> dict[str, Any]:
     return result
 
 
+# --- per-file cost against a bare header read (issue 13) -------------------------------------------
+
+#: Rows of the per-file table, in the order they are timed and printed: (key, label).
+COST_CASES = (
+    ("walk", "walk: iter_files (the listing)"),
+    ("stat", "stat: os.stat per file"),
+    ("header_read", "bare read: dcmread(specific_tags=index tags)"),
+    ("header_read_values", "bare read + values: ... + ds.get(kw) each"),
+    ("index_read", "index's read: dcmread + ds._values(tags)"),
+    ("convert", "value conversion into cells"),
+    ("arrow", "Arrow building: columns -> record batch"),
+    ("ipc", "IPC: a batch to bytes and back (pickled)"),
+    ("assemble", "parent: from_batches + sort + combine"),
+    ("chunk", "worker's whole job: _index_chunk"),
+    ("index_1", "dicomfast.index(workers=1)"),
+)
+#: The reference of issue 13's target: the index's per-file cost per core within 2x of this.
+REFERENCE = "header_read_values"
+TARGET_OVER_READ = 2.0
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its waited-for children."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def _cost_cases(folder: Path) -> tuple[dict[str, Any], int]:
+    """The timed passes of :func:`per_file_costs`, each a function of no argument, and the number of
+    files one pass handles."""
+    import pickle
+
+    import pyarrow as pa
+
+    import dicomfast
+    from dicomfast import datadict
+    from dicomfast.collection import indexing
+
+    specs = indexing._columns(())
+    schema = indexing._schema(specs)
+    files = list(indexing.iter_files(folder))
+    dicom = [path for path in files if path.endswith(".dcm")]
+    wanted = tuple(sorted({spec[1] for spec in specs}))
+    keywords = [datadict.keyword_for_tag(tag) for _, tag, _, _ in specs]
+    plan = [(wanted.index(tag), indexing._converter(kind, multi)) for _, tag, kind, multi in specs]
+    chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
+    batches = [indexing._index_chunk(chunk, specs) for chunk in chunks]
+    columns = [[_cells(pa, column) for column in batch.columns] for batch in batches]
+    # the index's own read primitives (an older build, for a before/after run, has neither)
+    if hasattr(dicomfast.Dataset, "_values"):
+        def values_of(ds):
+            return ds._values(wanted)
+    else:
+        def values_of(ds):
+            return [ds._value(t, w, ds._vr(t, w)) if (w := ds._find(t)) >= 0 else None for t in wanted]
+    column_array = getattr(indexing, "_column_array", None) or (lambda pa, cells, t: pa.array(cells, type=t))
+    found = [values_of(dicomfast.dcmread(path, specific_tags=wanted)) for path in dicom]
+    scale = len(files) / len(dicom)  # the cases over the DICOM files alone, per file of the folder
+
+    def walk():
+        list(indexing.iter_files(folder))
+
+    def stat():
+        for path in files:
+            os.stat(path)
+
+    def header_read():
+        for path in dicom:
+            dicomfast.dcmread(path, specific_tags=wanted)
+
+    def header_read_values():
+        for path in dicom:
+            ds = dicomfast.dcmread(path, specific_tags=wanted)
+            for keyword in keywords:
+                ds.get(keyword)
+
+    def index_read():
+        for path in dicom:
+            values_of(dicomfast.dcmread(path, specific_tags=wanted))
+
+    if hasattr(indexing, "_row_cells"):
+        picks = indexing._picks(specs, [(n, t, indexing._converter(k, m)) for n, t, k, m in specs], wanted)
+
+        def convert():
+            for values in found:
+                indexing._row_cells(values, picks)
+    else:
+        def convert():
+            for values in found:
+                [None if (value := values[k]) is None else conv(value) for k, conv in plan]
+
+    def arrow():
+        for cells in columns:
+            pa.RecordBatch.from_arrays([column_array(pa, column, field.type)
+                                        for column, field in zip(cells, schema)], schema=schema)
+
+    def ipc():  # what crosses from a worker: an IPC message of the batch (a pickled batch before)
+        for batch in batches:
+            if hasattr(indexing, "_batch_of"):
+                message = pickle.dumps(batch.serialize().to_pybytes(), protocol=pickle.HIGHEST_PROTOCOL)
+                indexing._batch_of(pa, schema, pickle.loads(message))
+            else:
+                pickle.loads(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def assemble():
+        pa.Table.from_batches(batches, schema=schema).sort_by("path").combine_chunks()
+
+    def chunk():
+        for paths in chunks:
+            indexing._index_chunk(paths, specs)
+
+    def index_1():
+        dicomfast.index(folder, workers=1)
+
+    cases = {"walk": walk, "stat": stat, "header_read": header_read, "header_read_values": header_read_values,
+             "index_read": index_read, "convert": convert, "arrow": arrow, "ipc": ipc, "assemble": assemble,
+             "chunk": chunk, "index_1": index_1}
+    return {key: (cases[key], scale if key in ("header_read", "header_read_values", "index_read", "convert")
+                  else 1.0) for key, _ in COST_CASES}, len(files)
+
+
+def _cells(pa: Any, column: Any) -> list:
+    """A column's cells as the index holds them before Arrow: dates, times and timestamps as ints."""
+    if pa.types.is_date32(column.type):
+        column = column.view(pa.int32())
+    elif pa.types.is_time64(column.type) or pa.types.is_timestamp(column.type):
+        column = column.view(pa.int64())
+    return column.to_pylist()
+
+
+def _pool_start(folder: Path, workers: int) -> None:
+    """A pool of ``workers`` started, given one chunk of the folder each, and stopped: what every
+    ``index(workers>1)`` pays besides the files (fork, first task, shutdown)."""
+    from dicomfast.collection.executor import map_chunks
+
+    files = list(iter_files_of(folder))[:workers]
+    list(map_chunks(len, files, workers=workers, chunksize=1))
+
+
+def iter_files_of(folder: Path) -> Any:
+    from dicomfast.collection.indexing import iter_files
+
+    return iter_files(folder)
+
+
+def per_file_costs(folder: Path, repeat: int, workers: tuple = (1, 2)) -> dict[str, Any]:
+    """Issue 13: where an index's time goes, per file, against a bare header read of the same tags.
+
+    In one process, in turns (a pass of every case, ``repeat`` times; the medians of the CPU time,
+    ``time.process_time``, which other processes on a shared machine inflate far less than the wall
+    time; the wall time is kept too): the parts of the
+    job (walk, stat, the read, conversion, Arrow, IPC, the parent's assembly), the worker's whole job
+    (``_index_chunk``), and ``index`` itself on each number of ``workers``. For ``index`` on a pool the
+    cost per core is the CPU time of this process and its workers (``getrusage``) per file, which the
+    machine's other load does not inflate as it does the wall time; on one worker CPU and wall agree.
+    ``pool_start`` is a pool started and stopped with one trivial task per worker (ms for the whole,
+    wall and CPU); the ``marginal`` cost per file is the index's CPU time less that, per file."""
+    import dicomfast
+
+    cases, n = _cost_cases(folder)
+    samples: dict[str, list[float]] = {key: [] for key in cases}  # CPU seconds of this process
+    walls: dict[str, list[float]] = {key: [] for key in cases}
+    pooled: dict[int, dict[str, list[float]]] = {w: {"wall": [], "cpu": []} for w in workers if w > 1}
+    pool_start: dict[int, dict[str, list[float]]] = {w: {"wall": [], "cpu": []} for w in pooled}
+    for key, (func, _) in cases.items():
+        func()  # warm: the page cache, the caches, the imports
+    for _ in range(repeat):
+        for key, (func, scale) in cases.items():
+            cpu, t = time.process_time(), time.perf_counter()
+            func()
+            walls[key].append((time.perf_counter() - t) * scale)
+            samples[key].append((time.process_time() - cpu) * scale)
+        for w in pooled:
+            cpu, t = _cpu_seconds(), time.perf_counter()
+            dicomfast.index(folder, workers=w)
+            wall, after = time.perf_counter() - t, _cpu_seconds()
+            pooled[w]["wall"].append(wall)
+            pooled[w]["cpu"].append(after[0] - cpu[0] + after[1] - cpu[1])
+            cpu, t = _cpu_seconds(), time.perf_counter()
+            _pool_start(folder, w)
+            wall, after = time.perf_counter() - t, _cpu_seconds()
+            pool_start[w]["wall"].append(wall)
+            pool_start[w]["cpu"].append(after[0] - cpu[0] + after[1] - cpu[1])
+
+    def us(seconds: list[float]) -> float:
+        return statistics.median(seconds) / n * 1e6
+
+    parts = {key: {"us_per_file": us(v), "q1_q3": _quartiles(v, n), "wall_us_per_file": us(walls[key])}
+             for key, v in samples.items()}
+    reference = parts[REFERENCE]["us_per_file"]
+    floor = parts["header_read"]["us_per_file"]
+    index: dict[str, Any] = {}
+    for w in workers:
+        if w == 1:
+            cpu = marginal = parts["index_1"]["us_per_file"]
+            wall = parts["index_1"]["wall_us_per_file"]
+            start_ms = start_cpu_ms = 0.0
+        else:
+            wall, cpu = us(pooled[w]["wall"]), us(pooled[w]["cpu"])
+            start_ms = statistics.median(pool_start[w]["wall"]) * 1e3
+            start_cpu_ms = statistics.median(pool_start[w]["cpu"]) * 1e3
+            marginal = cpu - start_cpu_ms * 1e3 / n
+        index[str(w)] = {
+            "workers": w,
+            "wall_us_per_file": wall,
+            "files_per_s": 1e6 / wall,
+            "cpu_us_per_file": cpu,  # per core: the CPU time of all processes per file
+            "over_read_values": cpu / reference,
+            "over_read": cpu / floor,
+            "met": cpu / reference <= TARGET_OVER_READ,
+            "pool_start_ms": start_ms,
+            "pool_start_cpu_ms": start_cpu_ms,
+            # per file once the pool runs: the CPU time less the pool's start and stop
+            "marginal_cpu_us_per_file": marginal,
+            "marginal_over_read_values": marginal / reference,
+        }
+    return {"files": n, "repeat": repeat, "reference": REFERENCE, "target": TARGET_OVER_READ,
+            "parts": parts, "index": index}
+
+
+def _quartiles(seconds: list[float], n: int) -> list[float]:
+    if len(seconds) < 2:
+        return [seconds[0] / n * 1e6] * 2
+    q = statistics.quantiles(seconds, n=4)
+    return [q[0] / n * 1e6, q[2] / n * 1e6]
+
+
+def profile_index(folder: Path, top: int = 20) -> str:
+    """cProfile of ``index(folder, workers=1)`` (in this process: a pool's workers are not profiled),
+    the ``top`` functions by their own time. Compiled functions (the scan, ``_values``) show as the
+    time of their Python caller."""
+    import cProfile
+    import io
+    import pstats
+
+    import dicomfast
+
+    dicomfast.index(folder, workers=1)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    dicomfast.index(folder, workers=1)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
 # --- memory -------------------------------------------------------------------------------------
 
 def _memory_child(n: int, folder: str, out: str, workers: int) -> None:
@@ -248,7 +497,7 @@ def memory(folder: Path, sizes: tuple, workers: int, out_dir: Path) -> dict[str,
 # --- the whole benchmark ------------------------------------------------------------------------
 
 def run(n_files: int = DEFAULT_N, repeat: int = 5, workers: int = 2, memory_sizes: tuple = DEFAULT_MEMORY_SIZES,
-        data_dir: Path | None = None) -> dict[str, Any]:
+        data_dir: Path | None = None, costs: bool = True, profile: bool = False) -> dict[str, Any]:
     import bench_header
 
     data = Path(data_dir) if data_dir is not None else HERE / "data"
@@ -258,13 +507,18 @@ def run(n_files: int = DEFAULT_N, repeat: int = 5, workers: int = 2, memory_size
     import pyarrow
     import pydicom
 
-    return {
+    result = {
         "machine": bench_header.machine_info(),
         "versions": {"dicomfast": dicomfast.__version__, "pydicom": pydicom.__version__, "pyarrow": pyarrow.__version__},
         "config": {"n_files": n_files, "repeat": repeat, "workers": workers, "memory_sizes": list(memory_sizes)},
         "throughput": throughput(folder, repeat, workers),
-        "memory": memory(folder, memory_sizes, workers, data),
     }
+    if costs:
+        result["costs"] = per_file_costs(folder, repeat, tuple(sorted({1, workers})))
+    if profile:
+        result["profile"] = profile_index(folder)
+    result["memory"] = memory(folder, memory_sizes, workers, data)
+    return result
 
 
 def format_report(result: dict[str, Any]) -> str:
@@ -286,6 +540,10 @@ def format_report(result: dict[str, Any]) -> str:
                      f"{'met' if sp['met'] else 'NOT met'}); both made the same table")
     else:
         lines.append("pydicom's table differs from dicomfast's: its timing is left out")
+    if "costs" in result:
+        lines += ["", *format_costs(result["costs"])]
+    if "profile" in result:
+        lines += ["", "cProfile of index(workers=1), by own time:", result["profile"].rstrip()]
     mem = result["memory"]
     lines.append("")
     lines.append(f"peak memory streaming to Parquet, {mem['workers']} workers (sampled with {mem['sampled_with']}):")
@@ -295,6 +553,27 @@ def format_report(result: dict[str, Any]) -> str:
         lines.append(f"{run_['files']:>10,}{run_['seconds']:>10.2f}{run_['files_per_s']:>10,.0f}{total:>10}"
                      f"{run_['peak_indexer_mb']:>12.0f}{run_['peak_largest_worker_mb']:>11.0f}")
     return "\n".join(lines)
+
+
+def format_costs(costs: dict[str, Any]) -> list[str]:
+    labels = dict(COST_CASES)
+    lines = [f"where the time goes, per file ({costs['files']} files, median of {costs['repeat']} passes in turns; "
+             "CPU time):", f"{'':46}{'CPU us/file':>12}{'q1-q3':>14}{'wall us/file':>14}"]
+    for key, part in costs["parts"].items():
+        q1, q3 = part["q1_q3"]
+        lines.append(f"{labels[key]:46}{part['us_per_file']:>12.2f}{q1:>7.2f}-{q3:<6.2f}{part['wall_us_per_file']:>14.2f}")
+    ref = costs["parts"][costs["reference"]]["us_per_file"]
+    lines.append(f"index per file per core (CPU time of all its processes) against the bare read + values "
+                 f"({ref:.2f} us; target {costs['target']:.0f}x):")
+    lines.append(f"{'workers':>8}{'wall us/file':>14}{'files/s':>10}{'CPU us/file':>13}{'/ read+values':>15}"
+                 f"{'/ read':>8}{'pool start ms (CPU)':>21}{'marginal us/file':>18}")
+    for entry in costs["index"].values():
+        lines.append(f"{entry['workers']:>8}{entry['wall_us_per_file']:>14.2f}{entry['files_per_s']:>10,.0f}"
+                     f"{entry['cpu_us_per_file']:>13.2f}{entry['over_read_values']:>14.2f}x{entry['over_read']:>7.2f}x"
+                     f"{entry['pool_start_ms']:>11.1f} ({entry['pool_start_cpu_ms']:.1f})"
+                     f"{entry['marginal_cpu_us_per_file']:>12.2f} ({entry['marginal_over_read_values']:.2f}x)"
+                     f"  {'met' if entry['met'] else 'NOT met'}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -310,8 +589,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="numbers of files for the memory runs (default 10000 100000; none to skip)")
     parser.add_argument("--data-dir", type=Path, default=None, help="where the series is written (benchmarks/data)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    parser.add_argument("--no-costs", action="store_true", help="skip the per-file cost table (issue 13)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of index(workers=1)")
     args = parser.parse_args(argv)
-    result = run(args.n, args.repeat, args.workers, tuple(args.memory), args.data_dir)
+    result = run(args.n, args.repeat, args.workers, tuple(args.memory), args.data_dir,
+                 costs=not args.no_costs, profile=args.profile)
     print(format_report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -47,3 +47,19 @@ def test_index_benchmark_command_line(tmp_path, capsys):
                              "--json", str(out)]) == 0
     assert "files/s" in capsys.readouterr().out
     assert json.loads(out.read_text())["memory"]["runs"] == {}
+
+
+def test_index_benchmark_costs_and_profile(tmp_path):
+    result = bench_index.run(n_files=12, repeat=2, workers=2, memory_sizes=(), data_dir=tmp_path, profile=True)
+    costs = result["costs"]
+    assert list(costs["parts"]) == [key for key, _ in bench_index.COST_CASES]
+    assert costs["reference"] == "header_read_values" and costs["target"] == 2
+    for part in costs["parts"].values():
+        assert part["us_per_file"] >= 0 and part["wall_us_per_file"] > 0
+    assert sorted(costs["index"]) == ["1", "2"]
+    for entry in costs["index"].values():
+        assert entry["cpu_us_per_file"] > 0 and entry["over_read_values"] > 0
+    assert costs["index"]["2"]["pool_start_cpu_ms"] > 0
+    report = bench_index.format_report(result)
+    assert "where the time goes" in report and "cProfile of index" in report
+    json.dumps(result)

@@ -22,6 +22,7 @@ record batch, a small summary), not a per-item list of large objects.
 from __future__ import annotations
 
 import collections
+import gc
 import itertools
 import multiprocessing
 import os
@@ -173,6 +174,7 @@ def _in_pool(func, chunks, workers, max_pending, ordered, on_crash):
     ``results`` is a list of (count, result) once a crash recovery has run its chunk again."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
+    frozen = _freeze()
     pool = _Pool(workers)
     pending: collections.deque = collections.deque()
     try:
@@ -204,6 +206,20 @@ def _in_pool(func, chunks, workers, max_pending, ordered, on_crash):
         for entry in pending:
             entry[1].cancel()
         pool.executor.shutdown(wait=True, cancel_futures=True)
+        if frozen:
+            gc.unfreeze()
+
+
+def _freeze() -> bool:
+    """Move the objects that exist now out of the garbage collector's sight while a pool runs
+    (``gc.freeze``): a collection in this process or in a forked worker then walks only the objects
+    made since, where it walked every object of every imported module, and, writing to them, made
+    the kernel copy their pages into each worker (copy-on-write). True if it froze (undo with
+    ``gc.unfreeze()``); a process that froze objects of its own (a pre-fork server) is left alone."""
+    if not gc.isenabled() or gc.get_freeze_count():
+        return False
+    gc.freeze()
+    return True
 
 
 def _recover(pool, func, pending, on_crash) -> None:

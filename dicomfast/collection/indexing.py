@@ -23,9 +23,10 @@ import warnings
 from typing import Any, Iterable, Iterator
 
 from .. import datadict
+from . import _arrow
 from .executor import DEFAULT_CHUNKSIZE, map_chunks
 from ..reader import dcmread
-from .frames import FRAME_TAGS, frame_cells, frame_columns, index_frames
+from .frames import FRAME_COLUMNS, FRAME_TAGS, frame_cells, frame_columns, index_frames
 from ..sources import is_remote, list_files
 from ..tags import to_tag
 
@@ -70,6 +71,7 @@ ERROR_COLUMNS = ("error", "error_type", "warnings")
 DEFECTS_COLUMN = "defects"
 
 _TAG_TRANSFER_SYNTAX = 0x00020010
+_TRANSFER_SYNTAX = (_TAG_TRANSFER_SYNTAX,)
 
 # VR -> the kind of column (and so the Arrow type, :func:`column_type`)
 _KIND_OF_VR = {
@@ -189,7 +191,7 @@ def index_schema(tags: Iterable[Any] = (), frames: bool = False) -> Any:
 
 
 def table_from_values(rows: Iterable[tuple[str, dict]], tags: Iterable[Any] = ()) -> Any:
-    """A table of :func:`index_schema`\ ``(tags)`` from values found elsewhere (a DICOMweb search's
+    r"""A table of :func:`index_schema`\ ``(tags)`` from values found elsewhere (a DICOMweb search's
     answer): ``rows`` are ``(path, {tag: value})``, each value as a dataset gives it (a string, a
     number, a list of them); the cells are converted as :func:`index` converts a header's, a value
     that does not convert is a null cell named in ``warnings``. The file columns other than
@@ -212,7 +214,7 @@ def table_from_values(rows: Iterable[tuple[str, dict]], tags: Iterable[Any] = ()
         cells["warnings"].append("; ".join(problems) or None)
         cells[DEFECTS_COLUMN].append([])
     n = len(cells["path"])
-    arrays = [pa.array(cells[field.name] if cells[field.name] else [None] * n, type=field.type) for field in schema]
+    arrays = [_column_array(pa, cells[field.name] if cells[field.name] else [None] * n, field.type) for field in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -311,6 +313,7 @@ def _cached(parse: Any) -> Any:
         result = cache[text] = parse(text)  # a ValueError is not cached: it is rare
         return result
 
+    parse_cached.cache = cache  # type: ignore[attr-defined]  # for a converter's own lookup
     return parse_cached
 
 
@@ -362,10 +365,12 @@ def _converter(kind: str, multi: bool) -> Any:
         return number
     if kind in ("date", "time", "datetime") and not multi:
         parse = _CONVERT[kind]
+        known = parse.cache.get
 
         def temporal(value: Any) -> Any:
             if type(value) is str and value:
-                return parse(value)
+                cell = known(value)  # the parse's cache, looked up here: one call fewer per cell
+                return parse(value) if cell is None else cell
             return _cell(value, kind, multi)
 
         return temporal
@@ -409,55 +414,50 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
     schema = _schema(specs, frames)
     wanted = tuple(sorted({spec[1] for spec in specs}))
     plan = [(name, tag, _converter(kind, multi)) for name, tag, kind, multi in specs]
+    picks = _picks(specs, plan, wanted)
     n_dataset = len(specs)
-    n_frames = len(frame_cells(None)) if frames else 0
-    columns: list[list] = [[] for _ in range(4 + n_dataset + n_frames + 4)]
-    path_col, size_col, mtime_col, syntax_col = columns[:4]
-    dataset_cols = columns[4:4 + n_dataset]
-    frame_cols = columns[4 + n_dataset:4 + n_dataset + n_frames]
-    error_col, type_col, warn_col, defects_col = columns[4 + n_dataset + n_frames:]
+    no_values = (None,) * n_dataset
+    columns: list[list] = [[] for _ in range(8)]
+    path_col, size_col, mtime_col, syntax_col, error_col, type_col, warn_col, defects_col = columns
+    dataset_rows: list = []
+    frame_rows: list = []
 
     for path in paths:
         size = mtime = syntax = error = error_type = kinds = None
-        values: list = [None] * n_dataset
+        values: Any = no_values
         located = None
         problems = None
         try:
-            if is_remote(path):  # a URL: its header read alone (size and mtime would cost a request)
-                st = None
-            else:
+            if type(path) is str and "://" not in path or not is_remote(path):
                 st = os.stat(path)
                 size, mtime = st.st_size, st.st_mtime_ns // 1000
-            if st is not None and stat.S_ISDIR(st.st_mode):
-                raise IsADirectoryError(f"{path} is a directory")
-            if st is not None and not stat.S_ISREG(st.st_mode):
-                # reading a FIFO would block forever and a device may never end: not read
-                raise OSError(f"{path} is not a regular file (a FIFO, socket or device)")
+                if not stat.S_ISREG(st.st_mode):
+                    if stat.S_ISDIR(st.st_mode):
+                        raise IsADirectoryError(f"{path} is a directory")
+                    # reading a FIFO would block forever and a device may never end: not read
+                    raise OSError(f"{path} is not a regular file (a FIFO, socket or device)")
+            # else a URL: its header read alone (size and mtime would cost a request)
             if frames:  # the header to the pixel data, then where its frames are
                 ds, located, why = index_frames(path, strict)
                 if why is not None:
                     problems = [f"frames: {why}"]
             else:
                 ds = _read_file(path, wanted, strict)
-            kinds = [d.kind for d in ds.defects]
+            defects = ds.defects
+            kinds = [d.kind for d in defects] if defects else []
             meta = ds.file_meta
             if meta is not None:
-                syntax = meta.get("TransferSyntaxUID")
-            # the Dataset's compiled lookups (find, VR, cached value): no DataElement per cell
-            find, vr_of, value_of = ds._find, ds._vr, ds._value
-            for i, (name, tag, convert) in enumerate(plan):
-                where = find(tag)
-                if where < 0:
-                    continue
-                try:
-                    values[i] = convert(value_of(tag, where, vr_of(tag, where)))
-                except (ValueError, TypeError, OverflowError) as exc:
-                    # DicomError is a ValueError: a value that does not decode is a null cell
-                    problems = (problems or []) + [f"{name}: {exc}"]
+                syntax = meta._values(_TRANSFER_SYNTAX)[0]  # meta.get("TransferSyntaxUID"), one call
+            try:
+                # the Dataset's compiled lookup of all the tags at once: no DataElement per cell
+                found = ds._values(wanted)
+                values = _row_cells(found, picks)
+            except Exception:  # noqa: BLE001 - a value that does not decode or convert: cell by cell
+                values, problems = _cells_one_by_one(ds, plan, problems)
         except Exception as exc:  # noqa: BLE001 - a file never stops the run; its row says why
             # a message may hold the path: make it UTF-8 the same way as the path column
             error, error_type = _utf8(str(exc) or repr(exc)), type(exc).__name__
-            values = [None] * n_dataset
+            values = no_values
             syntax = problems = kinds = located = None
         text = _path_text(path)
         if text is not path:
@@ -466,23 +466,65 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
         size_col.append(size)
         mtime_col.append(mtime)
         syntax_col.append(syntax)
-        for column, value in zip(dataset_cols, values):
-            column.append(value)
+        dataset_rows.append(values)
         if frames:
-            for column, value in zip(frame_cols, frame_cells(located)):
-                column.append(value)
+            frame_rows.append(frame_cells(located))
         error_col.append(error)
         type_col.append(error_type)
         warn_col.append("; ".join(problems) if problems else None)
         defects_col.append(kinds)
 
-    arrays = []
-    for field, column in zip(schema, columns):
-        try:
-            arrays.append(pa.array(column, type=field.type))
-        except (pa.ArrowException, ValueError, TypeError, OverflowError):
-            arrays.append(_array_cell_by_cell(pa, column, field.type))
+    dataset_cols = [list(column) for column in zip(*dataset_rows)] if paths else [[] for _ in range(n_dataset)]
+    frame_cols = ([list(column) for column in zip(*frame_rows)] if paths else [[] for _ in FRAME_COLUMNS]) if frames else []
+    columns = [*columns[:4], *dataset_cols, *frame_cols, *columns[4:]]
+    arrays = [_column_array(pa, column, field.type) for field, column in zip(schema, columns)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _index_chunk_message(paths: list[str], specs: tuple, strict: bool = False, frames: bool = False) -> bytes:
+    """:func:`_index_chunk`'s record batch as an Arrow IPC message (without its schema), what a
+    worker sends back: unpickling a ``RecordBatch`` costs ten times more (a Python object per array
+    and buffer) than reading the message into the known schema (:func:`_batch_of`)."""
+    return _index_chunk(paths, specs, strict, frames).serialize().to_pybytes()
+
+
+def _batch_of(pa: Any, schema: Any, message: Any) -> Any:
+    """The record batch of a chunk's result: an IPC message of ``schema``, or a batch (``on_crash``'s)."""
+    if isinstance(message, pa.RecordBatch):
+        return message
+    return pa.ipc.read_record_batch(pa.py_buffer(message), schema)
+
+
+def _picks(specs: tuple, plan: list, wanted: tuple) -> list:
+    """For each column of ``specs``: ``(where its value is in ds._values(wanted), text, converter)``;
+    ``text``: a plain text column, whose ``str`` cell is itself (null when empty), without a call."""
+    where = {tag: k for k, tag in enumerate(wanted)}
+    return [(where[tag], kind == "text" and not multi, convert)
+            for (_, tag, convert), (_, _, kind, multi) in zip(plan, specs)]
+
+
+def _row_cells(found: list, picks: list) -> list:
+    """A row's cells from its values (``ds._values(wanted)``); a value that does not convert raises."""
+    return [None if (value := found[k]) is None else (value or None) if text and type(value) is str
+            else convert(value) for k, text, convert in picks]
+
+
+def _cells_one_by_one(ds: Any, plan: list, problems: list | None) -> tuple[list, list | None]:
+    """The cells of ``plan``'s columns for ``ds``, each value looked up, decoded and converted alone:
+    a value that does not decode or convert is a null cell, named in ``problems``."""
+    # the Dataset's compiled lookups (find, VR, cached value): no DataElement per cell
+    find, vr_of, value_of = ds._find, ds._vr, ds._value
+    values: list = [None] * len(plan)
+    for i, (name, tag, convert) in enumerate(plan):
+        where = find(tag)
+        if where < 0:
+            continue
+        try:
+            values[i] = convert(value_of(tag, where, vr_of(tag, where)))
+        except (ValueError, TypeError, OverflowError) as exc:
+            # DicomError is a ValueError: a value that does not decode is a null cell
+            problems = (problems or []) + [f"{name}: {exc}"]
+    return values, problems
 
 
 def _crashed_chunk(paths: list[str], specs: tuple, frames: bool = False) -> Any:
@@ -492,8 +534,68 @@ def _crashed_chunk(paths: list[str], specs: tuple, frames: bool = False) -> Any:
     schema = _schema(specs, frames)
     cells = {"path": paths, "error": ["the worker process died reading this file"] * len(paths),
              "error_type": ["WorkerCrashed"] * len(paths)}
-    arrays = [pa.array(cells.get(field.name, [None] * len(paths)), type=field.type) for field in schema]
+    arrays = [_column_array(pa, cells.get(field.name, [None] * len(paths)), field.type) for field in schema]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _column_array(pa: Any, cells: list, arrow_type: Any) -> Any:
+    """The Arrow array of a column's cells (a list), as ``pa.array(cells, type=arrow_type)`` makes it,
+    with null for any cell Arrow rejects.
+
+    The index's column types are built from their buffers by :mod:`._arrow` (compiled), which is
+    faster than ``pa.array`` and, unlike it, does not import pandas in each worker process; a column
+    with a cell that kernel does not take (another type than the column's) goes to ``pa.array``."""
+    try:
+        return _from_buffers(pa, cells, arrow_type)
+    except (TypeError, OverflowError, ValueError):  # UnicodeEncodeError is a ValueError
+        pass
+    try:
+        return pa.array(cells, type=arrow_type)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+        return _array_cell_by_cell(pa, cells, arrow_type)
+
+
+@functools.lru_cache(maxsize=None)
+def _buffer_kind(arrow_type: Any) -> Any:
+    """How :func:`_from_buffers` builds a column of ``arrow_type``: ``"list"``, ``"text"``,
+    ``"binary"``, a :func:`._arrow.fixed_column` kind, or None (by ``pa.array``)."""
+    pa = require_pyarrow()
+    if pa.types.is_list(arrow_type):
+        return "list"
+    if arrow_type == pa.string():
+        return "text"
+    if arrow_type == pa.binary():
+        return "binary"
+    if arrow_type == pa.float64():
+        return _arrow.FLOAT64
+    if arrow_type == pa.date32():
+        return _arrow.INT32
+    if (arrow_type == pa.int64() or arrow_type == pa.time64("us") or pa.types.is_timestamp(arrow_type)
+            and arrow_type.unit == "us"):
+        return _arrow.INT64
+    return None
+
+
+def _from_buffers(pa: Any, cells: list, arrow_type: Any) -> Any:
+    kind = _buffer_kind(arrow_type)
+    n = len(cells)
+    if kind == "list":
+        validity, nulls, offsets, items = _arrow.list_column(cells)
+        child = _from_buffers(pa, items, arrow_type.value_type)
+        buffers = [_buffer(pa, validity), pa.py_buffer(offsets)]
+        return pa.Array.from_buffers(arrow_type, n, buffers, nulls, children=[child])
+    if kind == "text" or kind == "binary":
+        validity, nulls, offsets, data = _arrow.bytes_column(cells, kind == "text")
+        buffers = [_buffer(pa, validity), pa.py_buffer(offsets), pa.py_buffer(data)]
+        return pa.Array.from_buffers(arrow_type, n, buffers, nulls)
+    if kind is None:
+        raise TypeError(f"no buffer builder for {arrow_type}")
+    validity, nulls, values = _arrow.fixed_column(cells, kind)
+    return pa.Array.from_buffers(arrow_type, n, [_buffer(pa, validity), pa.py_buffer(values)], nulls)
+
+
+def _buffer(pa: Any, data: Any) -> Any:
+    return None if data is None else pa.py_buffer(data)
 
 
 def _array_cell_by_cell(pa: Any, column: list, arrow_type: Any) -> Any:
@@ -670,8 +772,8 @@ def index(
     if old is not None:
         files = _changed(files, old[1], reused_rows)
 
-    batches = map_chunks(
-        functools.partial(_index_chunk, specs=specs, strict=strict, frames=frames),
+    messages = map_chunks(
+        functools.partial(_index_chunk_message, specs=specs, strict=strict, frames=frames),
         files,
         workers=workers,
         scheduler=scheduler,
@@ -679,6 +781,7 @@ def index(
         chunksize=chunksize,
         on_crash=functools.partial(_crashed_chunk, specs=specs, frames=frames),
     )
+    batches = (_batch_of(pa, schema, message) for message in messages)
 
     def reused():
         # after the walk has ended (the generator above is exhausted first)

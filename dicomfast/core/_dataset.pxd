@@ -48,5 +48,6 @@ cdef class DatasetBase:
     # whether the Specific Character Set has been resolved (c_resolve_encodings)
     cdef bint c_encodings_resolved(self) noexcept
     # the decoded value of record `index`, cached by its tag `key` (a Python int)
+    cdef object c_decode(self, Py_ssize_t index, str vr)
     cdef object c_value(self, object key, Py_ssize_t index, str vr)
     cdef object c_keyword_value(self, uint32_t tag, object key, str name)

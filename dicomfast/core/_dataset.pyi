@@ -54,6 +54,8 @@ class DatasetBase:
         """The VR a value is decoded as: what the file says, else the dictionary's."""
     def _value(self, tag: int, index: int, vr: str) -> Any:
         """The decoded value of record ``index``, cached by tag."""
+    def _values(self, tags: tuple[int, ...]) -> list[Any]:
+        """The values of ``tags`` (strictly ascending) directly in this dataset, None where absent."""
     def has_group_lengths(self) -> bool:
         """Whether a record directly in this dataset is a Group Length of a group other than 0000
         and 0002."""

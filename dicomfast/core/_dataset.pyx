@@ -354,6 +354,17 @@ cdef class DatasetBase:
         self._encodings = encodings
         return encodings
 
+    cdef object c_decode(self, Py_ssize_t index, str vr):
+        """The value of record ``index`` decoded as ``vr`` (not SQ), not cached."""
+        cdef Elem* e = &self._tape.elems[index]
+        cdef unsigned int code
+        if e.flags & (F_ENCAPSULATED | F_RAW_DELIMITED):
+            return bytes(self._tape.raw(index))
+        encodings = self.c_encodings()
+        self._tape._check_bounds(e)
+        code = <unsigned int>(<Py_UCS4>vr[0]) | (<unsigned int>(<Py_UCS4>vr[1]) << 8)
+        return decode_value(self._tape.data + e.offset, e.length, code, e.flags & F_BIG, encodings)
+
     cdef object c_value(self, object key, Py_ssize_t index, str vr):
         """The decoded value of record ``index``, cached by its tag ``key`` (a Python int)."""
         cdef object value = self._cache.get(key, UNSET)
@@ -366,15 +377,7 @@ cdef class DatasetBase:
         if vr == "SQ":
             value = self._sequence(index)
         else:
-            e = &self._tape.elems[index]
-            if e.flags & (F_ENCAPSULATED | F_RAW_DELIMITED):
-                value = bytes(self._tape.raw(index))
-            else:
-                encodings = self.c_encodings()
-                self._tape._check_bounds(e)
-                code = <unsigned int>(<Py_UCS4>vr[0]) | (<unsigned int>(<Py_UCS4>vr[1]) << 8)
-                value = decode_value(self._tape.data + e.offset, e.length, code,
-                                     e.flags & F_BIG, encodings)
+            value = self.c_decode(index, vr)
         # Decoding can run Python code (a sequence's items, a codec), so another thread sharing
         # this dataset may have cached the same value meanwhile: keep the first, so that every
         # caller gets one object (one Sequence whose items cache their own values).
@@ -437,6 +440,48 @@ cdef class DatasetBase:
         if index < 0 or index >= self._tape.n:
             raise IndexError(index)
         return self.c_value(tag, index, vr)
+
+    def _values(self, tuple tags):
+        """The values of ``tags`` (ints, strictly ascending) directly in this dataset, in a list:
+        each as ``_value(tag, _find(tag), _vr(...))`` gives it, None for a tag that is absent. One
+        pass over the records finds them all (an indexer's row); the first value that does not
+        decode raises its error. The values of a dataset that has cached none are not cached (an
+        indexer reads each once)."""
+        cdef Py_ssize_t n = len(tags), k, index
+        cdef uint32_t* wanted = <uint32_t*>malloc((n + 1) * sizeof(uint32_t))
+        cdef Py_ssize_t* found = <Py_ssize_t*>malloc((n + 1) * sizeof(Py_ssize_t))
+        cdef list out = [None] * n
+        cdef object tag
+        cdef dict cache
+        cdef str vr
+        try:
+            if wanted == NULL or found == NULL:
+                raise MemoryError()
+            for k in range(n):
+                tag = tags[k]
+                if not 0 <= tag < 0xFFFFFFFF or (k and tag <= wanted[k - 1]):
+                    raise ValueError("_values takes strictly ascending tags below FFFFFFFF")
+                wanted[k] = <uint32_t>tag
+            wanted[n] = 0xFFFFFFFF        # c_find_sorted's sentinel
+            if self._edits is not None:   # an edited element is not its record: look each up
+                for k in range(n):
+                    found[k] = self.c_find(wanted[k])
+            else:
+                self.c_find_sorted(wanted, <int>(n + 1), found)
+            cache = self._cache
+            for k in range(n):
+                index = found[k]
+                if index < 0:
+                    continue
+                vr = self.c_vr(wanted[k], index)
+                if vr == "SQ" or cache:   # a sequence is one object per dataset: the cached one
+                    out[k] = self.c_value(tags[k], index, vr)
+                else:                     # a fresh dataset (an indexer's): decoded, not cached
+                    out[k] = self.c_decode(index, vr)
+            return out
+        finally:
+            free(wanted)
+            free(found)
 
 
 

@@ -1,0 +1,9 @@
+"""Stub of the compiled ``dicomfast.collection._arrow``: Arrow buffers of the index's columns."""
+
+INT64: int
+INT32: int
+FLOAT64: int
+
+def fixed_column(cells: list, kind: int) -> tuple[bytearray | None, int, bytearray]: ...
+def bytes_column(cells: list, text: bool) -> tuple[bytearray | None, int, bytearray, bytearray]: ...
+def list_column(cells: list) -> tuple[bytearray | None, int, bytearray, list]: ...
