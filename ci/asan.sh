@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite against the compiled core built with AddressSanitizer (and the debug build's bounds
 # checks and DF_ASSERTs), for after a change to compiled code:
-#   bash ci/asan.sh                          the reader, values, pixels, writer and fuzz tests
+#   bash ci/asan.sh                          the reader, values, pixels, writer, index and fuzz tests
 #   bash ci/asan.sh tests/test_fuzz.py -x    a selection (arguments go to pytest; options alone keep
 #                                            the default selection)
 #   FUZZ_SECONDS=600 bash ci/asan.sh         also the long fuzz run (tests/fuzzing.py, both modes)
@@ -33,7 +33,8 @@ for arg in "$@"; do case $arg in -*) ;; *) selected=1 ;; esac; done
 if [ $selected -eq 0 ]; then  # options only (e.g. --junitxml=...): the default selection
     set -- "$@" tests/test_reader.py tests/test_values.py tests/test_cursor.py tests/test_pixels.py \
         tests/test_pixel_module.py tests/test_writer.py tests/test_defect_files.py tests/test_fuzz.py \
-        tests/test_strict.py tests/test_read_pixels.py tests/test_dataset_api.py
+        tests/test_strict.py tests/test_read_pixels.py tests/test_dataset_api.py tests/test_index_paths.py \
+        tests/test_index.py
 fi
 status=0
 "$root/.venv/bin/python" -m pytest -q -p no:cacheprovider "$@" || status=$?
