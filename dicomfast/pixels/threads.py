@@ -45,12 +45,13 @@ THREADED_FRAME_BYTES = 128 * 1024
 def _free_cores() -> int:
     """Cores this call may take for CPU-bound work: 1 inside a DataLoader worker process or inside
     another pool's thread (the caller parallelises already); else the cores the load average leaves
-    free, at least 1."""
+    free (less this thread's own share of it), at least 1."""
     if _in_dataloader_worker() or threading.current_thread() is not threading.main_thread():
         return 1
     cores = _cores()
     try:
-        busy = int(os.getloadavg()[0] + 0.5)
+        # the load average counts this thread too while it works: the others' share is the rest
+        busy = int(max(os.getloadavg()[0] - 1.0, 0.0) + 0.5)
     except (AttributeError, OSError):
         busy = 0
     return max(1, min(cores - busy, cores))
