@@ -15,7 +15,7 @@ from . import datadict
 from .core import _values
 from .core._dataset import (DELETED, UNSET, DataElement, DatasetBase, ElementHeader, Keyword, bound_element, configure,
                              element_at_stop, remember_static_vr)
-from .core.encode import encode_value
+from .core.encode import encode_value, encode_value_cached
 from .core._scan import FLAG_IMPLICIT as F_IMPLICIT
 from .core._scan import FLAG_ENCAPSULATED as F_ENCAPSULATED
 from .core._scan import FLAG_ITEM as F_ITEM
@@ -408,7 +408,7 @@ class Dataset(_KeywordAttributes):
             return items
         big = self._tape.big_endian
         encodings = self._edit_encodings(tag, value)
-        raw = encode_value(value, vr, big_endian=big, encodings=encodings, tag=tag)
+        raw = encode_value_cached(value, vr, big_endian=big, encodings=encodings, tag=tag)
         if vr in _BINARY_AS_BYTES:
             return raw
         return _values.decode(raw, vr, big, encodings)
@@ -422,7 +422,13 @@ class Dataset(_KeywordAttributes):
         """The Python codecs of this dataset's Specific Character Set (or its parent's)."""
         dataset: Dataset | None = self
         while dataset is not None:
-            if _TAG_CHARSET in dataset:
+            # ``_TAG_CHARSET in dataset``, without its key conversion: an edit, else a record
+            edits = dataset._edits
+            edited = edits.get(_TAG_CHARSET) if edits is not None else None
+            if edited is not None:
+                if edited is not DELETED:
+                    return python_encodings(dataset.SpecificCharacterSet)
+            elif dataset._find(_TAG_CHARSET) >= 0:
                 return python_encodings(dataset.SpecificCharacterSet)
             dataset = dataset._parent
         return None
@@ -466,7 +472,9 @@ class Dataset(_KeywordAttributes):
 
     def add_new(self, tag: Any, VR: str, value: Any) -> None:
         """Add (or replace) the element ``tag`` with ``VR`` and ``value``, as pydicom's."""
-        self[to_tag(tag)] = DataElement(to_tag(tag), VR, value)
+        tag = to_tag(tag)
+        DataElement(tag, VR, value)  # the VR checked as ``ds[tag] = DataElement(...)`` checks it
+        self._set_value(tag, VR, value)
 
     def add(self, element: DataElement) -> None:
         """Add (or replace) ``element``."""
