@@ -33,6 +33,10 @@ BURNED_IN_MODALITIES = frozenset(("US", "XA", "RF", "ES", "SC", "OT", "XC", "GM"
 _SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 _TEXT_VRS = frozenset(("AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"))
+#: The VRs of kept elements the walk still acts on: sequences (items walked), and with
+#: rtnLongModifDatesOpt dates (shifted). (Text is looked at too inside a sequence being cleaned.)
+_LOOKED_AT = frozenset(("SQ",))
+_LOOKED_AT_SHIFTED = frozenset(("SQ", "DA", "DT"))
 _BINARY_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "UN"))
 _NUMBER_VRS = frozenset(("US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "AT"))
 #: Dummy values (action D) by VR; Patient's Name and Patient ID get a pseudonym instead.
@@ -142,6 +146,14 @@ def date_offset(key: bytes, patient: str) -> int:
     return -1 - int.from_bytes(_digest(key, b"dicomfast-deid-date-offset", patient)[:8], "big") % 3652
 
 
+# Within a run the same identifiers come again and again (a series' Study, Series and Frame of
+# Reference UIDs, its patient): their HMACs are remembered, per key, in bounded LRUs. The results
+# are the functions' own (they depend on the key and the value only).
+_cached_uid = functools.lru_cache(maxsize=4096)(map_uid)
+_cached_pseudonym = functools.lru_cache(maxsize=256)(pseudonym)
+_cached_date_offset = functools.lru_cache(maxsize=256)(date_offset)
+
+
 class _Job:
     """The state of one deidentify call."""
 
@@ -153,15 +165,30 @@ class _Job:
         self.safe = "rtnSafePrivOpt" in rules.options
         self.shift_dates = "rtnLongModifDatesOpt" in rules.options
         self.actions: list[tuple] = []  # (path, tag, action): Action records at the end
+        self.pending: list[tuple] = []  # (dataset, tag, VR, value): the edits not set yet (flush)
         self.mapping: dict[tuple[str, str], str] | None = {} if want_mapping else None
         self.overlay_removed = rules.action(_OVERLAY_DATA) == "X" or rules.action(_OVERLAY_DATA) == "C"
         patient_id = _text(ds.get("PatientID"))
         name = _text(ds.get("PatientName"))
         self.patient = patient_id or name  # the key of the pseudonym and date offset
-        self.pseudonym = pseudonym(key, self.patient)
-        self.offset = datetime.timedelta(days=date_offset(key, self.patient))
+        self.pseudonym = _cached_pseudonym(key, self.patient)
+        self.offset = datetime.timedelta(days=_cached_date_offset(key, self.patient))
         # the words to clean are the original values: gathered before the walk, when any can be cleaned
         self.cleaner = _cleaner(ds) if _cleans(rules.options) else _unchanged
+
+    def set(self, ds: Dataset, tag: int, vr: str, value: Any) -> None:
+        """``ds.add_new(tag, vr, value)``, deferred to :meth:`flush` so that the edits of each dataset
+        are set together (:meth:`Dataset.set_values`: its character set looked up once)."""
+        self.pending.append((ds, tag, vr, value))
+
+    def flush(self) -> None:
+        """Set the deferred edits, in the order they were made, each dataset's run in one call."""
+        pending, self.pending = self.pending, []
+        start = 0
+        for k in range(1, len(pending) + 1):
+            if k == len(pending) or pending[k][0] is not pending[start][0]:
+                pending[start][0].set_values([entry[1:] for entry in pending[start:k]])
+                start = k
 
     def record(self, path: str, tag: int, action: str) -> None:
         self.actions.append((path, int(tag), action))
@@ -183,7 +210,7 @@ class _Job:
         value = str(value).strip("\0 ")
         if uid_type(value):  # a well-known UID of the registry (a SOP Class, a coding scheme...)
             return value
-        new = map_uid(self.key, value)
+        new = _cached_uid(self.key, value)
         self.note("uid", value, new)
         return new
 
@@ -218,26 +245,26 @@ class _Job:
         cleaned too. The elements removed are deleted together at the end (one edit)."""
         action_of = self.rules.action
         overlay_removed = self.overlay_removed
+        # kept elements that still need a look: sequences (their items are walked), dates when
+        # they are shifted, text when it is cleaned
+        looked_at = _LOOKED_AT_SHIFTED if self.shift_dates else _LOOKED_AT
         doomed: list[int] = []
-        private: list = []
-        for element in list(ds):
-            tag = element.tag
-            group = tag >> 16
-            if group & 1:
-                private.append((int(tag), element))
-                continue
-            if overlay_removed and 0x6000 <= group <= 0x601E:
+        tags = ds.tag_list()  # plain ints, in tag order; an element is made only when needed
+        private = [tag for tag in tags if tag & 0x10000]
+        public = [tag for tag in tags if not tag & 0x10000] if private else tags
+        for tag, action in zip(public, map(action_of, public)):
+            if overlay_removed and 0x6000 <= tag >> 16 <= 0x601E:
                 # without its Overlay Data an overlay plane is incomplete: the whole group goes
                 doomed.append(tag)
-                self.actions.append((path, int(tag), "X"))
+                self.actions.append((path, tag, "X"))
                 continue
-            action = action_of(tag)
             if action is None or action == "K":
+                element = ds[tag]
                 vr = element.VR
-                if vr == "SQ" or vr == "DA" or vr == "DT" or (clean and vr in _TEXT_VRS):
+                if vr in looked_at or (clean and vr in _TEXT_VRS):
                     self.apply(ds, element, "K", path, clean, doomed)
                 continue
-            self.apply(ds, element, action, path, clean, doomed)
+            self.apply(ds, ds[tag], action, path, clean, doomed)
         if private:
             self.private(ds, private, path, clean, doomed)
         if doomed:
@@ -252,15 +279,15 @@ class _Job:
         if action == "X":
             doomed.append(tag)
         elif action == "Z":
-            ds.add_new(tag, vr, [] if vr == "SQ" else None)
+            self.set(ds, tag, vr, [] if vr == "SQ" else None)
         elif action == "D":
-            ds.add_new(tag, vr, [] if vr == "SQ" else self.dummy(tag, vr, element))
+            self.set(ds, tag, vr, [] if vr == "SQ" else self.dummy(tag, vr, element))
         elif action == "U":
             if vr == "SQ":
                 self.items(element, path, clean)
                 return
             new = self.uid(element.value)
-            ds.add_new(tag, "UI", new)
+            self.set(ds, tag, "UI", new)
         elif action == "C":
             action = self.clean(ds, element, path, doomed)
             if action is None:
@@ -283,7 +310,7 @@ class _Job:
     def shift(self, ds: Dataset, element: Any, path: str) -> None:
         new = self.shifted(element.value)
         if new != element.value:
-            ds.add_new(element.tag, element.VR, new)
+            self.set(ds, element.tag, element.VR, new)
         self.record(path, element.tag, "C")
 
     def clean(self, ds: Dataset, element: Any, path: str, doomed: list) -> str | None:
@@ -302,7 +329,7 @@ class _Job:
             self.clean_text(ds, element, path)
             return None
         if vr == "UI":
-            ds.add_new(element.tag, "UI", self.uid(element.value))
+            self.set(ds, element.tag, "UI", self.uid(element.value))
             return "U"
         if vr in _BINARY_VRS:
             doomed.append(element.tag)
@@ -313,21 +340,22 @@ class _Job:
         value = element.value
         new = self.cleaner(value)
         if new != value:
-            ds.add_new(element.tag, element.VR, new)
+            self.set(ds, element.tag, element.VR, new)
             self.record(path, element.tag, "C")
 
-    def private(self, ds: Dataset, elements: list, path: str, clean: bool, doomed: list) -> None:
-        """Private elements ((tag, element) pairs): removed unless their creator and offset are in
+    def private(self, ds: Dataset, private: list, path: str, clean: bool, doomed: list) -> None:
+        """Private elements (their tags, ascending): removed unless their creator and offset are in
         the keep-list (or the safe list, with Retain Safe Private); a creator goes with the last
         element of its block."""
         keep = self.keep_private | SAFE_PRIVATE if self.safe else self.keep_private
         actions = self.actions
         if not keep:  # nothing private can stay: the elements, then the creators (as below)
-            tags = [tag for tag, _ in elements if tag & 0xFFFF >= 0x1000]
-            tags += [tag for tag, _ in elements if tag & 0xFFFF < 0x1000]
+            tags = [tag for tag in private if tag & 0xFFFF >= 0x1000]
+            tags += [tag for tag in private if tag & 0xFFFF < 0x1000]
             doomed.extend(tags)
             actions.extend([(path, tag, "X") for tag in tags])
             return
+        elements = [(tag, ds[tag]) for tag in private]
         creators = {(tag >> 16, tag & 0xFFFF): _text(element.value) for tag, element in elements
                     if 0x0010 <= tag & 0xFFFF <= 0x00FF}
         kept_blocks = set()
@@ -505,7 +533,17 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
         raise DeidentificationError(f"the input is damaged ({damaged[0]}): its output would be invalid")
     job = _Job(ds, bytes(key), rules, _keep_list(keep_private), mapping)
     burned_in = _burned_in(ds)
-    job.walk(ds, "", False)
+    try:
+        job.walk(ds, "", False)
+    except Exception:
+        # the edits made before the failure are set, as they would have been one by one; one of
+        # them that is invalid fails first, as it would have (it came first)
+        try:
+            job.flush()
+        except Exception as invalid:
+            raise invalid from None
+        raise
+    job.flush()
     if ds.file_meta is not None:
         job.meta(ds.file_meta)
     _mark(ds, rules.options, job)
