@@ -18,6 +18,7 @@ into place); nothing is left behind by a write that fails.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import struct
@@ -75,6 +76,7 @@ def _tag_bytes(tag: int, big: bool) -> bytes:
     return struct.pack(">HH" if big else "<HH", tag >> 16, tag & 0xFFFF)
 
 
+@functools.lru_cache(maxsize=4096)  # the same headers again in every file of a series (edits, items)
 def _header(tag: int, vr: str, length: int, enc: Encoding) -> bytes:
     big = enc.big_endian
     if not enc.explicit_vr:
@@ -134,8 +136,12 @@ def _write_dataset(ds: Dataset, enc: Encoding, out: list) -> None:
 
 
 def _has_group_lengths(ds: Dataset) -> bool:
-    return ds.has_group_lengths() or any(
-        tag & 0xFFFF == 0 and tag >> 16 not in (0x0000, 0x0002) for tag in ds._edits or ())
+    if ds.has_group_lengths():
+        return True
+    for tag in ds._edits or ():  # a Group Length set or deleted (a plain loop: the cheapest here)
+        if not tag & 0xFFFF and tag >> 16 not in (0x0000, 0x0002):
+            return True
+    return False
 
 
 def _write_entry(ds: Dataset, entry: Any, lay: Any, enc: Encoding, same: bool, out: list, encodings: Any) -> None:
@@ -220,7 +226,7 @@ def _written_vr(vr: str, length: int, enc: Encoding) -> str:
 
 
 def _write_edit(ds: Dataset, element: DataElement, enc: Encoding, out: list, encodings: Any) -> None:
-    tag, vr = element.tag, element.VR
+    tag, vr = int(element.tag), element.VR
     value = element.value
     if isinstance(value, Encapsulated):
         if not enc.explicit_vr or enc.big_endian:
@@ -346,8 +352,7 @@ def file_chunks(ds: Dataset, *, transfer_syntax: str | None = None, enforce_file
     if meta is not None:
         out += _meta_bytes(meta, enforce_file_format)
     enc = encoding_of(syntax)
-    if syntax in _NATIVE and 0x7FE00010 in ds and (ds[0x7FE00010].is_undefined_length
-                                                   or isinstance(ds[0x7FE00010].value, Encapsulated)):
+    if syntax in _NATIVE and _encapsulated_pixels(ds):
         raise DicomError(f"the pixel data is encapsulated (compressed) and {_uid.uid_name(syntax)} is native: "
                          "decompress it first (ds.decompress()), or keep its transfer syntax")
     if enc.deflated and meta is None:
@@ -361,6 +366,18 @@ def file_chunks(ds: Dataset, *, transfer_syntax: str | None = None, enforce_file
         body = [data + b"\0" if len(data) % 2 else data]
     out += body
     return out
+
+
+def _encapsulated_pixels(ds: Dataset) -> bool:
+    """Whether the Pixel Data of ``ds`` is encapsulated: read with an undefined length, or set
+    to an :class:`Encapsulated` value (only an edit can hold one: a value read from bytes with a
+    defined length is native, and is not decoded, which would copy it, to say so)."""
+    if 0x7FE00010 not in ds:
+        return False
+    element = ds[0x7FE00010]
+    if element.is_undefined_length:
+        return True
+    return element.file_offset is None and isinstance(element.value, Encapsulated)
 
 
 def dcmwrite(dst: Any, ds: Dataset, *, transfer_syntax: str | None = None,

@@ -484,7 +484,7 @@ def test_deid_benchmark_runs(tmp_path, capsys):
     finally:
         sys.path.pop(0)
     result = bench_deid.run(n_files=3, repeat=1, quick=True, data_dir=tmp_path)
-    assert {"copyfile", "dicomfast", "dicomfast_dates"} <= set(result["times"])
+    assert {"copyfile", "dicomfast", "dicomfast_dates", "memcopy", "dicomfast_memory"} <= set(result["times"])
     for stats in result["times"].values():
         assert 0 < stats["min_us"] <= stats["median_us"] <= stats["max_us"]
     assert "copyfile_x2_over_dicomfast" in result["ratios"]

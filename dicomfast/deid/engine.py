@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
+from .. import datadict
 from ..dataset import Dataset
 from ..errors import DicomError
 from ..uid import uid_from_digest, uid_type
@@ -48,6 +49,8 @@ _PATIENT_NAME = 0x00100010
 _PATIENT_ID = 0x00100020
 _OVERLAY_DATA = 0x60003000
 _MEDIA_SOP_INSTANCE = 0x00020003
+_CODE_VALUE, _CODING_SCHEME, _CODE_MEANING = 0x00080100, 0x00080102, 0x00080104
+_CODE_VRS = tuple(datadict.entry(tag)[0] for tag in (_CODE_VALUE, _CODING_SCHEME, _CODE_MEANING))  # SH, SH, LO
 #: Defects of a tolerant read after which a written file would be incomplete: refused.
 _REFUSED_DEFECTS = frozenset(("value_truncated", "deflate_truncated", "missing_delimiter"))
 _META_REMOVED = frozenset((0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102))
@@ -564,9 +567,10 @@ def _mark(ds: Dataset, options: frozenset, job: _Job) -> None:
     items = []
     for value, meaning in codes:
         item = Dataset()
-        item.CodeValue = value
-        item.CodingSchemeDesignator = "DCM"
-        item.CodeMeaning = meaning
+        # what item.CodeValue = ..., item.CodingSchemeDesignator = ..., item.CodeMeaning = ... set
+        # (a new item: the dictionary's VRs), in one call
+        item.set_values(((_CODE_VALUE, _CODE_VRS[0], value), (_CODING_SCHEME, _CODE_VRS[1], "DCM"),
+                         (_CODE_MEANING, _CODE_VRS[2], meaning)))
         items.append(item)
     ds.DeidentificationMethodCodeSequence = items
     if "rtnLongModifDatesOpt" in options:
