@@ -597,3 +597,17 @@ def test_a_failure_leaves_the_edits_before_it_and_reports_the_first(fixture_file
         dicomfast.deidentify(dicomfast.dcmread(io.BytesIO(fixture_file[0])), key=KEY)
     assert f"({seen[0] >> 16:04X},{seen[0] & 0xFFFF:04X})" in str(info.value)
     assert info.value.__suppress_context__
+
+
+def test_clear_caches_forgets_identifiers_and_keys(fixture_file):
+    from dicomfast.core import encode
+    from dicomfast.deid import clear_caches, engine, map_uid
+
+    ds = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    original = ds.StudyInstanceUID
+    dicomfast.deidentify(ds, key=KEY)
+    assert ds.StudyInstanceUID == map_uid(KEY, original)  # what is remembered is the function's result
+    remembered = (engine._cached_uid, engine._cached_pseudonym, engine._cached_date_offset, encode._encode_memo)
+    assert all(cache.cache_info().currsize for cache in remembered)
+    clear_caches()
+    assert not any(cache.cache_info().currsize for cache in remembered)

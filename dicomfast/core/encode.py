@@ -66,7 +66,7 @@ from .. import charset, datadict, tags
 from ..errors import InvalidValueError
 from ..uid import is_valid_uid
 
-__all__ = ["encode_value", "encode_value_cached", "format_number_as_ds", "MAX_CHARACTERS"]
+__all__ = ["encode_value", "encode_value_cached", "clear_encoded", "format_number_as_ds", "MAX_CHARACTERS"]
 
 #: Maximum length of one value, in characters (bytes for the VRs without a character set); PN is
 #: per component group. UC, UR and UT are limited only by the element's length, 2**32 - 2 bytes.
@@ -173,6 +173,11 @@ def encode_value_cached(value, vr, *, big_endian=False, encodings=None, tag=None
                             encodings if encodings is None or type(encodings) is str else tuple(encodings))
     except (InvalidValueError, TypeError):  # refused: again, for the message that names the tag
         return encode_value(value, vr, big_endian=big_endian, encodings=encodings, tag=tag)
+
+
+def clear_encoded():
+    """Forget the values :func:`encode_value_cached` remembers."""
+    _encode_memo.cache_clear()
 
 
 @functools.lru_cache(maxsize=_MEMO_SIZE)

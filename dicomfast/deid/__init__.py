@@ -7,9 +7,9 @@
 is PS3.15 Table E.1-1, generated into :mod:`dicomfast._generated.confidentiality_profile`.
 """
 from .engine import (BURNED_IN_MODALITIES, SAFE_PRIVATE, Action, DeidentificationError, MappingEntry, PrivateTag,
-                     Report, date_offset, deidentify, map_uid, pseudonym)
+                     Report, clear_caches, date_offset, deidentify, map_uid, pseudonym)
 from .profile import OPTION_CODES, OPTIONS, choose, rules_for
 
 __all__ = ["deidentify", "Report", "Action", "MappingEntry", "PrivateTag", "SAFE_PRIVATE", "DeidentificationError",
            "BURNED_IN_MODALITIES", "OPTIONS", "OPTION_CODES", "choose", "rules_for", "map_uid", "pseudonym",
-           "date_offset"]
+           "date_offset", "clear_caches"]

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
 from .. import datadict
+from ..core.encode import clear_encoded
 from ..dataset import Dataset
 from ..errors import DicomError
 from ..uid import uid_from_digest, uid_type
 from .profile import BASIC_PROFILE_CODE, OPTION_CODES, Rules, check_options, rules_for
 
 __all__ = ["deidentify", "Report", "Action", "MappingEntry", "PrivateTag", "SAFE_PRIVATE", "DeidentificationError",
-           "BURNED_IN_MODALITIES", "pseudonym", "map_uid", "date_offset"]
+           "BURNED_IN_MODALITIES", "pseudonym", "map_uid", "date_offset", "clear_caches"]
 
 #: Modalities whose images often carry burned-in text: a file of one of them without Burned In
 #: Annotation is reported at risk ("unknown").
@@ -151,10 +152,23 @@ def date_offset(key: bytes, patient: str) -> int:
 
 # Within a run the same identifiers come again and again (a series' Study, Series and Frame of
 # Reference UIDs, its patient): their HMACs are remembered, per key, in bounded LRUs. The results
-# are the functions' own (they depend on the key and the value only).
+# are the functions' own (they depend on the key and the value only). They hold original
+# identifiers and the key: clear_caches() forgets them.
 _cached_uid = functools.lru_cache(maxsize=4096)(map_uid)
 _cached_pseudonym = functools.lru_cache(maxsize=256)(pseudonym)
 _cached_date_offset = functools.lru_cache(maxsize=256)(date_offset)
+
+
+def clear_caches() -> None:
+    """Forget what de-identification remembers between calls in this process: the last 4096
+    original UIDs and 256 patients with their replacements and the keys they were made with (an
+    HMAC costs more than the rest of an edit), and the encoded bytes of the last 4096 small values
+    set by any edit (:func:`dicomfast.core.encode.encode_value_cached`). Call it when a
+    long-lived process should keep no original identifier or key in memory after a job."""
+    _cached_uid.cache_clear()
+    _cached_pseudonym.cache_clear()
+    _cached_date_offset.cache_clear()
+    clear_encoded()
 
 
 class _Job:
