@@ -98,6 +98,11 @@ class Action(NamedTuple):
     action: str
 
 
+#: An Action made in C from a (path, tag, action) tuple: what Action(path, tag, action) gives, without
+#: its Python-level __new__ (which costs more than the rest of the walk of a private element).
+_action = functools.partial(tuple.__new__, Action)
+
+
 class MappingEntry(NamedTuple):
     """An original identifier and its replacement: ``kind`` is ``uid``, ``patient_id`` or
     ``patient_name``. Identifying: keep it apart from the de-identified data."""
@@ -181,7 +186,7 @@ class _Job:
         self.keep_private = keep_private
         self.safe = "rtnSafePrivOpt" in rules.options
         self.shift_dates = "rtnLongModifDatesOpt" in rules.options
-        self.actions: list[tuple] = []  # (path, tag, action): Action records at the end
+        self.actions: list[Action] = []  # made in C by _action (an Action() call costs more)
         self.pending: list[tuple] = []  # (dataset, tag, VR, value): the edits not set yet (flush)
         self.mapping: dict[tuple[str, str], str] | None = {} if want_mapping else None
         self.overlay_removed = rules.action(_OVERLAY_DATA) == "X" or rules.action(_OVERLAY_DATA) == "C"
@@ -208,7 +213,7 @@ class _Job:
                 start = k
 
     def record(self, path: str, tag: int, action: str) -> None:
-        self.actions.append((path, int(tag), action))
+        self.actions.append(_action((path, int(tag), action)))
 
     def note(self, kind: str, old: str, new: str) -> None:
         if self.mapping is not None and old:
@@ -273,22 +278,23 @@ class _Job:
             if overlay_removed and 0x6000 <= tag >> 16 <= 0x601E:
                 # without its Overlay Data an overlay plane is incomplete: the whole group goes
                 doomed.append(tag)
-                self.actions.append((path, tag, "X"))
+                self.actions.append(_action((path, tag, "X")))
                 continue
             if action is None or action == "K":
                 element = ds[tag]
                 vr = element.VR
                 if vr in looked_at or (clean and vr in _TEXT_VRS):
-                    self.apply(ds, element, "K", path, clean, doomed)
+                    self.apply(ds, element, "K", path, clean, doomed, tag)
                 continue
-            self.apply(ds, ds[tag], action, path, clean, doomed)
+            self.apply(ds, ds[tag], action, path, clean, doomed, tag)
         if private:
             self.private(ds, private, path, clean, doomed)
         if doomed:
             ds.delete_tags(doomed)
 
-    def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool, doomed: list) -> None:
-        tag, vr = element.tag, element.VR
+    def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool, doomed: list, tag: int) -> None:
+        """Apply ``action`` to ``element``, whose tag (a plain int: ``element.tag`` makes a ``Tag``) is ``tag``."""
+        vr = element.VR
         if action == "Z" and tag == _PATIENT_NAME:
             # Z allows "a non-zero length value that may be a dummy" (PS3.15 E.1): the patient's
             # pseudonym, as Patient ID gets, so that viewers still tell patients apart
@@ -317,7 +323,7 @@ class _Job:
             elif clean and vr in _TEXT_VRS:
                 self.clean_text(ds, element, path)
             return
-        self.actions.append((path, int(tag), action))
+        self.actions.append(_action((path, tag, action)))
 
     def items(self, element: Any, path: str, clean: bool) -> None:
         prefix = f"{path}{_tag_text(element.tag)}"
@@ -370,7 +376,7 @@ class _Job:
             tags = [tag for tag in private if tag & 0xFFFF >= 0x1000]
             tags += [tag for tag in private if tag & 0xFFFF < 0x1000]
             doomed.extend(tags)
-            actions.extend([(path, tag, "X") for tag in tags])
+            actions.extend(map(_action, zip(itertools.repeat(path), tags, itertools.repeat("X"))))
             return
         elements = [(tag, ds[tag]) for tag in private]
         creators = {(tag >> 16, tag & 0xFFFF): _text(element.value) for tag, element in elements
@@ -383,16 +389,16 @@ class _Job:
             creator = creators.get((group, elem >> 8))
             if creator is not None and PrivateTag(creator, group, elem & 0xFF) in keep:
                 kept_blocks.add((group, elem >> 8))
-                actions.append((path, tag, "K"))
+                actions.append(_action((path, tag, "K")))
                 if element.VR == "SQ":
                     self.items(element, path, clean)
             else:
                 doomed.append(tag)
-                actions.append((path, tag, "X"))
+                actions.append(_action((path, tag, "X")))
         for tag, _ in elements:
             if tag & 0xFFFF < 0x1000 and (tag >> 16, tag & 0xFFFF) not in kept_blocks:
                 doomed.append(tag)
-                actions.append((path, tag, "X"))
+                actions.append(_action((path, tag, "X")))
 
     def meta(self, meta: Dataset) -> None:
         """The File Meta Information: the Media Storage SOP Instance UID follows the SOP Instance
@@ -564,9 +570,7 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
     if ds.file_meta is not None:
         job.meta(ds.file_meta)
     _mark(ds, rules.options, job)
-    # the records made in C (tuple.__new__ for each): an Action() call per element costs more than
-    # the rest of the walk of a private block
-    actions = tuple(map(tuple.__new__, itertools.repeat(Action), job.actions))
+    actions = tuple(job.actions)  # Action records already (_action)
     return Report(actions, burned_in, tuple(sorted(rules.options)),
                   tuple(MappingEntry(kind, old, new) for (kind, old), new in sorted(job.mapping.items()))
                   if job.mapping is not None else ())
