@@ -12,6 +12,11 @@ file in a scratch folder beside the data:
 * ``dicomfast``:  ``dicomfast.dcmread(path)``, ``dicomfast.deidentify(ds, key=...)`` (Basic
   Profile), ``save_as(out)``
 * ``dicomfast_dates``: the same with ``rtnLongModifDatesOpt`` (every date shifted)
+* ``memcopy``:    the file's bytes (read before the timing) copied into an ``io.BytesIO``: the floor
+  of the in-memory cases
+* ``dicomfast_memory``: ``dicomfast.dcmread`` of the file's bytes (read before the timing),
+  ``deidentify`` (Basic Profile), ``save_as`` into an ``io.BytesIO``: dicomfast's own cost per
+  file, without the file system's (which ``copyfile`` shows)
 
 Timing as in bench_write.py: one untimed pass per case, then ``repeat`` passes taking turns, the
 median of the per-file times. Numbers are printed, never asserted: tests/test_deid.py runs
@@ -39,17 +44,27 @@ CASES = (
     ("dicognito", "pydicom + dicognito + save_as"),
     ("dicomfast", "dicomfast deidentify (Basic) + save_as"),
     ("dicomfast_dates", "dicomfast ... + rtnLongModifDatesOpt"),
+    ("memcopy", "bytes -> BytesIO                 [in-memory floor]"),
+    ("dicomfast_memory", "dicomfast, bytes -> BytesIO (no file system)"),
 )
 RATIOS = (
     ("speedup_vs_dicognito", "dicognito", "dicomfast", 30.0),
     ("copyfile_x2_over_dicomfast", "copyfile", "dicomfast", 0.5),  # >= 0.5: within 2x of a copy
+    ("file_system_share", "dicomfast", "dicomfast_memory", None),  # how much the files add to our own cost
 )
 DEFAULT_REPEAT = 3
 KEY = b"benchmark-key-not-a-secret-0123456789"
 
 
-def _cases(out: str) -> dict[str, Callable[[str], Any]]:
+def _cases(out: str, paths: list[str]) -> dict[str, Callable[[str], Any]]:
+    import io
+
     import dicomfast
+
+    contents = {}
+    for path in paths:  # the in-memory cases' input, read once before any timing
+        with open(path, "rb") as f:
+            contents[path] = f.read()
 
     def copyfile(path):
         shutil.copyfile(path, out)
@@ -64,7 +79,16 @@ def _cases(out: str) -> dict[str, Callable[[str], Any]]:
         dicomfast.deidentify(ds, key=KEY, options=("rtnLongModifDatesOpt",))
         ds.save_as(out)
 
-    cases = {"copyfile": copyfile, "dicomfast": df, "dicomfast_dates": df_dates}
+    def memcopy(path):
+        io.BytesIO().write(contents[path])
+
+    def df_memory(path):
+        ds = dicomfast.dcmread(io.BytesIO(contents[path]))
+        dicomfast.deidentify(ds, key=KEY)
+        ds.save_as(io.BytesIO())
+
+    cases = {"copyfile": copyfile, "dicomfast": df, "dicomfast_dates": df_dates, "memcopy": memcopy,
+             "dicomfast_memory": df_memory}
     try:
         import pydicom
         from dicognito.anonymizer import Anonymizer
@@ -93,7 +117,7 @@ def run(n_files: int = 300, repeat: int | None = None, quick: bool = False, *,
     scratch = base / "deid_scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     out = os.fspath(scratch / "out.dcm")
-    cases = _cases(out)
+    cases = _cases(out, paths)
     order = [key for key, _ in CASES if key in cases]
     times = per_file.time_cases(cases, order, paths, repeat)
     versions = {"dicomfast": dicomfast.__version__}

@@ -9,13 +9,14 @@ names a pydicom user knows.
 from __future__ import annotations
 
 import copy as _copy
+import operator
 from typing import Any, Iterable, Iterator, NamedTuple
 
 from . import datadict
 from .core import _values
 from .core._dataset import (DELETED, UNSET, DataElement, DatasetBase, ElementHeader, Keyword, bound_element, configure,
                              element_at_stop, remember_static_vr)
-from .core.encode import encode_value
+from .core.encode import encode_value, encode_value_cached
 from .core._scan import FLAG_IMPLICIT as F_IMPLICIT
 from .core._scan import FLAG_ENCAPSULATED as F_ENCAPSULATED
 from .core._scan import FLAG_ITEM as F_ITEM
@@ -215,6 +216,11 @@ class Dataset(_KeywordAttributes):
     def keys(self) -> list[Tag]:
         return [Tag(tag) for tag in sorted(self._tags())]
 
+    def tag_list(self) -> list[int]:
+        """The tags of the elements present, ascending, as plain ints: :meth:`keys` without a
+        ``Tag`` object per element, for a walk that looks most elements up by tag only."""
+        return sorted(self._tags())
+
     def values(self) -> list[DataElement]:
         return list(self)
 
@@ -408,7 +414,7 @@ class Dataset(_KeywordAttributes):
             return items
         big = self._tape.big_endian
         encodings = self._edit_encodings(tag, value)
-        raw = encode_value(value, vr, big_endian=big, encodings=encodings, tag=tag)
+        raw = encode_value_cached(value, vr, big_endian=big, encodings=encodings, tag=tag)
         if vr in _BINARY_AS_BYTES:
             return raw
         return _values.decode(raw, vr, big, encodings)
@@ -422,7 +428,13 @@ class Dataset(_KeywordAttributes):
         """The Python codecs of this dataset's Specific Character Set (or its parent's)."""
         dataset: Dataset | None = self
         while dataset is not None:
-            if _TAG_CHARSET in dataset:
+            # ``_TAG_CHARSET in dataset``, without its key conversion: an edit, else a record
+            edits = dataset._edits
+            edited = edits.get(_TAG_CHARSET) if edits is not None else None
+            if edited is not None:
+                if edited is not DELETED:
+                    return python_encodings(dataset.SpecificCharacterSet)
+            elif dataset._find(_TAG_CHARSET) >= 0:
                 return python_encodings(dataset.SpecificCharacterSet)
             dataset = dataset._parent
         return None
@@ -449,24 +461,54 @@ class Dataset(_KeywordAttributes):
         edits = self._edits
         if edits is None:
             edits = self._edits = {}
-        cache = self._cache
         index = self._tags()
-        count = 0
-        for key in tags:
-            tag = key if type(key) is int else to_tag(key)
-            if tag not in index:
-                continue
-            edits[tag] = DELETED
-            cache.pop(tag, None)
+        wanted = [key if type(key) is int else to_tag(key) for key in tags]
+        gone = dict.fromkeys([tag for tag in wanted if tag in index], DELETED)  # once each, in order
+        if not gone:
+            return 0
+        edits.update(gone)
+        cache = self._cache
+        if cache:
+            for tag in cache.keys() & gone.keys():
+                del cache[tag]
+        for tag in gone:
             del index[tag]
-            count += 1
-            if tag == _TAG_CHARSET:
-                self._encodings = UNSET
-        return count
+        if _TAG_CHARSET in gone:
+            self._encodings = UNSET
+        return len(gone)
 
     def add_new(self, tag: Any, VR: str, value: Any) -> None:
         """Add (or replace) the element ``tag`` with ``VR`` and ``value``, as pydicom's."""
-        self[to_tag(tag)] = DataElement(to_tag(tag), VR, value)
+        tag = to_tag(tag)
+        DataElement(tag, VR, value)  # the VR checked as ``ds[tag] = DataElement(...)`` checks it
+        self._set_value(tag, VR, value)
+
+    def set_values(self, values: Iterable[tuple[Any, str, Any]]) -> None:
+        """Add or replace several elements, each ``(tag, VR, value)``, in order: what
+        ``add_new(tag, VR, value)`` does for each (the same checks, values and errors), with this
+        dataset's character set looked up once for all of them rather than once per element. An
+        element that fails its check raises, and the ones before it stay set, as with ``add_new``
+        in a loop."""
+        big = self._tape.big_endian
+        encodings: Any = UNSET
+        for key, vr, value in values:
+            tag = key if type(key) is int and 0 <= key <= 0xFFFFFFFF else to_tag(key)
+            if type(vr) is not str or len(vr) != 2 or not vr.isupper() or not vr.isalpha():
+                DataElement(tag, vr, value)  # raises as add_new does
+            if vr == "SQ" or tag == _TAG_CHARSET or isinstance(value, Encapsulated):
+                self._set_value(tag, vr, value)
+                encodings = UNSET  # a new Specific Character Set changes what follows
+                continue
+            if encodings is UNSET:
+                encodings = self._encodings_now()
+            raw = encode_value_cached(value, vr, big_endian=big, encodings=encodings, tag=tag)
+            value = raw if vr in _BINARY_AS_BYTES else _values.decode(raw, vr, big, encodings)
+            edits = self._edits
+            if edits is None:
+                edits = self._edits = {}
+            edits[tag] = bound_element(self, tag, vr)
+            self._cache[tag] = value
+            self._index = None
 
     def add(self, element: DataElement) -> None:
         """Add (or replace) ``element``."""
@@ -774,29 +816,29 @@ def layout(ds: Dataset, each: bool = False) -> DatasetLayout:
     record with ``each``), and the edits. One compiled pass over the records."""
     tape = ds._tape
     edits = ds._edits or {}
-    skip = set(edits)
-    for tag, value in ds._cache.items():
-        if type(value) is Sequence and value.is_modified():
-            skip.add(tag)
+    # sequences whose items were edited are written on their own; edited records are left out of
+    # the runs (the edits hold the elements that replace them), and runs break where new ones go
+    modified = {tag for tag, value in ds._cache.items() if type(value) is Sequence and value.is_modified()}
+    placed = sorted([tag for tag, element in edits.items() if element is not DELETED])
+    new = tuple.__new__  # the records made in C: a NamedTuple call per entry costs more than the pass
     entries = []
-    for tag, index, start, end in ds.write_runs(skip, sorted(edits), each):
+    append = entries.append
+    for tag, index, start, end in ds.write_runs(modified, placed, each, edits):
         if index < 0:
-            entries.append(Entry(tag, None, None, (start, end)))
-        elif tag not in edits:
+            append(new(Entry, (tag, None, None, (start, end))))
+        else:
             flags = tape.flags(index)
-            entries.append(Entry(tag, ElementRecord(
+            append(new(Entry, (tag, ElementRecord(
                 tag, index, ds._vr(tag, index), start, tape.offset(index), tape.length(index), end,
-                bool(flags & F_SEQUENCE), bool(flags & F_ENCAPSULATED), bool(flags & F_UNDEFINED)), None))
-    for tag, element in edits.items():
-        if element is not DELETED:
-            entries.append(Entry(tag, None, element))
+                bool(flags & F_SEQUENCE), bool(flags & F_ENCAPSULATED), bool(flags & F_UNDEFINED)), None, None)))
+    for tag in placed:
+        append(new(Entry, (tag, None, edits[tag], None)))
     entries.sort(key=_entry_tag)
     buffer = memoryview(tape.buffer) if len(tape) else memoryview(b"")
     return DatasetLayout(entries, buffer, not ds.is_implicit_VR, tape.big_endian)
 
 
-def _entry_tag(entry: Entry) -> int:
-    return entry.tag
+_entry_tag = operator.itemgetter(0)  # an Entry's tag
 
 
 def element_after_header(ds: Dataset, read_at: Any = None, *, undefined: bool = False) -> ElementHeader | None:

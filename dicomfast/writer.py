@@ -18,14 +18,15 @@ into place); nothing is left behind by a write that fails.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 import struct
-import tempfile
 import zlib
 from typing import Any, BinaryIO, NamedTuple
 
 from . import uid as _uid
-from .core.encode import encode_value
+from .core.encode import encode_value_cached
 from .dataset import Dataset, DataElement, Encapsulated, FileMetaDataset, Sequence, layout, register_writer
 from .errors import DicomError, InvalidValueError
 
@@ -75,6 +76,7 @@ def _tag_bytes(tag: int, big: bool) -> bytes:
     return struct.pack(">HH" if big else "<HH", tag >> 16, tag & 0xFFFF)
 
 
+@functools.lru_cache(maxsize=4096)  # the same headers again in every file of a series (edits, items)
 def _header(tag: int, vr: str, length: int, enc: Encoding) -> bytes:
     big = enc.big_endian
     if not enc.explicit_vr:
@@ -124,24 +126,30 @@ def _write_dataset(ds: Dataset, enc: Encoding, out: list) -> None:
         return
     lay = layout(ds)
     buffer = lay.buffer
+    encodings = _encodings(ds) if ds._edits else None  # one character set for all the edits
     for entry in lay.entries:
-        if entry.run is not None:
-            out.append(buffer[entry.run[0]:entry.run[1]])
+        run = entry.run
+        if run is not None:
+            out.append(buffer[run[0]:run[1]])
         else:
-            _write_entry(ds, entry, lay, enc, same, out)
+            _write_entry(ds, entry, lay, enc, same, out, encodings)
 
 
 def _has_group_lengths(ds: Dataset) -> bool:
-    return ds.has_group_lengths() or any(
-        tag & 0xFFFF == 0 and tag >> 16 not in (0x0000, 0x0002) for tag in ds._edits or ())
+    if ds.has_group_lengths():
+        return True
+    for tag in ds._edits or ():  # a Group Length set or deleted (a plain loop: the cheapest here)
+        if not tag & 0xFFFF and tag >> 16 not in (0x0000, 0x0002):
+            return True
+    return False
 
 
-def _write_entry(ds: Dataset, entry: Any, lay: Any, enc: Encoding, same: bool, out: list) -> None:
+def _write_entry(ds: Dataset, entry: Any, lay: Any, enc: Encoding, same: bool, out: list, encodings: Any) -> None:
     record = entry.record
     if entry.run is not None:
         out.append(lay.buffer[entry.run[0]:entry.run[1]])
     elif record is None:
-        _write_edit(ds, entry.element, enc, out)
+        _write_edit(ds, entry.element, enc, out, encodings)
     elif same and not _modified(ds, record):
         out.append(lay.buffer[record.start:record.end])
     else:
@@ -152,9 +160,10 @@ def _write_with_group_lengths(ds: Dataset, lay: Any, enc: Encoding, same: bool, 
     """:func:`_write_dataset` element by element, each Group Length (gggg,0000) set to the length
     of its group as written (retired outside groups 0000 and 0002, but kept true where present)."""
     pieces: list[tuple[int, list]] = []
+    encodings = _encodings(ds) if ds._edits else None
     for entry in lay.entries:
         chunks: list = []
-        _write_entry(ds, entry, lay, enc, same, chunks)
+        _write_entry(ds, entry, lay, enc, same, chunks, encodings)
         pieces.append((entry.tag, chunks))
     sizes: dict[int, int] = {}
     for tag, chunks in pieces:
@@ -216,8 +225,8 @@ def _written_vr(vr: str, length: int, enc: Encoding) -> str:
     return vr
 
 
-def _write_edit(ds: Dataset, element: DataElement, enc: Encoding, out: list) -> None:
-    tag, vr = element.tag, element.VR
+def _write_edit(ds: Dataset, element: DataElement, enc: Encoding, out: list, encodings: Any) -> None:
+    tag, vr = int(element.tag), element.VR
     value = element.value
     if isinstance(value, Encapsulated):
         if not enc.explicit_vr or enc.big_endian:
@@ -234,7 +243,7 @@ def _write_edit(ds: Dataset, element: DataElement, enc: Encoding, out: list) -> 
     if vr == "SQ":
         _write_sequence(tag, value, enc, out)
         return
-    raw = encode_value(value, vr, big_endian=enc.big_endian, encodings=_encodings(ds), tag=tag)
+    raw = encode_value_cached(value, vr, big_endian=enc.big_endian, encodings=encodings, tag=tag)
     out.append(_header(tag, _written_vr(vr, len(raw), enc), len(raw), enc))
     out.append(raw)
 
@@ -343,8 +352,7 @@ def file_chunks(ds: Dataset, *, transfer_syntax: str | None = None, enforce_file
     if meta is not None:
         out += _meta_bytes(meta, enforce_file_format)
     enc = encoding_of(syntax)
-    if syntax in _NATIVE and 0x7FE00010 in ds and (ds[0x7FE00010].is_undefined_length
-                                                   or isinstance(ds[0x7FE00010].value, Encapsulated)):
+    if syntax in _NATIVE and _encapsulated_pixels(ds):
         raise DicomError(f"the pixel data is encapsulated (compressed) and {_uid.uid_name(syntax)} is native: "
                          "decompress it first (ds.decompress()), or keep its transfer syntax")
     if enc.deflated and meta is None:
@@ -358,6 +366,18 @@ def file_chunks(ds: Dataset, *, transfer_syntax: str | None = None, enforce_file
         body = [data + b"\0" if len(data) % 2 else data]
     out += body
     return out
+
+
+def _encapsulated_pixels(ds: Dataset) -> bool:
+    """Whether the Pixel Data of ``ds`` is encapsulated: read with an undefined length, or set
+    to an :class:`Encapsulated` value (only an edit can hold one: a value read from bytes with a
+    defined length is native, and is not decoded, which would copy it, to say so)."""
+    if 0x7FE00010 not in ds:
+        return False
+    element = ds[0x7FE00010]
+    if element.is_undefined_length:
+        return True
+    return element.file_offset is None and isinstance(element.value, Encapsulated)
 
 
 def dcmwrite(dst: Any, ds: Dataset, *, transfer_syntax: str | None = None,
@@ -381,11 +401,16 @@ def dcmwrite(dst: Any, ds: Dataset, *, transfer_syntax: str | None = None,
 
 
 def _write_atomically(path: str, chunks: list) -> None:
+    """Write ``chunks`` to a new file beside ``path`` (mode 0600, as ``tempfile.mkstemp`` makes it),
+    in as few ``writev`` calls as the chunks allow, then rename it over ``path``: a reader of
+    ``path`` sees the old file or the whole new one, never part of it. No fsync (as before)."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".dicomfast-", suffix=".tmp", dir=directory)
+    fd, temporary = _temporary_file(directory)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.writelines(chunks)
+        try:
+            _write_all(fd, chunks)
+        finally:
+            os.close(fd)
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -393,6 +418,56 @@ def _write_atomically(path: str, chunks: list) -> None:
         except OSError:
             pass
         raise
+
+
+_TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_temporary_names = itertools.count()
+
+
+def _temporary_file(directory: str) -> tuple[int, str]:
+    """A new file in ``directory`` that no one else opened (``O_EXCL``): ``.dicomfast-*.tmp``, named
+    by the process and a counter; cheaper than ``tempfile.mkstemp``'s name sequence."""
+    for _ in range(100):
+        name = os.path.join(directory, f".dicomfast-{os.getpid()}-{next(_temporary_names)}.tmp")
+        try:
+            return os.open(name, _TEMPORARY_FLAGS, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {directory}")
+
+
+_IOV_MAX = 1024  # the least IOV_MAX of the systems that have writev (Linux, macOS, the BSDs)
+
+
+def _write_all(fd: int, chunks: list) -> None:
+    """Every byte of ``chunks`` to ``fd``: ``writev`` of up to :data:`_IOV_MAX` chunks at a time
+    (one call for a whole dataset, usually), resumed after a short write."""
+    writev = getattr(os, "writev", None)
+    if writev is None:  # Windows
+        for chunk in chunks:
+            _write_one(fd, memoryview(chunk).cast("B"))
+        return
+    pending = [chunk for chunk in chunks if _nbytes(chunk)]
+    while pending:
+        batch = pending[:_IOV_MAX]
+        written = writev(fd, batch)
+        # skip what was written: whole chunks, then the written part of the next one
+        k = 0
+        while k < len(batch) and written >= _nbytes(batch[k]):
+            written -= _nbytes(batch[k])
+            k += 1
+        pending = pending[k:]
+        if written:
+            pending[0] = memoryview(pending[0]).cast("B")[written:]
+
+
+def _nbytes(chunk: Any) -> int:
+    return chunk.nbytes if type(chunk) is memoryview else len(chunk)
+
+
+def _write_one(fd: int, view: memoryview) -> None:
+    while len(view):
+        view = view[os.write(fd, view):]
 
 
 register_writer(dcmwrite)

@@ -487,7 +487,7 @@ def test_deid_benchmark_runs(tmp_path, capsys):
     finally:
         sys.path.pop(0)
     result = bench_deid.run(n_files=3, repeat=1, quick=True, data_dir=tmp_path)
-    assert {"copyfile", "dicomfast", "dicomfast_dates"} <= set(result["times"])
+    assert {"copyfile", "dicomfast", "dicomfast_dates", "memcopy", "dicomfast_memory"} <= set(result["times"])
     for stats in result["times"].values():
         assert 0 < stats["min_us"] <= stats["median_us"] <= stats["max_us"]
     assert "copyfile_x2_over_dicomfast" in result["ratios"]
@@ -559,3 +559,58 @@ def test_report_actions_are_action_records(fixture_file):
     assert sorted(a.tag for a in private) == [0x00190010, 0x0019100C, 0x00191099, 0x00330010, 0x00331001]
     assert {a.action for a in private} == {"X"}
     assert [a.tag & 0xFFFF < 0x1000 for a in private] == [False] * 3 + [True] * 2
+
+
+
+def test_a_failure_leaves_the_edits_before_it_and_reports_the_first(fixture_file, monkeypatch):
+    """The engine defers its edits and sets each dataset's together: on a failure it sets those made
+    before it, and of two failures the first in walk order is raised, as one add_new at a time did."""
+    from dicomfast.deid import engine
+
+    done = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    dicomfast.deidentify(done, key=KEY)
+    original_dummy = engine._Job.dummy
+    seen = []
+
+    def third_fails(self, tag, vr, element):
+        seen.append(tag)
+        if len(seen) == 3:
+            raise engine.DeidentificationError(f"planted failure at {tag:08X}")
+        return original_dummy(self, tag, vr, element)
+
+    monkeypatch.setattr(engine._Job, "dummy", third_fails)
+    ds = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    untouched = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    with pytest.raises(engine.DeidentificationError, match="planted failure"):
+        dicomfast.deidentify(ds, key=KEY)
+    assert len(seen) == 3
+    for tag in seen[:2]:  # the dummies made before the failure are set
+        assert ds[tag].value == done[tag].value != untouched[tag].value
+    assert ds[seen[2]].value == untouched[seen[2]].value
+
+    def invalid_then_failure(self, tag, vr, element):
+        seen.append(tag)
+        if len(seen) == 1:
+            return "\x01" if vr in ("LO", "SH", "CS", "PN", "AE", "LT", "ST", "UT", "UC") else "not a value"
+        raise engine.DeidentificationError("planted failure")
+
+    seen.clear()
+    monkeypatch.setattr(engine._Job, "dummy", invalid_then_failure)
+    with pytest.raises(dicomfast.InvalidValueError) as info:  # the first failure, not the later one
+        dicomfast.deidentify(dicomfast.dcmread(io.BytesIO(fixture_file[0])), key=KEY)
+    assert f"({seen[0] >> 16:04X},{seen[0] & 0xFFFF:04X})" in str(info.value)
+    assert info.value.__suppress_context__
+
+
+def test_clear_caches_forgets_identifiers_and_keys(fixture_file):
+    from dicomfast.core import encode
+    from dicomfast.deid import clear_caches, engine, map_uid
+
+    ds = dicomfast.dcmread(io.BytesIO(fixture_file[0]))
+    original = ds.StudyInstanceUID
+    dicomfast.deidentify(ds, key=KEY)
+    assert ds.StudyInstanceUID == map_uid(KEY, original)  # what is remembered is the function's result
+    remembered = (engine._cached_uid, engine._cached_pseudonym, engine._cached_date_offset, encode._encode_memo)
+    assert all(cache.cache_info().currsize for cache in remembered)
+    clear_caches()
+    assert not any(cache.cache_info().currsize for cache in remembered)

@@ -657,3 +657,50 @@ def test_no_numpy_import():
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# encode_value_cached: encode_value's bytes and errors, remembered
+
+
+_CACHED_VALUES = st.one_of(
+    st.none(), st.text(max_size=80), st.integers(min_value=-2**40, max_value=2**40),
+    st.binary(max_size=40), st.lists(st.text(alphabet="AB01 .^-", max_size=12), max_size=4),
+    st.booleans(), st.floats(allow_nan=False, allow_infinity=False), st.just(-0.0), st.just(0.0),
+    st.text(min_size=300, max_size=400))
+_CACHED_VRS = ["AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT",
+               "US", "SS", "UL", "FL", "FD", "OB", "OW", "UN", "XX"]
+
+
+def _outcome(function, value, vr, big_endian, encodings):
+    try:
+        return function(value, vr, big_endian=big_endian, encodings=encodings, tag=0x00100020)
+    except InvalidValueError as exc:
+        return ("refused", str(exc))
+
+
+@SETTINGS
+@given(value=_CACHED_VALUES, vr=st.sampled_from(_CACHED_VRS), big_endian=st.booleans(),
+       encodings=st.sampled_from([None, ["iso8859"], ["latin_1"], ["iso8859", "iso2022_jp"], ["utf_8"]]))
+def test_cached_encoding_is_encode_value(value, vr, big_endian, encodings):
+    from dicomfast.core.encode import encode_value_cached
+
+    expected = _outcome(encode_value, value, vr, big_endian, encodings)
+    for _ in range(2):  # the first call fills the memo, the second reads it
+        assert _outcome(encode_value_cached, value, vr, big_endian, encodings) == expected
+
+
+def test_cached_encoding_keeps_types_and_values_apart():
+    from dicomfast.core.encode import encode_value_cached
+
+    assert encode_value_cached(1, "DS") == encode_value(1, "DS") == b"1 "
+    encode_value_cached(1, "US")
+    for vr in ("US", "IS", "DS"):  # True == 1, but a bool is refused where an int is not
+        assert _outcome(encode_value_cached, True, vr, False, None) == _outcome(encode_value, True, vr, False, None)
+    assert encode_value_cached(-0.0, "DS") == encode_value(-0.0, "DS")
+    assert encode_value_cached(0.0, "DS") == encode_value(0.0, "DS")
+    values = ["A", "B"]
+    first = encode_value_cached(values, "CS")
+    values.append("C")  # a list changed after it was encoded is a new value
+    assert encode_value_cached(values, "CS") == encode_value(["A", "B", "C"], "CS") != first
+    assert encode_value_cached("AB", "LO", encodings="latin_1") == encode_value("AB", "LO", encodings="latin_1")

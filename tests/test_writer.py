@@ -456,3 +456,109 @@ def test_dcmtk_reads_what_we_write(path, name, tmp_path):
         reason = _known_difference(path, name, expected, back)
         assert reason is not None, "DCMTK reads the written file differently"
         pytest.xfail(reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# the fast paths: several edits in one call, the tag list, deleted records out of the runs, writev
+
+
+def _ct_small():
+    return dicomfast.dcmread(next(p for p in READABLE if p.name == "CT_small.dcm"))
+
+
+def test_set_values_is_add_new_in_a_loop():
+    item = dicomfast.Dataset()
+    item.CodeValue = "113100"
+    edits = [
+        (0x00100010, "PN", "Doe^John"), (0x00080080, "LO", None), (0x00200013, "IS", "7"),
+        (0x00280030, "DS", [0.5, "0.25"]), (0x00080005, "CS", "ISO_IR 100"),  # a new character set
+        (0x00081030, "LO", "Ünïcode after the character set"), (0x00091001, "LO", "private"),
+        (0x00400275, "SQ", [item]), (0x00280010, "US", 64), ("StudyDate", "DA", "20240229"),
+    ]
+    one, many = _ct_small(), _ct_small()
+    for tag, vr, value in edits:
+        one.add_new(tag, vr, value)
+    many.set_values(edits)
+    assert list(one) == list(many)
+    a, b = io.BytesIO(), io.BytesIO()
+    one.save_as(a)
+    many.save_as(b)
+    assert a.getvalue() == b.getvalue()
+    # a refused value: the same error, and the elements before it set
+    bad = [(0x00100020, "LO", "ID-1"), (0x00080060, "CS", "lower case"), (0x00100030, "DA", "20000101")]
+    one, many = _ct_small(), _ct_small()
+    with pytest.raises(dicomfast.InvalidValueError) as expected:
+        for tag, vr, value in bad:
+            one.add_new(tag, vr, value)
+    with pytest.raises(dicomfast.InvalidValueError) as got:
+        many.set_values(bad)
+    assert str(got.value) == str(expected.value)
+    assert many.PatientID == one.PatientID == "ID-1" and many.PatientBirthDate == one.PatientBirthDate
+    with pytest.raises(ValueError):
+        many.set_values([(0x00100020, "xx", "bad VR")])
+
+
+def test_tag_list_is_keys_as_ints():
+    ds = _ct_small()
+    ds.add_new(0x00091001, "LO", "new")
+    del ds.PatientName
+    tags = ds.tag_list()
+    assert tags == [int(t) for t in ds.keys()] and all(type(t) is int for t in tags)
+    assert 0x00091001 in tags and 0x00100010 not in tags
+
+
+def test_deleted_records_are_left_out_of_the_runs():
+    ds = _ct_small()
+    records = [(t, ds[t].file_offset) for t in ds.tag_list()]
+    dropped = {records[3][0], records[4][0], records[10][0]}
+    runs = ds.write_runs(set(), [], False, dropped)
+    covered = [(start, end) for _, index, start, end in runs]
+    assert all(index == -1 for _, index, _, _ in runs) and len(runs) == 3  # ended at each dropped record
+    for tag, offset in records:
+        inside = any(start <= offset < end for start, end in covered)
+        assert inside == (tag not in dropped), hex(tag)
+
+
+def test_writes_resume_after_short_writes(tmp_path, monkeypatch):
+    from dicomfast import writer
+
+    ds = _ct_small()
+    ds.PatientName = "Short^Writes"
+    expected = io.BytesIO()
+    ds.save_as(expected)
+    real_writev = os.writev
+    calls = []
+
+    def short_writev(fd, buffers):  # at most 1000 bytes a call, across chunk boundaries
+        calls.append(len(buffers))
+        data = b"".join(bytes(b) for b in buffers)[:1000]
+        return real_writev(fd, [data])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    monkeypatch.setattr(writer, "_IOV_MAX", 3)  # batches of three chunks
+    ds.save_as(tmp_path / "out.dcm")
+    assert (tmp_path / "out.dcm").read_bytes() == expected.getvalue()
+    assert max(calls) == 3 and len(calls) > len(expected.getvalue()) // 1000
+    assert [p.name for p in tmp_path.iterdir()] == ["out.dcm"]
+
+
+def test_a_temporary_name_in_use_is_skipped(tmp_path, monkeypatch):
+    import itertools
+
+    from dicomfast import writer
+
+    monkeypatch.setattr(writer, "_temporary_names", itertools.count(7))
+    taken = tmp_path / f".dicomfast-{os.getpid()}-7.tmp"
+    taken.write_bytes(b"someone else's")
+    ds = _ct_small()
+    ds.save_as(tmp_path / "out.dcm")
+    assert taken.read_bytes() == b"someone else's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([taken.name, "out.dcm"])
+    assert (tmp_path / "out.dcm").stat().st_mode & 0o777 == 0o600 & ~_umask()
+    assert dicomfast.dcmread(tmp_path / "out.dcm").PatientName == ds.PatientName
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -146,6 +146,11 @@ def _output_path(item: Item, ds: Any, options: DeidOptions) -> str:
     return os.path.join(options.out_dir, rel)
 
 
+@functools.lru_cache(maxsize=8192)  # the same tags in every file: formatted once per worker
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
 def deidentify_file(options: DeidOptions, item: Item) -> Outcome:
     """Read, de-identify and write one file (in a worker); never raises: an error is its outcome."""
     from ..deid import deidentify
@@ -165,7 +170,7 @@ def deidentify_file(options: DeidOptions, item: Item) -> Outcome:
     except Exception as exc:  # reported per file, summarised at the end
         outcome = failure(item, exc)
         return outcome._replace(detail=AuditRow(item.path, "", outcome.status, "", (), outcome.kind, outcome.message))
-    actions = tuple((a.path, f"({a.tag >> 16:04X},{a.tag & 0xFFFF:04X})", a.action) for a in report.actions)
+    actions = tuple((a.path, _tag_text(a.tag), a.action) for a in report.actions)
     mapping = tuple(tuple(m) for m in report.mapping)
     mask = report.mask.status if report.mask is not None else ""
     masked = tuple(tuple(r) for r in report.mask.rectangles) if report.mask is not None else ()

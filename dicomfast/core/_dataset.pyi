@@ -4,6 +4,7 @@ The underscored members of :class:`DatasetBase` are its contract with ``dataset.
 subclasses it: the attributes it reads and the hooks it overrides.
 """
 
+from collections.abc import Container
 from typing import Any, Callable, Final, NoReturn, overload
 
 from typing_extensions import Self, final
@@ -59,9 +60,11 @@ class DatasetBase:
     def has_group_lengths(self) -> bool:
         """Whether a record directly in this dataset is a Group Length of a group other than 0000
         and 0002."""
-    def write_runs(self, skip: set[int], breaks: list[int], each: bool = False) -> list[tuple[int, int, int, int]]:
+    def write_runs(self, skip: Container[int], breaks: list[int], each: bool = False,
+                   drop: Container[int] | None = None) -> list[tuple[int, int, int, int]]:
         """For a writer: ``(tag, index, start, end)`` per run of untouched records (index -1) or per
-        record to write on its own (its tag in ``skip``, or every record with ``each``)."""
+        record to write on its own (its tag in ``skip``, or every record with ``each``); records
+        whose tag is in ``drop`` are left out."""
     def __getitem__(self, key: int | tuple[int, int] | str) -> DataElement:
         """``ds[tag]``, ``ds[(group, element)]`` or ``ds["Keyword"]``: the DataElement."""
     def _element(self, index: int) -> DataElement:

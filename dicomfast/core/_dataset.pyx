@@ -275,13 +275,14 @@ cdef class DatasetBase:
             i = e[i].end
         return False
 
-    def write_runs(self, object skip, list breaks, bint each=False):
+    def write_runs(self, object skip, list breaks, bint each=False, object drop=None):
         """For a writer: the records directly in this dataset, in file order, as ``(tag, index,
         start, end)``: ``index`` -1 for a run of untouched records whose bytes ``[start, end)`` are
         copied as they are (``tag`` its first), else one record to write on its own (its tag is in
         ``skip``; ``start, end`` its bytes). A run ends where the bytes are not contiguous, where
         tags descend, and before each tag of ``breaks`` (ascending: where new elements go). With
-        ``each``, every record is on its own."""
+        ``each``, every record is on its own. A record whose tag is in ``drop`` (deleted) is left
+        out, and ends the run it would have been in."""
         cdef Elem* e = self._tape.elems
         cdef Py_ssize_t i = self._start, stop = self._stop
         cdef Py_ssize_t nbreaks = len(breaks), b = 0
@@ -289,6 +290,7 @@ cdef class DatasetBase:
         cdef uint32_t tag, prev = 0, run_tag = 0, next_break = 0xFFFFFFFF
         cdef list out = []
         cdef bint check_skip = len(skip) > 0
+        cdef bint check_drop = drop is not None and len(drop) > 0
         if nbreaks:
             next_break = <uint32_t>breaks[0]
         while i < stop:
@@ -300,7 +302,11 @@ cdef class DatasetBase:
                     run_start = -1
                 b += 1
                 next_break = <uint32_t>breaks[b] if b < nbreaks else 0xFFFFFFFF
-            if each or (check_skip and tag in skip):
+            if check_drop and tag in drop:
+                if run_start >= 0:
+                    out.append((run_tag, -1, run_start, run_end))
+                    run_start = -1
+            elif each or (check_skip and tag in skip):
                 if run_start >= 0:
                     out.append((run_tag, -1, run_start, run_end))
                     run_start = -1

@@ -53,6 +53,7 @@ dates before the year 1000 keep their four digits.
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import numbers
 import operator
@@ -65,7 +66,7 @@ from .. import charset, datadict, tags
 from ..errors import InvalidValueError
 from ..uid import is_valid_uid
 
-__all__ = ["encode_value", "format_number_as_ds", "MAX_CHARACTERS"]
+__all__ = ["encode_value", "encode_value_cached", "clear_encoded", "format_number_as_ds", "MAX_CHARACTERS"]
 
 #: Maximum length of one value, in characters (bytes for the VRs without a character set); PN is
 #: per component group. UC, UR and UT are limited only by the element's length, 2**32 - 2 bytes.
@@ -137,6 +138,53 @@ def encode_value(value, vr, *, big_endian=False, encodings=None, tag=None):
     except _Refused as exc:
         raise InvalidValueError(f"{_where(tag, vr)}: {exc}") from None
     return data
+
+
+#: The longest text (characters) or bytes value :func:`encode_value_cached` remembers, and how many.
+_MEMO_VALUE_LIMIT = 256
+_MEMO_SIZE = 4096
+
+
+def encode_value_cached(value, vr, *, big_endian=False, encodings=None, tag=None):
+    """:func:`encode_value`, remembered for small immutable values: the same bytes, the same errors.
+
+    A value of exactly ``str``, ``int``, ``bytes`` or ``None``, or a ``list`` of ``str`` (short
+    ones: :data:`_MEMO_VALUE_LIMIT`), is encoded once per VR, byte order and character set, and its
+    bytes are kept in a bounded LRU (:data:`_MEMO_SIZE` entries) shared by the edits and the
+    writer: the same dummy values, UIDs and dates set over and over (de-identification, a series
+    rewritten) are checked and encoded once. Anything else, and every refusal (whose message names
+    ``tag``), goes through :func:`encode_value` itself. ``encode_value`` is a pure function of
+    its arguments (``tag`` only names the element in errors), so a remembered result is exactly
+    what it would give again.
+    """
+    kind = type(value)
+    if kind is str or kind is bytes:
+        key = value if len(value) <= _MEMO_VALUE_LIMIT else None
+    elif kind is int or value is None:
+        key = value
+    elif kind is list and len(value) <= 16 and all(type(v) is str and len(v) <= 64 for v in value):
+        key = tuple(value)
+    else:
+        key = None
+    if key is None and value is not None:
+        return encode_value(value, vr, big_endian=big_endian, encodings=encodings, tag=tag)
+    try:
+        return _encode_memo(kind, key, vr, bool(big_endian),
+                            encodings if encodings is None or type(encodings) is str else tuple(encodings))
+    except (InvalidValueError, TypeError):  # refused: again, for the message that names the tag
+        return encode_value(value, vr, big_endian=big_endian, encodings=encodings, tag=tag)
+
+
+def clear_encoded():
+    """Forget the values :func:`encode_value_cached` remembers."""
+    _encode_memo.cache_clear()
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _encode_memo(kind, key, vr, big_endian, encodings):
+    value = list(key) if kind is list else key
+    return encode_value(value, vr, big_endian=big_endian,
+                        encodings=list(encodings) if type(encodings) is tuple else encodings)
 
 
 def _where(tag, vr):

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
 
+from .. import datadict
+from ..core.encode import clear_encoded
 from ..dataset import Dataset
 from ..errors import DicomError
 from ..uid import uid_from_digest, uid_type
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from .mask import MaskOutcome, PixelMask
 
 __all__ = ["deidentify", "Report", "Action", "MappingEntry", "PrivateTag", "SAFE_PRIVATE", "DeidentificationError",
-           "BURNED_IN_MODALITIES", "pseudonym", "map_uid", "date_offset"]
+           "BURNED_IN_MODALITIES", "pseudonym", "map_uid", "date_offset", "clear_caches"]
 
 #: Modalities whose images often carry burned-in text: a file of one of them without Burned In
 #: Annotation is reported at risk ("unknown").
@@ -38,6 +40,10 @@ BURNED_IN_MODALITIES = frozenset(("US", "XA", "RF", "ES", "SC", "OT", "XC", "GM"
 _SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 _TEXT_VRS = frozenset(("AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"))
+#: The VRs of kept elements the walk still acts on: sequences (items walked), and with
+#: rtnLongModifDatesOpt dates (shifted). (Text is looked at too inside a sequence being cleaned.)
+_LOOKED_AT = frozenset(("SQ",))
+_LOOKED_AT_SHIFTED = frozenset(("SQ", "DA", "DT"))
 _BINARY_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "UN"))
 _NUMBER_VRS = frozenset(("US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "AT"))
 #: Dummy values (action D) by VR; Patient's Name and Patient ID get a pseudonym instead.
@@ -49,6 +55,8 @@ _PATIENT_NAME = 0x00100010
 _PATIENT_ID = 0x00100020
 _OVERLAY_DATA = 0x60003000
 _MEDIA_SOP_INSTANCE = 0x00020003
+_CODE_VALUE, _CODING_SCHEME, _CODE_MEANING = 0x00080100, 0x00080102, 0x00080104
+_CODE_VRS = tuple(datadict.entry(tag)[0] for tag in (_CODE_VALUE, _CODING_SCHEME, _CODE_MEANING))  # SH, SH, LO
 #: Defects of a tolerant read after which a written file would be incomplete: refused.
 _REFUSED_DEFECTS = frozenset(("value_truncated", "deflate_truncated", "missing_delimiter"))
 _META_REMOVED = frozenset((0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102))
@@ -93,6 +101,11 @@ class Action(NamedTuple):
     path: str
     tag: int
     action: str
+
+
+#: An Action made in C from a (path, tag, action) tuple: what Action(path, tag, action) gives, without
+#: its Python-level __new__ (which costs more than the rest of the walk of a private element).
+_action = functools.partial(tuple.__new__, Action)
 
 
 class MappingEntry(NamedTuple):
@@ -150,6 +163,27 @@ def date_offset(key: bytes, patient: str) -> int:
     return -1 - int.from_bytes(_digest(key, b"dicomfast-deid-date-offset", patient)[:8], "big") % 3652
 
 
+# Within a run the same identifiers come again and again (a series' Study, Series and Frame of
+# Reference UIDs, its patient): their HMACs are remembered, per key, in bounded LRUs. The results
+# are the functions' own (they depend on the key and the value only). They hold original
+# identifiers and the key: clear_caches() forgets them.
+_cached_uid = functools.lru_cache(maxsize=4096)(map_uid)
+_cached_pseudonym = functools.lru_cache(maxsize=256)(pseudonym)
+_cached_date_offset = functools.lru_cache(maxsize=256)(date_offset)
+
+
+def clear_caches() -> None:
+    """Forget what de-identification remembers between calls in this process: the last 4096
+    original UIDs and 256 patients with their replacements and the keys they were made with (an
+    HMAC costs more than the rest of an edit), and the encoded bytes of the last 4096 small values
+    set by any edit (:func:`dicomfast.core.encode.encode_value_cached`). Call it when a
+    long-lived process should keep no original identifier or key in memory after a job."""
+    _cached_uid.cache_clear()
+    _cached_pseudonym.cache_clear()
+    _cached_date_offset.cache_clear()
+    clear_encoded()
+
+
 class _Job:
     """The state of one deidentify call."""
 
@@ -161,19 +195,34 @@ class _Job:
         self.keep_private = keep_private
         self.safe = "rtnSafePrivOpt" in rules.options
         self.shift_dates = "rtnLongModifDatesOpt" in rules.options
-        self.actions: list[tuple] = []  # (path, tag, action): Action records at the end
+        self.actions: list[Action] = []  # made in C by _action (an Action() call costs more)
+        self.pending: list[tuple] = []  # (dataset, tag, VR, value): the edits not set yet (flush)
         self.mapping: dict[tuple[str, str], str] | None = {} if want_mapping else None
         self.overlay_removed = rules.action(_OVERLAY_DATA) == "X" or rules.action(_OVERLAY_DATA) == "C"
         patient_id = _text(ds.get("PatientID"))
         name = _text(ds.get("PatientName"))
         self.patient = patient_id or name  # the key of the pseudonym and date offset
-        self.pseudonym = pseudonym(key, self.patient)
-        self.offset = datetime.timedelta(days=date_offset(key, self.patient))
+        self.pseudonym = _cached_pseudonym(key, self.patient)
+        self.offset = datetime.timedelta(days=_cached_date_offset(key, self.patient))
         # the words to clean are the original values: gathered before the walk, when any can be cleaned
         self.cleaner = _cleaner(ds) if _cleans(rules.options) else _unchanged
 
+    def set(self, ds: Dataset, tag: int, vr: str, value: Any) -> None:
+        """``ds.add_new(tag, vr, value)``, deferred to :meth:`flush` so that the edits of each dataset
+        are set together (:meth:`Dataset.set_values`: its character set looked up once)."""
+        self.pending.append((ds, tag, vr, value))
+
+    def flush(self) -> None:
+        """Set the deferred edits, in the order they were made, each dataset's run in one call."""
+        pending, self.pending = self.pending, []
+        start = 0
+        for k in range(1, len(pending) + 1):
+            if k == len(pending) or pending[k][0] is not pending[start][0]:
+                pending[start][0].set_values([entry[1:] for entry in pending[start:k]])
+                start = k
+
     def record(self, path: str, tag: int, action: str) -> None:
-        self.actions.append((path, int(tag), action))
+        self.actions.append(_action((path, int(tag), action)))
 
     def note(self, kind: str, old: str, new: str) -> None:
         if self.mapping is not None and old:
@@ -192,7 +241,7 @@ class _Job:
         value = str(value).strip("\0 ")
         if uid_type(value):  # a well-known UID of the registry (a SOP Class, a coding scheme...)
             return value
-        new = map_uid(self.key, value)
+        new = _cached_uid(self.key, value)
         self.note("uid", value, new)
         return new
 
@@ -227,33 +276,34 @@ class _Job:
         cleaned too. The elements removed are deleted together at the end (one edit)."""
         action_of = (self.item_rules if path else self.rules).action
         overlay_removed = self.overlay_removed
+        # kept elements that still need a look: sequences (their items are walked), dates when
+        # they are shifted, text when it is cleaned
+        looked_at = _LOOKED_AT_SHIFTED if self.shift_dates else _LOOKED_AT
         doomed: list[int] = []
-        private: list = []
-        for element in list(ds):
-            tag = element.tag
-            group = tag >> 16
-            if group & 1:
-                private.append((int(tag), element))
-                continue
-            if overlay_removed and 0x6000 <= group <= 0x601E:
+        tags = ds.tag_list()  # plain ints, in tag order; an element is made only when needed
+        private = [tag for tag in tags if tag & 0x10000]
+        public = [tag for tag in tags if not tag & 0x10000] if private else tags
+        for tag, action in zip(public, map(action_of, public)):
+            if overlay_removed and 0x6000 <= tag >> 16 <= 0x601E:
                 # without its Overlay Data an overlay plane is incomplete: the whole group goes
                 doomed.append(tag)
-                self.actions.append((path, int(tag), "X"))
+                self.actions.append(_action((path, tag, "X")))
                 continue
-            action = action_of(tag)
             if action is None or action == "K":
+                element = ds[tag]
                 vr = element.VR
-                if vr == "SQ" or vr == "DA" or vr == "DT" or (clean and vr in _TEXT_VRS):
-                    self.apply(ds, element, "K", path, clean, doomed)
+                if vr in looked_at or (clean and vr in _TEXT_VRS):
+                    self.apply(ds, element, "K", path, clean, doomed, tag)
                 continue
-            self.apply(ds, element, action, path, clean, doomed)
+            self.apply(ds, ds[tag], action, path, clean, doomed, tag)
         if private:
             self.private(ds, private, path, clean, doomed)
         if doomed:
             ds.delete_tags(doomed)
 
-    def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool, doomed: list) -> None:
-        tag, vr = element.tag, element.VR
+    def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool, doomed: list, tag: int) -> None:
+        """Apply ``action`` to ``element``, whose tag (a plain int: ``element.tag`` makes a ``Tag``) is ``tag``."""
+        vr = element.VR
         if action == "Z" and (tag == _PATIENT_NAME or tag == _PATIENT_ID):
             # Z allows "a non-zero length value that may be a dummy" (PS3.15 E.1): the patient's
             # pseudonym (Patient ID is Z/D, Type 2: Z by its type), so that patients stay apart
@@ -261,15 +311,15 @@ class _Job:
         if action == "X":
             doomed.append(tag)
         elif action == "Z":
-            ds.add_new(tag, vr, [] if vr == "SQ" else None)
+            self.set(ds, tag, vr, [] if vr == "SQ" else None)
         elif action == "D":
-            ds.add_new(tag, vr, [] if vr == "SQ" else self.dummy(tag, vr, element))
+            self.set(ds, tag, vr, [] if vr == "SQ" else self.dummy(tag, vr, element))
         elif action == "U":
             if vr == "SQ":
                 self.items(element, path, clean)
                 return
             new = self.uid(element.value)
-            ds.add_new(tag, "UI", new)
+            self.set(ds, tag, "UI", new)
         elif action == "C":
             action = self.clean(ds, element, path, doomed)
             if action is None:
@@ -282,7 +332,7 @@ class _Job:
             elif clean and vr in _TEXT_VRS:
                 self.clean_text(ds, element, path)
             return
-        self.actions.append((path, int(tag), action))
+        self.actions.append(_action((path, tag, action)))
 
     def items(self, element: Any, path: str, clean: bool) -> None:
         prefix = f"{path}{_tag_text(element.tag)}"
@@ -292,7 +342,7 @@ class _Job:
     def shift(self, ds: Dataset, element: Any, path: str) -> None:
         new = self.shifted(element.value)
         if new != element.value:
-            ds.add_new(element.tag, element.VR, new)
+            self.set(ds, element.tag, element.VR, new)
         self.record(path, element.tag, "C")
 
     def clean(self, ds: Dataset, element: Any, path: str, doomed: list) -> str | None:
@@ -311,7 +361,7 @@ class _Job:
             self.clean_text(ds, element, path)
             return None
         if vr == "UI":
-            ds.add_new(element.tag, "UI", self.uid(element.value))
+            self.set(ds, element.tag, "UI", self.uid(element.value))
             return "U"
         if vr in _BINARY_VRS:
             doomed.append(element.tag)
@@ -322,21 +372,22 @@ class _Job:
         value = element.value
         new = self.cleaner(value)
         if new != value:
-            ds.add_new(element.tag, element.VR, new)
+            self.set(ds, element.tag, element.VR, new)
             self.record(path, element.tag, "C")
 
-    def private(self, ds: Dataset, elements: list, path: str, clean: bool, doomed: list) -> None:
-        """Private elements ((tag, element) pairs): removed unless their creator and offset are in
+    def private(self, ds: Dataset, private: list, path: str, clean: bool, doomed: list) -> None:
+        """Private elements (their tags, ascending): removed unless their creator and offset are in
         the keep-list (or the safe list, with Retain Safe Private); a creator goes with the last
         element of its block."""
         keep = self.keep_private | SAFE_PRIVATE if self.safe else self.keep_private
         actions = self.actions
         if not keep:  # nothing private can stay: the elements, then the creators (as below)
-            tags = [tag for tag, _ in elements if tag & 0xFFFF >= 0x1000]
-            tags += [tag for tag, _ in elements if tag & 0xFFFF < 0x1000]
+            tags = [tag for tag in private if tag & 0xFFFF >= 0x1000]
+            tags += [tag for tag in private if tag & 0xFFFF < 0x1000]
             doomed.extend(tags)
-            actions.extend([(path, tag, "X") for tag in tags])
+            actions.extend(map(_action, zip(itertools.repeat(path), tags, itertools.repeat("X"))))
             return
+        elements = [(tag, ds[tag]) for tag in private]
         creators = {(tag >> 16, tag & 0xFFFF): _text(element.value) for tag, element in elements
                     if 0x0010 <= tag & 0xFFFF <= 0x00FF}
         kept_blocks = set()
@@ -347,16 +398,16 @@ class _Job:
             creator = creators.get((group, elem >> 8))
             if creator is not None and PrivateTag(creator, group, elem & 0xFF) in keep:
                 kept_blocks.add((group, elem >> 8))
-                actions.append((path, tag, "K"))
+                actions.append(_action((path, tag, "K")))
                 if element.VR == "SQ":
                     self.items(element, path, clean)
             else:
                 doomed.append(tag)
-                actions.append((path, tag, "X"))
+                actions.append(_action((path, tag, "X")))
         for tag, _ in elements:
             if tag & 0xFFFF < 0x1000 and (tag >> 16, tag & 0xFFFF) not in kept_blocks:
                 doomed.append(tag)
-                actions.append((path, tag, "X"))
+                actions.append(_action((path, tag, "X")))
 
     def meta(self, meta: Dataset) -> None:
         """The File Meta Information: the Media Storage SOP Instance UID follows the SOP Instance
@@ -529,7 +580,17 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
         masked = apply_mask(ds, as_mask(mask), transfer_syntax=mask_transfer_syntax)
     job = _Job(ds, bytes(key), rules, _keep_list(keep_private), mapping)
     burned_in = _burned_in(ds)
-    job.walk(ds, "", False)
+    try:
+        job.walk(ds, "", False)
+    except Exception:
+        # the edits made before the failure are set, as they would have been one by one; one of
+        # them that is invalid fails first, as it would have (it came first)
+        try:
+            job.flush()
+        except Exception as invalid:
+            raise invalid from None
+        raise
+    job.flush()
     if ds.file_meta is not None:
         job.meta(ds.file_meta)
     _mark(ds, rules.options, job)
@@ -537,9 +598,7 @@ def deidentify(ds: Dataset, *, key: bytes, options: Iterable[str] = (), keep_pri
         for tag in mark_clean(ds, True):
             job.record("", tag, "A")
         burned_in = "no"
-    # the records made in C (tuple.__new__ for each): an Action() call per element costs more than
-    # the rest of the walk of a private block
-    actions = tuple(map(tuple.__new__, itertools.repeat(Action), job.actions))
+    actions = tuple(job.actions)  # Action records already (_action)
     return Report(actions, burned_in, tuple(sorted(rules.options)),
                   tuple(MappingEntry(kind, old, new) for (kind, old), new in sorted(job.mapping.items()))
                   if job.mapping is not None else (), masked)
@@ -554,9 +613,10 @@ def _mark(ds: Dataset, options: frozenset, job: _Job) -> None:
     items = []
     for value, meaning in codes:
         item = Dataset()
-        item.CodeValue = value
-        item.CodingSchemeDesignator = "DCM"
-        item.CodeMeaning = meaning
+        # what item.CodeValue = ..., item.CodingSchemeDesignator = ..., item.CodeMeaning = ... set
+        # (a new item: the dictionary's VRs), in one call
+        item.set_values(((_CODE_VALUE, _CODE_VRS[0], value), (_CODING_SCHEME, _CODE_VRS[1], "DCM"),
+                         (_CODE_MEANING, _CODE_VRS[2], meaning)))
         items.append(item)
     ds.DeidentificationMethodCodeSequence = items
     if "rtnLongModifDatesOpt" in options:
