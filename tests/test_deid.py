@@ -202,7 +202,8 @@ def _check_item(ds, filled: dict, rules, options, offset, path: str) -> list[str
         elif action == "Z":
             ok = present and _empty(value)
         elif action == "D":
-            ok = present and (_empty(value) if vr == "SQ" else (not _empty(value) and value != original))
+            # a sequence keeps its items, made dummies (test_a_dummy_sequence_keeps_its_structure)
+            ok = present and (len(value) == len(original) if vr == "SQ" else (not _empty(value) and value != original))
         elif action == "U":
             ok = present and (vr == "SQ" or (isinstance(value, str) and value.startswith("2.25.") and value != original))
         elif action in ("K", "U*") and vr == "SQ":
@@ -475,6 +476,27 @@ def test_dciodvfy_finds_no_new_error(name, option, tmp_path):
     assert not new, f"dciodvfy reports errors the input does not have: {sorted(new)}"
 
 
+#: The one error the table itself causes in a structured report: it removes the evidence sequences
+#: (Current Requested Procedure Evidence, Pertinent Other Evidence: X, no choice), while the content
+#: items that reference instances stay (Content Sequence: D, kept as dummies, their UIDs mapped).
+_EVIDENCE_REMOVED = "Referenced SOP Instance is not listed in CurrentRequestedProcedureEvidenceSequence"
+
+
+@pytest.mark.skipif(DCIODVFY is None, reason="dciodvfy (dicom3tools) is not installed")
+@pytest.mark.parametrize("name", ["reportsi.dcm", "test-SR.dcm"])
+def test_dciodvfy_structured_reports(name, tmp_path):
+    """A structured report keeps a valid document: Content Sequence and Verifying Observer Sequence
+    (D) are not left empty; the only new errors are the table's removal of the evidence sequences."""
+    path = get_testdata_file(name)
+    ds = dicomfast.dcmread(path)
+    dicomfast.deidentify(ds, key=KEY)
+    out = tmp_path / "out.dcm"
+    ds.save_as(out)
+    new = _dciodvfy_errors(out) - _dciodvfy_errors(path)
+    assert new and all(_EVIDENCE_REMOVED in error for error in new), sorted(new)
+    assert len(ds.ContentSequence) == len(dicomfast.dcmread(path).ContentSequence)
+
+
 # ---------------------------------------------------------------------------------------------
 # the benchmark runs once (timings printed, never asserted)
 
@@ -614,3 +636,53 @@ def test_clear_caches_forgets_identifiers_and_keys(fixture_file):
     assert all(cache.cache_info().currsize for cache in remembered)
     clear_caches()
     assert not any(cache.cache_info().currsize for cache in remembered)
+
+
+def test_a_dummy_sequence_keeps_its_structure():
+    """D on a sequence (an SR's Content Sequence, Verifying Observer Sequence): the items stay, so a
+    Type 1 or 1C sequence is not left empty; what the table lists inside gets its action, every other
+    text, name, date and time a dummy (an empty one stays empty), at every depth; coded concepts,
+    code strings, numbers and UIDs the table does not list stay."""
+    ds = dicomfast.Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.22"  # Enhanced SR
+    ds.SOPInstanceUID = "1.2.3.4.5"
+    ds.PatientID = PID
+    observer = dicomfast.Dataset()
+    observer.VerifyingObserverName = "Smith^Jane"
+    observer.VerifyingOrganization = "General Hospital"
+    observer.VerificationDateTime = "20240102030405"
+    ds.VerifyingObserverSequence = [observer]
+    code = dicomfast.Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "121071", "DCM", "Finding"
+    text = dicomfast.Dataset()
+    text.RelationshipType, text.ValueType = "CONTAINS", "TEXT"
+    text.ConceptNameCodeSequence = [code]
+    text.TextValue = "Jane Smith, seen on 2 January, mass in the left breast"
+    text.ObservationDateTime = "20240102"
+    number = dicomfast.Dataset()
+    number.NumericValue = "12.5"
+    number.FloatingPointValue = 12.5
+    measured = dicomfast.Dataset()
+    measured.RelationshipType, measured.ValueType = "CONTAINS", "NUM"
+    measured.MeasuredValueSequence = [number]
+    measured.TextValue = ""  # not listed, empty: stays empty
+    ds.ContentSequence = [text, measured]
+    dicomfast.deidentify(ds, key=KEY)
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    result = dicomfast.dcmread(io.BytesIO(out.getvalue()))
+    observer = result.VerifyingObserverSequence[0]
+    assert observer.VerifyingObserverName == "ANONYMIZED" and observer.VerifyingOrganization == "ANONYMIZED"
+    assert observer.VerificationDateTime != "20240102030405"
+    first, second = result.ContentSequence
+    assert (first.RelationshipType, first.ValueType) == ("CONTAINS", "TEXT")
+    concept = first.ConceptNameCodeSequence[0]
+    assert (concept.CodeValue, concept.CodingSchemeDesignator, concept.CodeMeaning) == ("121071", "DCM", "Finding")
+    assert first.TextValue == "ANONYMIZED"
+    assert first.ObservationDateTime == "19000101000000"  # X/D in an item: D (the items' IOD-independent rule)
+    assert second.MeasuredValueSequence[0].NumericValue == 12.5  # DS, read as a number
+    assert second.MeasuredValueSequence[0].FloatingPointValue == 12.5
+    assert second.TextValue in ("", None)
+    for word in (b"Smith", b"Jane", b"General", b"breast", b"20240102"):
+        assert word not in out.getvalue(), word
+

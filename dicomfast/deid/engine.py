@@ -56,6 +56,14 @@ _PATIENT_ID = 0x00100020
 _OVERLAY_DATA = 0x60003000
 _MEDIA_SOP_INSTANCE = 0x00020003
 _CODE_VALUE, _CODING_SCHEME, _CODE_MEANING = 0x00080100, 0x00080102, 0x00080104
+#: Inside a dummy sequence (action D on a sequence), the values the table does not list that are
+#: replaced by their VR's dummy: text, names, dates and times (code strings, numbers and UIDs not
+#: listed stay: enumerated values, measurements, registry UIDs).
+_DUMMIED_VRS = frozenset(("AE", "AS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UR", "UT"))
+#: ... except the attributes of a coded concept (Code Sequence Macro, PS3.3 Table 8.8-1): they come
+#: from vocabularies (DCM, SCT, LOINC...) and keep the concept names of a structured document.
+_CODE_TAGS = frozenset((0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080106, 0x00080107, 0x00080119,
+                        0x00080120, 0x00080122))
 _CODE_VRS = tuple(datadict.entry(tag)[0] for tag in (_CODE_VALUE, _CODING_SCHEME, _CODE_MEANING))  # SH, SH, LO
 #: Defects of a tolerant read after which a written file would be incomplete: refused.
 _REFUSED_DEFECTS = frozenset(("value_truncated", "deflate_truncated", "missing_delimiter"))
@@ -270,10 +278,12 @@ class _Job:
 
     # -- the walk -------------------------------------------------------------------------------
 
-    def walk(self, ds: Dataset, path: str, clean: bool) -> None:
+    def walk(self, ds: Dataset, path: str, clean: bool, dummy: bool = False) -> None:
         """Apply the profile to the elements of ``ds`` and, recursively, of its items. ``clean``:
         inside a sequence being cleaned (Clean Structured Content, Clean Graphics), kept text is
-        cleaned too. The elements removed are deleted together at the end (one edit)."""
+        cleaned too. ``dummy``: inside a sequence whose action is D, the values the table does not
+        list are made dummies too (:data:`_DUMMIED_VRS`, coded concepts excepted). The elements
+        removed are deleted together at the end (one edit)."""
         action_of = (self.item_rules if path else self.rules).action
         overlay_removed = self.overlay_removed
         # kept elements that still need a look: sequences (their items are walked), dates when
@@ -292,17 +302,29 @@ class _Job:
             if action is None or action == "K":
                 element = ds[tag]
                 vr = element.VR
-                if vr in looked_at or (clean and vr in _TEXT_VRS):
-                    self.apply(ds, element, "K", path, clean, doomed, tag)
+                if dummy and action is None and vr in _DUMMIED_VRS and tag not in _CODE_TAGS:
+                    value = element.value
+                    if value is not None and value != "" and value != []:  # an empty one stays empty
+                        self.set(ds, tag, vr, self.dummy(tag, vr, element))
+                        self.actions.append(_action((path, tag, "D")))
+                elif vr in looked_at or (clean and vr in _TEXT_VRS):
+                    self.apply(ds, element, "K", path, clean, doomed, tag, dummy)
                 continue
-            self.apply(ds, ds[tag], action, path, clean, doomed, tag)
+            self.apply(ds, ds[tag], action, path, clean, doomed, tag, dummy)
         if private:
             self.private(ds, private, path, clean, doomed)
         if doomed:
             ds.delete_tags(doomed)
 
-    def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool, doomed: list, tag: int) -> None:
-        """Apply ``action`` to ``element``, whose tag (a plain int: ``element.tag`` makes a ``Tag``) is ``tag``."""
+    def apply(self, ds: Dataset, element: Any, action: str, path: str, clean: bool, doomed: list, tag: int,
+              dummy: bool = False) -> None:
+        """Apply ``action`` to ``element``, whose tag (a plain int: ``element.tag`` makes a ``Tag``) is ``tag``.
+
+        D on a sequence keeps its items, each made a dummy (PS3.15 E.1: D is "a non-zero length
+        value", and an empty sequence leaves a Type 1 or 1C sequence invalid, such as an SR's Content
+        Sequence or Verifying Observer Sequence): the profile applied to the attributes it lists, and
+        every other text, name, date and time replaced by its VR's dummy, at every depth; coded
+        concepts, code strings, numbers and registry UIDs stay, so the structure stays valid."""
         vr = element.VR
         if action == "Z" and (tag == _PATIENT_NAME or tag == _PATIENT_ID):
             # Z allows "a non-zero length value that may be a dummy" (PS3.15 E.1): the patient's
@@ -313,10 +335,13 @@ class _Job:
         elif action == "Z":
             self.set(ds, tag, vr, [] if vr == "SQ" else None)
         elif action == "D":
-            self.set(ds, tag, vr, [] if vr == "SQ" else self.dummy(tag, vr, element))
+            if vr == "SQ":
+                self.items(element, path, clean, True)
+            else:
+                self.set(ds, tag, vr, self.dummy(tag, vr, element))
         elif action == "U":
             if vr == "SQ":
-                self.items(element, path, clean)
+                self.items(element, path, clean, dummy)
                 return
             new = self.uid(element.value)
             self.set(ds, tag, "UI", new)
@@ -326,7 +351,7 @@ class _Job:
                 return
         else:  # K, U*: kept; its items are walked, its dates shifted with Modified Dates
             if vr == "SQ":
-                self.items(element, path, clean)
+                self.items(element, path, clean, dummy)
             elif vr in ("DA", "DT") and self.shift_dates:
                 self.shift(ds, element, path)
             elif clean and vr in _TEXT_VRS:
@@ -334,10 +359,10 @@ class _Job:
             return
         self.actions.append(_action((path, tag, action)))
 
-    def items(self, element: Any, path: str, clean: bool) -> None:
+    def items(self, element: Any, path: str, clean: bool, dummy: bool = False) -> None:
         prefix = f"{path}{_tag_text(element.tag)}"
         for k, item in enumerate(element.value):
-            self.walk(item, f"{prefix}[{k}]", clean)
+            self.walk(item, f"{prefix}[{k}]", clean, dummy)
 
     def shift(self, ds: Dataset, element: Any, path: str) -> None:
         new = self.shifted(element.value)

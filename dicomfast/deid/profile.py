@@ -89,7 +89,8 @@ def choose(basic: str, std_comp_iod: bool, attribute_type: str | None = NO_IOD) 
       and ``X`` allowed: ``X``; otherwise ``D`` where allowed, else ``Z``: a dummy or an empty
       value carries nothing of the original, and a dummy satisfies every type.
 
-    For a sequence the engine writes ``D`` as ``Z`` (an empty sequence): a dummy item would not
+    For a sequence ``D`` keeps the items, each made a dummy (the engine's ``apply``): an empty
+    sequence would leave a Type 1 or 1C sequence invalid, and an item made up from nothing would not
     satisfy its macro.
     """
     if "/" not in basic:
