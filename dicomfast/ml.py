@@ -159,6 +159,7 @@ def read_batch(
     window: Any = None,
     dtype: Any = None,
     strict: bool = False,
+    storage_options: dict | None = None,
 ) -> np.ndarray:
     """Read ``paths`` (a list of paths, or an index table) into one array and return it.
 
@@ -174,6 +175,7 @@ def read_batch(
     be read, or whose image does not fit ``out``, raises :class:`~dicomfast.errors.FileReadError`
     naming it (``.path``, ``.index``); a bad ``out`` raises ``TypeError`` / ``ValueError`` first.
     ``strict=True`` reads the files with ``dcmread(..., strict=True)`` (:mod:`dicomfast.defects`).
+    ``storage_options``: the URLs' request options, as :func:`dicomfast.dcmread`'s.
     """
     return read_items(_paths_of(paths), out, workers=workers, frame=frame, rescale=rescale, window=window,
-                      dtype=dtype, strict=strict)
+                      dtype=dtype, strict=strict, storage_options=storage_options)

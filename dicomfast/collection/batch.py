@@ -14,7 +14,7 @@ from ..dataset import Dataset
 from ..errors import DicomError, FileReadError
 from ..pixels import allocate, check_claimed_size, check_window, fill, output_dtype, pixel_info, stored_dtype
 from ..reader import dcmread
-from ..sources import is_remote
+from ..sources import check_storage_options, is_remote, source_of
 from . import threads
 
 __all__ = ["read_items", "check_frame_option", "item_error"]
@@ -58,7 +58,8 @@ def _check_out(out: Any, n: int, frame: int | None, dtype: Any, rescale: bool, w
 
 def read_items(items: Sequence[Any], out: np.ndarray | None = None, *, workers: int | None = None,
                frame: int | None = None, rescale: bool = True, window: Any = None, dtype: Any = None,
-               strict: bool = False, fetch: Callable[[Any], Dataset] | None = None) -> np.ndarray:
+               strict: bool = False, storage_options: dict | None = None,
+               fetch: Callable[[Any], Dataset] | None = None) -> np.ndarray:
     """:func:`dicomfast.read_batch` of ``items`` (paths, URLs, ByteSources or Datasets; see it for
     the options, ``out`` and the errors).
 
@@ -67,6 +68,7 @@ def read_items(items: Sequence[Any], out: np.ndarray | None = None, *, workers: 
     once); the items name themselves in errors (a URL, say). Without ``out``, the first item is
     fetched first, its header sizes the batch, and it is not fetched again."""
     workers = threads.check_workers(workers)
+    options = check_storage_options(storage_options)
     frame = check_frame_option(frame)
     window = check_window(window)
     ready: dict[int, Dataset] = {}
@@ -82,7 +84,7 @@ def read_items(items: Sequence[Any], out: np.ndarray | None = None, *, workers: 
                 header = first
                 pixel_info(header)
             else:
-                header = dcmread(first, stop_before_pixels=True, strict=strict)
+                header = dcmread(first, stop_before_pixels=True, strict=strict, storage_options=options)
                 if not is_remote(first):  # (a URL's size costs a request; its pixel data's length is checked)
                     check_claimed_size(header, os.path.getsize(first))
             rows, cols = int(header.Rows), int(header.Columns)
@@ -98,7 +100,7 @@ def read_items(items: Sequence[Any], out: np.ndarray | None = None, *, workers: 
 
     def one(i: int, item: Any) -> None:
         try:
-            src = item if fetch is None else ready.pop(i) if i in ready else fetch(item)
+            src = source_of(item, options) if fetch is None else ready.pop(i) if i in ready else fetch(item)
             if frame is None:
                 fill(src, out[i], rescale=rescale, window=window, strict=strict)
             else:
