@@ -478,14 +478,18 @@ def test_opened_source_pickles(server, ct_bytes):
 
 # -- S3: s3fs and botocore against moto's server behind a fault layer --------------------------------
 
+BUCKET = "dicom-faults"
+
+
 @pytest.fixture(scope="module")
 def s3(ct_bytes):
     pytest.importorskip("s3fs", reason="s3:// needs s3fs")
     pytest.importorskip("moto", reason="the S3 tests run moto's server")
     with MotoS3Server() as server:
-        server.fs.mkdir("dicom")
-        server.fs.pipe("dicom/ct.dcm", ct_bytes)
-        server.faults.prefix = "/dicom/"  # object reads misbehave, the setup above did not
+        if not server.fs.exists(BUCKET):  # (moto's backend lives as long as the process: other modules' too)
+            server.fs.mkdir(BUCKET)
+        server.fs.pipe(f"{BUCKET}/ct.dcm", ct_bytes)
+        server.faults.prefix = f"/{BUCKET}/"  # object reads misbehave, the setup above did not
         yield server
 
 
@@ -498,7 +502,7 @@ def s3_faults(s3):
     s3.faults.reset()
 
 
-S3_URL = "s3://dicom/ct.dcm"
+S3_URL = f"s3://{BUCKET}/ct.dcm"
 
 
 def _s3_gets(s3):
@@ -506,7 +510,7 @@ def _s3_gets(s3):
 
 
 def test_s3_missing_object_or_bucket(s3_faults):
-    for url in ("s3://dicom/missing.dcm", "s3://no-such-bucket/ct.dcm"):
+    for url in (f"s3://{BUCKET}/missing.dcm", "s3://no-such-bucket/ct.dcm"):
         s3_faults.counter.reset()
         with pytest.raises(FileNotFoundError) as info:
             dicomfast.dcmread(url, storage_options={"retries": RETRIES})
