@@ -19,7 +19,10 @@ The operations: **header** (one slice's header: ``stop_before_pixels`` / the ins
 metadata), **one frame** and **ten scattered frames** of each multi-frame file (decoded arrays,
 except dicomweb-client's, which returns the frames' bytes undecoded; dicomfast's client first asks
 for the instance's metadata, for the Image Pixel module, unless it is given as ``metadata=``),
-**series** (the whole series as a float32 Hounsfield volume, sorted along the slice normal).
+**series** (the whole series as a float32 Hounsfield volume, sorted along the slice normal),
+**batch** (16 of its slices in a shuffled order into one float32 Hounsfield array, as an ML loader
+asks: ``read_batch`` of the URLs, ``DICOMwebClient.read_batch`` of the instances with 1 and 4
+workers, pydicom + fsspec and dicomweb-client's ``retrieve_instance`` one after another).
 
 Requests and bytes (the bodies of the answers) are counted on one run of each case, read by the
 servers; times are medians of ``repeat`` passes in which the cases take turns (one untimed pass
@@ -55,6 +58,7 @@ OPERATIONS = (
     ("frames10_native", "ten scattered frames, native"),
     ("frames10_rle", "ten scattered frames, RLE"),
     ("series", "whole series -> float32 HU volume"),
+    ("batch", "batch of 16 slices -> float32 HU"),
 )
 #: (key, label) of the tools
 TOOLS = (
@@ -66,6 +70,7 @@ TOOLS = (
     ("pydicom_s3", "pydicom + fsspec S3 (moto)"),
     ("dicomfast_web", "dicomfast DICOMwebClient (1 request)"),
     ("dicomfast_web_meta", "dicomfast DICOMwebClient, metadata= given"),
+    ("dicomfast_web_1", "dicomfast DICOMwebClient, workers=1"),
     ("dicomfast_web_4", "dicomfast DICOMwebClient, workers=4"),
     ("dicomweb_client", "dicomweb-client"),
 )
@@ -132,6 +137,14 @@ def _hu_volume(datasets: list) -> Any:
     return out
 
 
+def _hu_batch(datasets: list) -> Any:
+    """pydicom datasets, in the order given, stacked as float32 Hounsfield units."""
+    import numpy as np
+    from pydicom.pixels import apply_modality_lut
+
+    return np.stack([apply_modality_lut(ds.pixel_array, ds).astype(np.float32) for ds in datasets])
+
+
 def _jobs(data: dict, web: Any, dwc: Any) -> dict[tuple[str, str], Callable[[], Any]]:
     """``{(operation, tool): call}`` for every case that can run here."""
     import fsspec
@@ -179,6 +192,9 @@ def _jobs(data: dict, web: Any, dwc: Any) -> dict[tuple[str, str], Callable[[], 
         urls = data[f"{where}_series"]
         jobs["series", f"dicomfast_{where}"] = lambda urls=urls: dicomfast.load_series(urls).array
         jobs["series", f"pydicom_{where}"] = lambda urls=urls: _hu_volume([pd_open(u) for u in urls])
+        picked = [urls[k] for k in data["batch"]]
+        jobs["batch", f"dicomfast_{where}"] = lambda picked=picked: dicomfast.read_batch(picked)
+        jobs["batch", f"pydicom_{where}"] = lambda picked=picked: _hu_batch([pd_open(u) for u in picked])
     if web is not None:
         study, series, instance = data["series_uids"][0]
         jobs["header", "dicomfast_web"] = lambda: web.retrieve_metadata(study, series, instance)
@@ -198,6 +214,11 @@ def _jobs(data: dict, web: Any, dwc: Any) -> dict[tuple[str, str], Callable[[], 
         jobs["series", "dicomfast_web_4"] = lambda: web.load_series(study, series, workers=4).array
         jobs["series", "dicomweb_client"] = lambda: _hu_volume(
             dwc.retrieve_series(study, series, media_types=(("application/dicom", "*"),)))
+        picked_uids = [data["series_uids"][k] for k in data["batch"]]
+        jobs["batch", "dicomfast_web_1"] = lambda: web.read_batch(picked_uids, workers=1)
+        jobs["batch", "dicomfast_web_4"] = lambda: web.read_batch(picked_uids, workers=4)
+        jobs["batch", "dicomweb_client"] = lambda: _hu_batch(
+            [dwc.retrieve_instance(*u, media_types=(("application/dicom", "*"),)) for u in picked_uids])
     return jobs
 
 
@@ -210,6 +231,8 @@ def _reference(op: str, data: dict) -> Any:
         return None
     if op == "series":
         return _hu_volume([pydicom.dcmread(p) for p in data["series_paths"]])
+    if op == "batch":
+        return _hu_batch([pydicom.dcmread(data["series_paths"][k]) for k in data["batch"]])
     kind = op.rsplit("_", 1)[1]
     ks = [data["one_frame"]] if op.startswith("frame_") else data["ten_frames"]
     return np.asarray(pydicom.dcmread(data[f"{kind}_path"]).pixel_array)[ks]
@@ -251,6 +274,7 @@ def run(n_files: int = 40, frames: int = 60, size: int = 256, repeat: int | None
             "rle_path": str(_multiframe(root / "rle.dcm", True, frames, size)),
             "one_frame": (2 * frames) // 3,
             "ten_frames": scattered(frames),
+            "batch": [(7 * i) % n_files for i in range(min(16, n_files))],  # a loader's shuffled pick
         }
         problems: dict[str, str] = {}
         with contextlib.ExitStack() as stack:
@@ -340,7 +364,7 @@ def _count_and_time(jobs: dict, data: dict, counters: list, repeat: int,
         requests = [r for counter in counters for r in counter.requests]
         counts[key] = {"requests": len(requests), "bytes": sum(r.sent for r in requests)}
         ref = _reference(op, data)
-        if ref is not None and (tool != "dicomweb_client" or op == "series"):  # its frames are bytes
+        if ref is not None and (tool != "dicomweb_client" or op in ("series", "batch")):  # its frames are bytes
             if not np.array_equal(np.asarray(got), ref):
                 problems[key] = "differs from pydicom's array of the local file"
     samples: dict[str, list[float]] = {f"{op}/{tool}": [] for op, tool in jobs}

@@ -18,13 +18,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .collection import threads as _threads
-from .dataset import Dataset
-from .errors import DicomError, FileReadError
-from .pixels import allocate, check_claimed_size, check_window, fill, output_dtype, read_dataset, stored_dtype, pixel_info
-from .reader import dcmread
-from .sources import is_remote
+from .collection.batch import check_frame_option, item_error, read_items
 from .collection.series import readable_rows, table_columns, table_paths
+from .dataset import Dataset
+from .errors import DicomError
+from .pixels import allocate, check_window, fill, output_dtype, pixel_info, read_dataset
 
 __all__ = ["DicomDataset", "read_batch"]
 
@@ -40,24 +38,6 @@ def _paths_of(source: Any) -> list:
         if not isinstance(item, (str, os.PathLike, Dataset)):
             raise TypeError(f"expected paths (or dicomfast Datasets), not {type(item).__name__}")
     return [item if isinstance(item, Dataset) else os.fspath(item) for item in items]
-
-
-def _check_frame(frame: Any) -> int | None:
-    if frame is None:
-        return None
-    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
-        raise TypeError(f"frame must be an int or None, not {type(frame).__name__}")
-    if frame < 0:
-        raise ValueError(f"frame must be 0 or more, not {frame}")
-    return int(frame)
-
-
-def _wrap(exc: BaseException, path: Any, index: int) -> FileReadError:
-    where = f"file {index} ({path})" if not isinstance(path, Dataset) else f"dataset {index}"
-    text = str(exc)
-    if not isinstance(path, Dataset):
-        text = text.replace(f"{path}: ", "")
-    return FileReadError(f"{where}: {text}", path=None if isinstance(path, Dataset) else path, index=index)
 
 
 def read_image(src: Any, *, frame: int | None = None, rescale: bool = True, window: Any = None,
@@ -113,7 +93,7 @@ class DicomDataset:
     ) -> None:
         self.paths = _paths_of(source)
         self.strict = bool(strict)
-        self.frame = _check_frame(frame)
+        self.frame = check_frame_option(frame)
         self.rescale = bool(rescale)
         self.window = check_window(window)
         self.dtype = None if dtype is None else output_dtype(dtype, rescale, self.window)
@@ -154,7 +134,7 @@ class DicomDataset:
             image = read_image(path, frame=self.frame, rescale=self.rescale, window=self.window, dtype=self.dtype,
                                strict=self.strict)
         except (DicomError, OSError, ValueError, IndexError) as exc:
-            raise _wrap(exc, path, index) from exc
+            raise item_error(exc, path, index) from exc
         if self.transform is not None:
             image = self.transform(image)
         if self.labels is None:
@@ -179,6 +159,7 @@ def read_batch(
     window: Any = None,
     dtype: Any = None,
     strict: bool = False,
+    storage_options: dict | None = None,
 ) -> np.ndarray:
     """Read ``paths`` (a list of paths, or an index table) into one array and return it.
 
@@ -194,53 +175,7 @@ def read_batch(
     be read, or whose image does not fit ``out``, raises :class:`~dicomfast.errors.FileReadError`
     naming it (``.path``, ``.index``); a bad ``out`` raises ``TypeError`` / ``ValueError`` first.
     ``strict=True`` reads the files with ``dcmread(..., strict=True)`` (:mod:`dicomfast.defects`).
+    ``storage_options``: the URLs' request options, as :func:`dicomfast.dcmread`'s.
     """
-    items = _paths_of(paths)
-    workers = _threads.check_workers(workers)
-    frame = _check_frame(frame)
-    window = check_window(window)
-    if out is None:
-        if not items:
-            raise ValueError("read_batch needs at least one path, or an out array")
-        first = items[0]
-        try:
-            if isinstance(first, Dataset):
-                header = first
-                pixel_info(header)  # its claimed size against its data, before out is sized from it
-            else:
-                header = dcmread(first, stop_before_pixels=True, strict=strict)
-                if not is_remote(first):  # (a URL's size costs a request; its pixel data's length is checked)
-                    check_claimed_size(header, os.path.getsize(first))
-            rows, cols = int(header.Rows), int(header.Columns)
-            nframes = header.get("NumberOfFrames")
-            stored = stored_dtype(header)
-        except (DicomError, OSError, AttributeError, TypeError) as exc:
-            raise _wrap(exc, first, 0) from exc
-        nframes = nframes if isinstance(nframes, int) and nframes > 1 and frame is None else 1
-        shape = (len(items), rows, cols) if nframes == 1 else (len(items), nframes, rows, cols)
-        out = allocate(shape, output_dtype(dtype, rescale, window, stored), "the batch")
-    else:
-        if not isinstance(out, np.ndarray):
-            raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
-        if dtype is not None and np.dtype(dtype) != out.dtype:
-            raise TypeError(f"dtype {np.dtype(dtype)} differs from out's dtype {out.dtype}")
-        output_dtype(out.dtype, rescale, window)  # a dtype the options can produce
-        if out.ndim not in (3, 4) or (frame is not None and out.ndim != 3):
-            want = "(N, rows, cols)" if frame is not None else "(N, rows, cols) or (N, frames, rows, cols)"
-            raise ValueError(f"out must have shape {want}, not {out.shape}")
-        if out.shape[0] != len(items):
-            raise ValueError(f"out holds {out.shape[0]} images for {len(items)} paths")
-        if not out.flags.c_contiguous or not out.flags.writeable:
-            raise ValueError("out must be C-contiguous and writable")
-
-    def one(i: int, path: Any) -> None:
-        try:
-            if frame is None:
-                fill(path, out[i], rescale=rescale, window=window, strict=strict)
-            else:
-                fill(path, out[i:i + 1], frames=[frame], rescale=rescale, window=window, strict=strict)
-        except (DicomError, OSError, ValueError, IndexError) as exc:
-            raise _wrap(exc, path, i) from exc
-
-    _threads.run(one, items, workers)
-    return out
+    return read_items(_paths_of(paths), out, workers=workers, frame=frame, rescale=rescale, window=window,
+                      dtype=dtype, strict=strict, storage_options=storage_options)

@@ -14,7 +14,7 @@ from .core._dataset import new_dataset
 from .dataset import Dataset, FileMetaDataset, Fragments, item_at, register_unpickle
 from .defects import Defect, DefectError, defect
 from .errors import DicomError, InflateError, InvalidLengthError, NotDicomError, TruncatedError
-from .sources import ByteSource, FileSource, is_remote, open_source
+from .sources import ByteSource, FileSource, is_remote, open_source, source_of
 from .tags import to_tag
 
 __all__ = ["dcmread", "read_file_meta", "read_header_source", "read_source",
@@ -43,6 +43,7 @@ def dcmread(
     force: bool = False,
     mmap: bool = False,
     strict: bool = False,
+    storage_options: dict | None = None,
 ) -> Dataset:
     """Read a DICOM dataset from a path, a binary file object, or a bytes-like object; or, with
     fsspec installed (``dicomfast[remote]``), from a URL (``s3://``, ``gs://``, ``https://``,
@@ -59,10 +60,15 @@ def dcmread(
     the last value cut short as pydicom cuts it. ``strict=True`` raises on the first defect: a
     :class:`~dicomfast.defects.DefectError`, or for truncation ``TruncatedError`` as before.
 
+    ``storage_options`` (a URL only): ``timeout`` and ``retries`` of its requests (as
+    :func:`~dicomfast.sources.open_source`'s; every reader that takes URLs takes this dict), and
+    fsspec's own options, passed to the filesystem (``{"anon": True}`` for a public S3 bucket).
+
     Raises a :class:`~dicomfast.errors.DicomError` subclass for data that is not DICOM or is
     damaged; a :class:`~dicomfast.errors.TruncatedError` or ``InvalidLengthError`` carries the
     elements read before the fault as its ``partial`` attribute.
     """
+    src = source_of(src, storage_options)
     wanted = None if specific_tags is None else _wanted_tags(specific_tags)
     header_only = stop_before_pixels or wanted is not None
     options = (stop_before_pixels, wanted, force)

@@ -25,16 +25,18 @@ asked for (a wrong ``Content-Range``, fewer or more bytes than the range, an HTM
 from __future__ import annotations
 
 import email.utils
+import errno
 import os
 import re
 import sys
 import threading
 import time
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from .errors import DicomError, TransportError
 
-__all__ = ["ByteSource", "FileSource", "FsspecSource", "Range", "open_source", "is_remote", "coalesce",
+__all__ = ["ByteSource", "FileSource", "FsspecSource", "Range", "open_source", "is_remote", "coalesce", "source_of",
+           "check_storage_options",
            "require_fsspec", "list_files", "Timeout", "check_timeout", "check_retries", "backoff_time",
            "retry_after", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES", "RETRY_STATUSES"]
 
@@ -257,12 +259,23 @@ def _storage_options(protocol: str, timeout: Timeout, options: dict) -> dict:
         config = dict(options.get("config_kwargs") or {})
         config.setdefault("connect_timeout", timeout.connect)
         config.setdefault("read_timeout", timeout.read)
+        config.setdefault("retries", {"total_max_attempts": 1})  # one try a call: FsspecSource retries
         options["config_kwargs"] = config
     return options
 
 
+def _one_try(fs: Any) -> Any:
+    """``fs`` with its own retry loop off where it has one (s3fs: five tries of a throttled or
+    timed-out call, around botocore's), so that ``retries`` counts every request: FsspecSource's
+    loop is the only one. (An attribute, not an option: s3fs takes none; set again on unpickling.)"""
+    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    if "s3" in protocols and isinstance(getattr(fs, "retries", None), int):
+        fs.retries = 1
+    return fs
+
+
 def _transient_types() -> tuple:
-    types: list = [ConnectionError, TimeoutError]
+    types: list = [ConnectionError, TimeoutError]  # (a FileNotFoundError is never transient)
     if "aiohttp" in sys.modules:
         import aiohttp
 
@@ -270,7 +283,8 @@ def _transient_types() -> tuple:
     if "botocore" in sys.modules:
         import botocore.exceptions
 
-        types.append(botocore.exceptions.HTTPClientError)
+        # read timeouts and connections closed; connections refused or timed out
+        types += [botocore.exceptions.HTTPClientError, botocore.exceptions.ConnectionError]
     if "fsspec" in sys.modules:
         from fsspec.exceptions import FSTimeoutError
 
@@ -285,11 +299,32 @@ def _transient(exc: BaseException) -> bool:
 
         if isinstance(exc, aiohttp.ClientResponseError):  # an HTTP status (or an answer that did not parse)
             return exc.status in RETRY_STATUSES
+    status = _s3_status(exc)
+    if status is not None:  # s3fs's OSError for an S3 error answer (SlowDown: 503)
+        return status in RETRY_STATUSES
     return isinstance(exc, _transient_types())
+
+
+def _s3_answer(exc: BaseException) -> dict | None:
+    """The ``ResponseMetadata`` of the botocore ``ClientError`` behind ``exc`` (s3fs raises an
+    ``OSError`` caused by it), or None."""
+    cause = exc if hasattr(exc, "response") else exc.__cause__
+    response = getattr(cause, "response", None)
+    return response.get("ResponseMetadata") if isinstance(response, dict) else None
+
+
+def _s3_status(exc: BaseException) -> int | None:
+    meta = _s3_answer(exc)
+    status = meta.get("HTTPStatusCode") if meta else None
+    return status if isinstance(status, int) else None
 
 
 def _wait(exc: BaseException, failures: int) -> float:
     headers = getattr(exc, "headers", None)
+    if headers is None:
+        meta = _s3_answer(exc)
+        headers = meta.get("HTTPHeaders") if meta else None
+        headers = {str(k).title(): v for k, v in headers.items()} if isinstance(headers, dict) else None
     asked = retry_after(headers.get("Retry-After")) if headers is not None else None
     return asked if asked is not None else backoff_time(failures)
 
@@ -325,9 +360,21 @@ class FsspecSource(ByteSource):
         self._traced = _TRACE is not None and _TRACE in (getattr(fs, "client_kwargs", None) or {}).get(
             "trace_configs", ())
 
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        _one_try(self.fs)
+
+    def _missing(self, exc: FileNotFoundError) -> FileNotFoundError:
+        """A missing object (or bucket): a ``FileNotFoundError`` whose ``filename`` is the URL."""
+        why = str(exc)
+        return FileNotFoundError(errno.ENOENT, f"no such object ({why})" if why else "no such object", self.name)
+
     def _failed(self, exc: BaseException, what: str) -> TransportError:
         tries = f" ({self.retries + 1} tries)" if self.retries and _transient(exc) else ""
-        return TransportError(f"{self.name}: reading {what} failed{tries}: {type(exc).__name__}: {exc}", self.name)
+        status = _s3_status(exc)
+        answered = f" (HTTP {status})" if status is not None else ""
+        return TransportError(f"{self.name}: reading {what} failed{tries}{answered}: {type(exc).__name__}: {exc}",
+                              self.name)
 
     def _cat(self, offset: int, end: int | None) -> bytes:
         failures = 0
@@ -336,8 +383,8 @@ class FsspecSource(ByteSource):
             kwargs = {"trace_request_ctx": answers} if self._traced else {}
             try:
                 data = self.fs.cat_file(self.path, start=offset, end=end, **kwargs)
-            except FileNotFoundError:
-                raise
+            except FileNotFoundError as exc:
+                raise self._missing(exc) from exc
             except Exception as exc:  # noqa: BLE001 - every backend's transport errors, named once
                 failures += 1
                 if failures > self.retries or not _transient(exc):
@@ -430,7 +477,7 @@ class FsspecSource(ByteSource):
             again, error = [], None
             for i, data, start, end in zip(todo, got, starts, ends):
                 if isinstance(data, FileNotFoundError):
-                    raise data
+                    raise self._missing(data) from data
                 if isinstance(data, BaseException):
                     if failures < self.retries and _transient(data):
                         again.append(i)
@@ -494,6 +541,7 @@ def open_source(src: Any, *, timeout: float | tuple[float, float] = DEFAULT_TIME
             protocol = fsspec.core.split_protocol(src)[0] or "file"
             options = _storage_options(protocol, timeout, storage_options)
             fs, path = fsspec.core.url_to_fs(src, **options)
+            _one_try(fs)
         except (ValueError, ImportError) as exc:
             raise DicomError(f"{src}: no fsspec filesystem for this URL ({exc})") from exc
         return FsspecSource(fs, path, src, retries=retries)
@@ -505,10 +553,38 @@ def open_source(src: Any, *, timeout: float | tuple[float, float] = DEFAULT_TIME
     raise TypeError(f"not a path, URL or fsspec file: {type(src).__name__}")
 
 
+def check_storage_options(storage_options: Any) -> dict:
+    """A reader's ``storage_options`` as a dict (``{}`` for None); its ``timeout`` and ``retries``
+    are checked here, before any request (the rest are fsspec's, checked by the filesystem)."""
+    if storage_options is None:
+        return {}
+    if not isinstance(storage_options, Mapping):
+        raise TypeError(f"storage_options must be a dict, not {type(storage_options).__name__}")
+    options = dict(storage_options)
+    if "timeout" in options:
+        check_timeout(options["timeout"])
+    if "retries" in options:
+        check_retries(options["retries"])
+    return options
+
+
+def source_of(src: Any, storage_options: Any) -> Any:
+    """What a reader reads for ``src`` given its ``storage_options``: ``src`` itself when there are
+    none, a URL opened with them (:func:`open_source`: ``timeout`` and ``retries`` are ours, the
+    other keys go to fsspec). Options given with anything but a URL are a ``ValueError``: a local
+    path, an fsspec file or an opened source have their settings already."""
+    options = check_storage_options(storage_options)
+    if not options:
+        return src
+    if type(src) is str and "://" in src:
+        return open_source(src, **options)
+    raise ValueError(f"storage_options apply to URLs, not to {type(src).__name__} {src!r}")
+
+
 def list_files(url: str, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
-               retries: int = DEFAULT_RETRIES) -> list[str]:
+               retries: int = DEFAULT_RETRIES, **storage_options: Any) -> list[str]:
     """The files under a URL, sorted, as URLs (one listing: ``fs.find``); the URL itself when it is
-    a file. ``timeout`` and ``retries`` as :func:`open_source`'s."""
+    a file. ``timeout``, ``retries`` and ``storage_options`` as :func:`open_source`'s."""
     fsspec = require_fsspec()
     timeout = check_timeout(timeout)
     retries = check_retries(retries)
@@ -516,7 +592,8 @@ def list_files(url: str, *, timeout: float | tuple[float, float] = DEFAULT_TIMEO
     while True:
         try:
             protocol = fsspec.core.split_protocol(url)[0] or "file"
-            fs, path = fsspec.core.url_to_fs(url, **_storage_options(protocol, timeout, {}))
+            fs, path = fsspec.core.url_to_fs(url, **_storage_options(protocol, timeout, storage_options))
+            _one_try(fs)
             if not fs.isdir(path):
                 return [url]
             found = fs.find(path)

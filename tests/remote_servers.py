@@ -5,7 +5,8 @@
   ``requests`` (method, path, range) and ``bytes_sent``. Written on the standard library's
   ``http.server`` (which ignores ``Range``), as a test double, not as a product.
 * :class:`MotoS3Server`: moto's S3-compatible server, whose requests are counted by a WSGI wrapper
-  around its app (:class:`CountingWSGI`), with fsspec's ``s3://`` pointed at it.
+  around its app (:class:`CountingWSGI`), with fsspec's ``s3://`` pointed at it; a second wrapper
+  (:class:`FaultWSGI`, ``faults``) makes its object reads fail, stall or throttle on request.
 * :class:`FaultServer`: a server that misbehaves on purpose, one ``mode`` at a time (closes early,
   lies about lengths, answers the wrong range or content type, breaks its multipart bodies, fails
   then succeeds, stalls), for the fault tests (tests/test_remote_faults.py).
@@ -204,9 +205,71 @@ class CountingWSGI:
         return [body]
 
 
+_SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+              b"<Message>Please reduce your request rate.</Message></Error>")
+
+
+class FaultWSGI:
+    """A WSGI app in front of another (moto's) whose GETs under ``prefix`` (object reads) misbehave,
+    one ``mode`` at a time (``reset``): ``"ok"``; ``"status"``: the first ``fail_first`` GETs (all,
+    with -1) answer ``fail_status`` with S3's SlowDown error document; ``"stall"``: no answer until
+    ``release()`` (or ``stall_seconds``); ``"stall_body"``: the headers and the first 100 bytes,
+    then a stall; ``"close_early"``: the headers and the first 100 bytes, then the connection
+    closes (a body cut short)."""
+
+    def __init__(self, app: Any, prefix: str = "/", counter: Any = None) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.counter = counter  # counts the answers made here (the others are the app's)
+        self.stall_seconds = 10.0
+        self._release = threading.Event()
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self, mode: str = "ok", fail_first: int = 0, fail_status: int = 503) -> None:
+        self.mode, self.fail_first, self.fail_status = mode, fail_first, fail_status
+        self._failed = 0
+
+    def release(self) -> None:
+        self._release.set()
+        self._release = threading.Event()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        mode = self.mode
+        if mode == "ok" or environ.get("REQUEST_METHOD") != "GET" or not environ.get("PATH_INFO", "").startswith(
+                self.prefix):
+            return self.app(environ, start_response)
+        if mode == "status":
+            with self._lock:
+                fail = self.fail_first < 0 or self._failed < self.fail_first
+                self._failed += fail
+            if not fail:
+                return self.app(environ, start_response)
+            if self.counter is not None:
+                self.counter.add(Request("GET", environ.get("PATH_INFO"), environ.get("HTTP_RANGE"), len(_SLOW_DOWN)))
+            start_response(f"{self.fail_status} Slow Down", [("Content-Type", "application/xml"),
+                                                              ("Content-Length", str(len(_SLOW_DOWN)))])
+            return [_SLOW_DOWN]
+        release = self._release
+        if mode == "stall":
+            release.wait(self.stall_seconds)
+            return self.app(environ, start_response)
+        body = b"".join(self.app(environ, start_response))  # (status and headers as moto's)
+
+        def cut() -> Any:
+            yield body[:100]
+            if mode == "stall_body":
+                release.wait(self.stall_seconds)
+                yield body[100:]
+            else:
+                raise ConnectionAbortedError("the fault layer closes the connection mid-body")
+
+        return cut()
+
+
 class MotoS3Server:
-    """moto's S3 server on a free port, its WSGI app wrapped in :class:`CountingWSGI` (``counter``),
-    with fsspec's ``s3`` configuration and the AWS environment pointed at it while it runs (both
+    """moto's S3 server on a free port, its WSGI app wrapped in :class:`CountingWSGI` (``counter``)
+    and, outside it, :class:`FaultWSGI` (``faults``: ``faults.reset(mode, ...)``), with fsspec's ``s3`` configuration and the AWS environment pointed at it while it runs (both
     restored on exit). ``fs`` is an ``s3fs.S3FileSystem`` on it; ``endpoint`` its URL."""
 
     def __enter__(self) -> "MotoS3Server":
@@ -219,8 +282,9 @@ class MotoS3Server:
             def log_request(self, *args: Any, **kwargs: Any) -> None:  # no line on stderr per request
                 pass
 
-        self.app = CountingWSGI(DomainDispatcherApplication(create_backend_app))
-        self.counter = self.app.counter
+        counting = CountingWSGI(DomainDispatcherApplication(create_backend_app))
+        self.counter = counting.counter
+        self.app = self.faults = FaultWSGI(counting, counter=self.counter)
         self.server = make_server("127.0.0.1", free_port(), self.app, threaded=True, request_handler=Quiet)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -246,8 +310,10 @@ class MotoS3Server:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        self.faults.release()
         self.server.shutdown()
         self.server.server_close()
+
 
 class CountingProxy:
     """An HTTP proxy on a free port in front of ``upstream`` (``http://host:port``) that counts

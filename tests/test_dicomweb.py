@@ -274,3 +274,94 @@ def test_round_trip_of_a_generated_series(orthanc_server, orthanc, tmp_path):
         client.load_series(study, "1.2.3.4.5", workers=2)
     with pytest.raises((dicomfast.SeriesError, dicomfast.TransportError)):
         client.load_series(study, "1.2.3.4.5", workers=1)
+
+
+# -- read_batch -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def batch_series(orthanc, tmp_path_factory):
+    """A generated 6-slice series (slopes differing per slice) stored in Orthanc: (paths, uids)."""
+    from series_factory import make_series
+
+    client, _ = orthanc
+    spec = make_series(tmp_path_factory.mktemp("batch") / "series", n=6, seed=13)
+    client.store(spec.paths)
+    return list(spec.paths), [_uids(p) for p in spec.paths]
+
+
+BATCH_OPTIONS = [
+    {},
+    {"rescale": False},
+    {"window": (40, 400)},
+    {"window": (40, 400), "dtype": np.float32},
+    {"rescale": False, "dtype": np.int32},
+    {"dtype": np.float64, "workers": 1},
+]
+
+
+@pytest.mark.parametrize("options", BATCH_OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "defaults")
+def test_read_batch_equals_local(orthanc_server, orthanc, batch_series, options):
+    _, proxy = orthanc_server
+    client, _ = orthanc
+    paths, uids = batch_series
+    order = [3, 0, 5, 1, 4, 2, 3]  # any order, an instance twice
+    local = dicomfast.read_batch([paths[k] for k in order], **options)
+    proxy.counter.reset()
+    remote = client.read_batch([uids[k] for k in order], **options)
+    assert remote.dtype == local.dtype and remote.shape == local.shape
+    np.testing.assert_array_equal(remote, local)
+    assert len(proxy.counter.requests) == len(order)  # one WADO-RS request an image, the first not twice
+    assert all("/instances/" in r.path for r in proxy.counter.requests)
+
+
+def test_read_batch_from_a_qido_table_into_out(orthanc, batch_series):
+    client, _ = orthanc
+    paths, uids = batch_series
+    study, series, _ = uids[0]
+    table = client.search_instances(study, series)
+    by_uid = {u[2]: p for p, u in zip(paths, uids)}
+    order = [by_uid[u] for u in table.column("sop_instance_uid").to_pylist()]
+    out = np.full((len(order), 16, 12), 7, np.uint8)
+    assert client.read_batch(table, out, window="dataset") is out
+    np.testing.assert_array_equal(out, dicomfast.read_batch(order, window="dataset"))
+    np.testing.assert_array_equal(client.read_batch(table.to_pandas()), dicomfast.read_batch(order))
+
+
+def test_read_batch_of_frames_equals_local(orthanc, multiframe):
+    client, _ = orthanc
+    files = [multiframe[k] for k in FRAME_SYNTAXES]
+    refs = [_uids(p) for p in files]
+    np.testing.assert_array_equal(client.read_batch(refs, frame=7), dicomfast.read_batch(files, frame=7))
+    whole = client.read_batch(refs, rescale=False)
+    assert whole.shape == (4, 12, 48, 40) and whole.dtype == np.uint16
+    np.testing.assert_array_equal(whole, dicomfast.read_batch(files, rescale=False))
+
+
+def test_read_batch_errors(orthanc, batch_series, multiframe):
+    client, _ = orthanc
+    _, uids = batch_series
+    study, series, _ = uids[0]
+    missing = (study, series, "1.2.3.4.5.6")
+    with pytest.raises(dicomfast.FileReadError, match="1.2.3.4.5.6") as caught:
+        client.read_batch([uids[0], missing, uids[1]])
+    assert caught.value.index == 1
+    assert caught.value.path == f"{client.url}/studies/{study}/series/{series}/instances/1.2.3.4.5.6"
+    assert isinstance(caught.value.__cause__, dicomfast.TransportError)
+    with pytest.raises(dicomfast.FileReadError) as caught:  # 48 x 40 frames do not fit a 16 x 12 batch
+        client.read_batch([uids[0], _uids(multiframe["native"])], frame=0)
+    assert caught.value.index == 1
+    out = np.empty((2, 16, 12), np.float32)
+    with pytest.raises(ValueError, match="2 images for 1"):
+        client.read_batch(uids[:1], out)
+    with pytest.raises(TypeError, match="dtype"):
+        client.read_batch(uids[:2], out, dtype=np.uint8)
+    with pytest.raises(TypeError, match="triple"):
+        client.read_batch([(study, series)])
+    with pytest.raises(TypeError, match="triples"):
+        client.read_batch("1.2.3")
+    with pytest.raises(ValueError, match="three UIDs"):
+        client.read_batch([(study, series, "")])
+    with pytest.raises(ValueError, match="sop_instance_uid"):
+        client.read_batch(client.search_studies(StudyInstanceUID=study).drop(["sop_instance_uid"]))
+    with pytest.raises(ValueError, match="at least one"):
+        client.read_batch([])

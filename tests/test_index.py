@@ -177,10 +177,10 @@ def test_an_unexpected_exception_is_a_row_too(dicom_tree, monkeypatch):
     victim = os.path.join(root, sorted(info["files"])[0])
     real = indexing._read_file
 
-    def flaky(path, wanted, strict=False):
+    def flaky(path, wanted, strict=False, storage_options=None):
         if path == victim:
             raise RuntimeError("a bug in a reader")
-        return real(path, wanted, strict)
+        return real(path, wanted, strict, storage_options)
 
     monkeypatch.setattr(indexing, "_read_file", flaky)
     table = dicomfast.index(root, workers=1)
@@ -275,9 +275,9 @@ def _counting(monkeypatch):
     reads = []
     real = indexing._read_file
 
-    def counted(path, wanted, strict=False):
+    def counted(path, wanted, strict=False, storage_options=None):
         reads.append(path)
-        return real(path, wanted, strict)
+        return real(path, wanted, strict, storage_options)
 
     monkeypatch.setattr(indexing, "_read_file", counted)
     return reads

@@ -1,5 +1,6 @@
 """Bad servers and bad bytes: every way tests/remote_servers.py's FaultServer can misbehave, met by
-the fsspec HTTP source (``open_source``, ``dcmread`` of a URL) and by the DICOMweb client.
+the fsspec HTTP source (``open_source``, ``dcmread`` of a URL) and by the DICOMweb client; and the
+S3 path (s3fs, botocore) against moto's server behind a fault layer (``MotoS3Server.faults``).
 
 Each test asserts the error class, that the message names the URL, and how many requests the server
 saw: idempotent requests are tried ``retries`` more times for transient faults (connection errors,
@@ -28,7 +29,7 @@ from dicomfast.remote.dicomweb import DICOMwebClient, MultipartError  # noqa: E4
 from dicomfast.sources import Range, open_source  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from remote_servers import FaultServer, Resource, free_port, multipart  # noqa: E402
+from remote_servers import FaultServer, MotoS3Server, Resource, free_port, multipart  # noqa: E402
 
 STUDY, SERIES, INSTANCE = "1.2.3", "1.2.3.4", "1.2.3.4.5"
 INSTANCE_PATH = f"studies/{STUDY}/series/{SERIES}/instances/{INSTANCE}"
@@ -366,9 +367,48 @@ def test_a_session_of_ones_own_keeps_its_adapters():
     assert session.get_adapter("http://127.0.0.1:1/dicom-web/studies").max_retries.total == 1
 
 
+def test_storage_options_through_the_readers(server, ct_bytes, tmp_path):
+    """``storage_options={"timeout": ..., "retries": ..., fsspec's options}`` is how every reader that
+    takes URLs takes other settings (open_source's, through one helper)."""
+    import numpy as np
+
+    ref = pydicom.dcmread(__import__("io").BytesIO(ct_bytes))
+    url = server.url("ct.dcm")
+    options = {"timeout": FAST, "retries": 1}
+    server.reset(fail_first=1, fail_status=503)  # retries=1: the second try is served
+    assert dicomfast.dcmread(url, storage_options=options).PatientID == ref.PatientID
+    assert _count(server) == 2
+    calls = {
+        "pixel_array": lambda **o: dicomfast.pixel_array(url, **o),
+        "pixel_array frame": lambda **o: dicomfast.pixel_array(url, frame=0, **o),
+        "iter_frames": lambda **o: next(dicomfast.iter_frames(url, **o)),
+        "read_pixels": lambda **o: dicomfast.read_pixels(url, rescale=False, **o),
+        "read_batch": lambda **o: dicomfast.read_batch([url], rescale=False, **o)[0],
+        "load_series": lambda **o: dicomfast.load_series([url], rescale=False, **o).array[0],
+        "read_frames": lambda **o: dicomfast.read_frames(dicomfast.index([url], frames=True, workers=1, **o), [0],
+                                                         **o)[0],
+    }
+    for name, call in calls.items():
+        server.reset(fail_first=1, fail_status=503)
+        np.testing.assert_array_equal(call(storage_options=options), ref.pixel_array, err_msg=name)
+        server.reset(fail_first=1, fail_status=503)
+        with pytest.raises((TransportError, dicomfast.FileReadError), match="503"):
+            call(storage_options={"retries": 0})
+    server.reset(fail_first=1, fail_status=503)  # index: the listing's retries too
+    assert dicomfast.index([url], workers=1, storage_options=options).column("error").to_pylist() == [None]
+    server.reset(fail_first=1, fail_status=503)
+    with pytest.raises(TransportError, match="listing failed"):
+        dicomfast.index([url], workers=1, storage_options={"retries": 0})
+    with pytest.raises(ValueError, match="URLs"):
+        dicomfast.dcmread(tmp_path / "x.dcm", storage_options=options)  # a local path has no such options
+    with pytest.raises(TypeError, match="dict"):
+        dicomfast.dcmread(url, storage_options=[("retries", 1)])
+    with pytest.raises(ValueError, match="timeout"):
+        dicomfast.pixel_array(url, storage_options={"timeout": 0})
+
+
 def test_opened_source_through_the_readers(server, ct_bytes):
-    """``open_source(url, timeout=..., retries=...)`` is how a read takes other settings: every
-    reader takes the source as it takes the URL."""
+    """An opened source (``open_source(url, timeout=..., retries=...)``) is read as its URL is."""
     import numpy as np
 
     ref = pydicom.dcmread(__import__("io").BytesIO(ct_bytes))
@@ -434,3 +474,102 @@ def test_opened_source_pickles(server, ct_bytes):
     assert src.fs.client_kwargs["timeout"].sock_read == FAST[1]
     server.reset("range_wrong")
     _raises(TransportError, lambda: src.read_at(100, 4096), server.url("ct.dcm"))
+
+
+# -- S3: s3fs and botocore against moto's server behind a fault layer --------------------------------
+
+BUCKET = "dicom-faults"
+
+
+@pytest.fixture(scope="module")
+def s3(ct_bytes):
+    pytest.importorskip("s3fs", reason="s3:// needs s3fs")
+    pytest.importorskip("moto", reason="the S3 tests run moto's server")
+    with MotoS3Server() as server:
+        if not server.fs.exists(BUCKET):  # (moto's backend lives as long as the process: other modules' too)
+            server.fs.mkdir(BUCKET)
+        server.fs.pipe(f"{BUCKET}/ct.dcm", ct_bytes)
+        server.faults.prefix = f"/{BUCKET}/"  # object reads misbehave, the setup above did not
+        yield server
+
+
+@pytest.fixture
+def s3_faults(s3):
+    s3.faults.reset()
+    s3.counter.reset()
+    yield s3
+    s3.faults.release()
+    s3.faults.reset()
+
+
+S3_URL = f"s3://{BUCKET}/ct.dcm"
+
+
+def _s3_gets(s3):
+    return sum(r.method == "GET" for r in s3.counter.requests)
+
+
+def test_s3_missing_object_or_bucket(s3_faults):
+    for url in (f"s3://{BUCKET}/missing.dcm", "s3://no-such-bucket/ct.dcm"):
+        s3_faults.counter.reset()
+        with pytest.raises(FileNotFoundError) as info:
+            dicomfast.dcmread(url, storage_options={"retries": RETRIES})
+        assert info.value.filename == url and url in str(info.value)
+        assert _s3_gets(s3_faults) == 1  # not retried
+
+
+def test_s3_slow_down_is_retried(s3_faults, ct_bytes):
+    s3_faults.faults.reset("status", fail_first=2, fail_status=503)  # S3's SlowDown
+    assert open_source(S3_URL, retries=RETRIES).read_at(100, 4096) == ct_bytes[100:4196]
+    assert _s3_gets(s3_faults) == 3  # s3fs's and botocore's own retries are off: ours count every try
+
+
+def test_s3_retries_reach_every_request(s3_faults):
+    s3_faults.faults.reset("status", fail_first=-1, fail_status=503)
+    begin = time.monotonic()
+    err = _raises(TransportError, lambda: dicomfast.dcmread(S3_URL, storage_options={"retries": RETRIES}), S3_URL)
+    assert "HTTP 503" in str(err) and f"{RETRIES + 1} tries" in str(err)
+    assert _s3_gets(s3_faults) == RETRIES + 1
+    s3_faults.counter.reset()
+    _raises(TransportError, lambda: open_source(S3_URL, retries=0).read_at(0, 10), S3_URL)
+    assert _s3_gets(s3_faults) == 1
+    assert time.monotonic() - begin < 5
+
+
+def test_s3_body_cut_short(s3_faults):
+    s3_faults.faults.reset("close_early")
+    err = _raises(TransportError, lambda: open_source(S3_URL, retries=RETRIES).read_at(100, 4096), S3_URL)
+    assert "bytes 100-4195" in str(err)
+    assert _s3_gets(s3_faults) == RETRIES + 1
+
+
+@pytest.mark.parametrize("mode", ["stall", "stall_body"])
+def test_s3_stall_is_a_timeout(s3_faults, mode):
+    s3_faults.faults.reset(mode)
+    begin = time.monotonic()
+    err = _raises(TransportError, lambda: open_source(S3_URL, timeout=FAST, retries=1).read_at(100, 4096), S3_URL)
+    assert time.monotonic() - begin < 5
+    assert "2 tries" in str(err)
+
+
+def test_s3_server_down(s3_faults):
+    """Nothing listening at the endpoint (passed as fsspec's own option): a TransportError at once."""
+    options = {"client_kwargs": {"endpoint_url": f"http://127.0.0.1:{free_port()}"}, "retries": 1, "timeout": FAST}
+    begin = time.monotonic()
+    err = _raises(TransportError, lambda: dicomfast.dcmread(S3_URL, storage_options=options), S3_URL)
+    assert "EndpointConnectionError" in str(err) and "2 tries" in str(err)
+    assert time.monotonic() - begin < 5
+
+
+def test_s3_options_reach_botocore(s3_faults, ct_bytes):
+    import pickle
+
+    src = open_source(S3_URL, timeout=(1.5, 2.5), retries=4)
+    assert src.read_at(0, 132)[128:] == b"DICM"
+    config = src.fs.s3.meta.config  # the botocore client's
+    assert (config.connect_timeout, config.read_timeout) == (1.5, 2.5)
+    assert config.retries["total_max_attempts"] == 1
+    assert src.fs.retries == 1 and src.retries == 4
+    again = pickle.loads(pickle.dumps(src))
+    assert again.fs.retries == 1 and again.retries == 4
+    assert again.fs.config_kwargs["read_timeout"] == 2.5

@@ -21,7 +21,7 @@ from ..errors import FrameIndexError
 from ..pixels.fileread import FrameIndex, frame_index, read_frame_ranges
 from ..pixels.module import PixelValues, info_from_values
 from ..reader import read_header_source
-from ..sources import open_source
+from ..sources import open_source, source_of
 
 __all__ = ["FRAME_TAGS", "FRAME_COLUMNS", "frame_columns", "frame_cells", "index_frames", "read_frames"]
 
@@ -56,11 +56,12 @@ def frame_columns(pa: Any) -> list:
             pa.field("frame_lengths", pa.list_(pa.int64()))]
 
 
-def index_frames(path: Any, strict: bool = False) -> tuple[Any, FrameIndex | None, str | None]:
+def index_frames(path: Any, strict: bool = False, storage_options: dict | None = None) -> tuple[Any, FrameIndex | None, str | None]:
     """``(header, frame index, why not)`` of the file at ``path`` (a path or URL): the header read
     (to the pixel data), and where its frames are (None, with the reason, when they cannot be
-    located; None without a reason when there is no pixel data)."""
-    source = open_source(path)
+    located; None without a reason when there is no pixel data). ``storage_options``: as
+    :func:`dicomfast.dcmread`'s."""
+    source = open_source(source_of(path, storage_options))
     try:
         ds = read_header_source(source, strict=strict)
         try:
@@ -98,7 +99,7 @@ def _as_row(row: Any) -> Mapping:
 
 
 def read_frames(index_row: Any, frames: Sequence[int], *, as_rgb: bool = True,
-                decoder: str | None = None) -> list[np.ndarray]:
+                decoder: str | None = None, storage_options: dict | None = None) -> list[np.ndarray]:
     """Frames ``frames`` of the file of ``index_row`` (a row of ``index(..., frames=True)``: a dict,
     a one-row Arrow table or a pandas Series), as ``pixel_array(path, frame=k)`` gives them.
 
@@ -107,7 +108,7 @@ def read_frames(index_row: Any, frames: Sequence[int], *, as_rgb: bool = True,
     decoded through the codec registry (``decoder``: a backend name, as ``pixel_array``). A row
     without a frame index (or made without ``frames=True``) is a :class:`~dicomfast.FrameIndexError`;
     a file changed since it was indexed gives wrong frames or a decoding error: the index holds
-    offsets, not checksums.
+    offsets, not checksums. ``storage_options``: the URL's request options, as :func:`dicomfast.dcmread`'s.
     """
     row = _as_row(index_row)
     path = row.get("path")
@@ -119,5 +120,5 @@ def read_frames(index_row: Any, frames: Sequence[int], *, as_rgb: bool = True,
     table = row["frame_table"]
     info = info_from_values(values, row["pixel_data_keyword"], encapsulated=table != "native",
                             length=row["pixel_data_length"] or 0, vr=row["pixel_data_vr"])
-    return read_frame_ranges(path, info, table, list(row["frame_offsets"]), list(row["frame_lengths"]),
+    return read_frame_ranges(source_of(path, storage_options), info, table, list(row["frame_offsets"]), list(row["frame_lengths"]),
                              frames, as_rgb=as_rgb, decoder=decoder)

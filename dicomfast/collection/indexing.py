@@ -27,7 +27,7 @@ from . import _arrow
 from .executor import DEFAULT_CHUNKSIZE, map_chunks
 from ..reader import dcmread
 from .frames import FRAME_COLUMNS, FRAME_TAGS, frame_cells, frame_columns, index_frames
-from ..sources import is_remote, list_files
+from ..sources import check_storage_options, is_remote, list_files
 from ..tags import to_tag
 
 __all__ = ["index", "index_schema", "table_from_values", "column_type", "FILE_COLUMNS", "DATASET_COLUMNS", "ERROR_COLUMNS",
@@ -380,9 +380,9 @@ def _converter(kind: str, multi: bool) -> Any:
 # -- one chunk of files, in a worker ---------------------------------------------------------------
 
 
-def _read_file(path: str, wanted: tuple, strict: bool = False) -> Any:
+def _read_file(path: str, wanted: tuple, strict: bool = False, storage_options: dict | None = None) -> Any:
     """The header of ``path`` (a module-level name, so that tests can count the reads)."""
-    return dcmread(path, specific_tags=wanted, strict=strict)
+    return dcmread(path, specific_tags=wanted, strict=strict, storage_options=storage_options)
 
 
 def _path_text(path: str) -> str:
@@ -404,7 +404,8 @@ def _utf8(message: str) -> str:
         return message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: bool = False) -> Any:
+def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: bool = False,
+                 storage_options: dict | None = None) -> Any:
     """Read the headers of ``paths``: one Arrow record batch with the rows, in order.
 
     No exception escapes for a file: a file that cannot be read is a row with its error; a file
@@ -438,11 +439,11 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
                     raise OSError(f"{path} is not a regular file (a FIFO, socket or device)")
             # else a URL: its header read alone (size and mtime would cost a request)
             if frames:  # the header to the pixel data, then where its frames are
-                ds, located, why = index_frames(path, strict)
+                ds, located, why = index_frames(path, strict, storage_options)
                 if why is not None:
                     problems = [f"frames: {why}"]
             else:
-                ds = _read_file(path, wanted, strict)
+                ds = _read_file(path, wanted, strict, storage_options)
             defects = ds.defects
             kinds = [d.kind for d in defects] if defects else []
             meta = ds.file_meta
@@ -481,11 +482,12 @@ def _index_chunk(paths: list[str], specs: tuple, strict: bool = False, frames: b
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _index_chunk_message(paths: list[str], specs: tuple, strict: bool = False, frames: bool = False) -> bytes:
+def _index_chunk_message(paths: list[str], specs: tuple, strict: bool = False, frames: bool = False,
+                         storage_options: dict | None = None) -> bytes:
     """:func:`_index_chunk`'s record batch as an Arrow IPC message (without its schema), what a
     worker sends back: unpickling a ``RecordBatch`` costs ten times more (a Python object per array
     and buffer) than reading the message into the known schema (:func:`_batch_of`)."""
-    return _index_chunk(paths, specs, strict, frames).serialize().to_pybytes()
+    return _index_chunk(paths, specs, strict, frames, storage_options).serialize().to_pybytes()
 
 
 def _batch_of(pa: Any, schema: Any, message: Any) -> Any:
@@ -614,7 +616,7 @@ def _array_cell_by_cell(pa: Any, column: list, arrow_type: Any) -> Any:
 
 
 def iter_files(paths: Any, *, recursive: bool = True, hidden: bool = True,
-               exclude: Any = None) -> Iterator[str]:
+               exclude: Any = None, storage_options: dict | None = None) -> Iterator[str]:
     """The files of ``paths`` (a directory, a file, or an iterable of them) as absolute paths.
 
     Directories are walked in sorted order, depth first, without following symbolic links to
@@ -623,14 +625,16 @@ def iter_files(paths: Any, *, recursive: bool = True, hidden: bool = True,
     directory is yielded as it is, whether or not it exists: its row says. ``hidden=False`` leaves out
     the files and directories of a walk whose names start with a dot (``.DS_Store``, ``.git``);
     ``exclude`` is a directory the walk does not enter (the command line's output directory, when it
-    is inside an input).
+    is inside an input). ``storage_options``: the URLs' request options (listings), as
+    :func:`dicomfast.dcmread`'s.
     """
+    options = check_storage_options(storage_options)
     if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]
     skip = os.path.realpath(os.fspath(exclude)) if exclude is not None else None
     for path in paths:
         if is_remote(path):  # a URL: a prefix is listed (one listing), a file is itself
-            yield from list_files(path)
+            yield from list_files(path, **options)
             continue
         path = os.path.abspath(os.fsdecode(os.fspath(path)))
         if os.path.isdir(path):
@@ -719,6 +723,7 @@ def index(
     chunksize: int = DEFAULT_CHUNKSIZE,
     strict: bool = False,
     frames: bool = False,
+    storage_options: dict | None = None,
 ) -> Any:
     """Index DICOM files into a ``pyarrow.Table``, one row per file (``.to_pandas()`` for a DataFrame).
 
@@ -759,13 +764,17 @@ def index(
     hold as one: record batches are written as they come (row groups of 32768 rows) and ``index`` returns
     ``None``. The in-memory table is sorted by path; the Parquet file is in walk order, rows reused from
     ``previous`` last. ``progress=True`` shows a tqdm bar if tqdm is installed.
+
+    ``storage_options``: the URLs' request options (their listing and header reads), as
+    :func:`dicomfast.dcmread`'s.
     """
+    storage_options = check_storage_options(storage_options) or None
     pa = require_pyarrow()
     specs = _columns(tags, frames)
     schema = _schema(specs, frames)
 
     reused_rows: list[int] = []
-    files: Iterable[str] = iter_files(paths, recursive=recursive)
+    files: Iterable[str] = iter_files(paths, recursive=recursive, storage_options=storage_options)
     old = None
     if previous is not None:
         old = _previous_rows(previous, schema, strict)
@@ -773,7 +782,8 @@ def index(
         files = _changed(files, old[1], reused_rows)
 
     messages = map_chunks(
-        functools.partial(_index_chunk_message, specs=specs, strict=strict, frames=frames),
+        functools.partial(_index_chunk_message, specs=specs, strict=strict, frames=frames,
+                          storage_options=storage_options),
         files,
         workers=workers,
         scheduler=scheduler,

@@ -39,7 +39,7 @@ from ..errors import (
 )
 from ..pixels import allocate, check_claimed_size, fill, functional_item, is_enhanced, output_dtype, read_dataset, stored_dtype, pixel_info
 from ..reader import dcmread
-from ..sources import is_remote, list_files, open_source
+from ..sources import check_storage_options, is_remote, list_files, open_source, source_of
 
 __all__ = ["load_series", "Volume"]
 
@@ -191,13 +191,13 @@ def _walk(directory: str) -> list[str]:
     return out
 
 
-def _inputs(source: Any, series_uid: str | None) -> tuple[list, bool]:
+def _inputs(source: Any, series_uid: str | None, options: dict) -> tuple[list, bool]:
     """(paths or Datasets, from_directory). Files found by walking a directory that are not
     DICOM images are skipped later; given files must all be good."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if is_remote(path):  # a URL: a prefix is listed, a file is itself
-            files = list_files(path)
+            files = list_files(path, **options)
             return files, len(files) > 1 or files[0] != path
         if os.path.isdir(path):
             return _walk(path), True
@@ -431,6 +431,7 @@ def load_series(
     workers: int | None = None,
     check: bool = True,
     strict: bool = False,
+    storage_options: dict | None = None,
 ) -> Volume:
     """Read a series into a :class:`Volume`: the slices sorted along their normal, one array.
 
@@ -454,11 +455,14 @@ def load_series(
     ``workers`` threads read the files (default: twice the cores, at most 16; 1 reads in the
     calling thread). ``strict=True`` reads them with ``dcmread(..., strict=True)``: a file with a
     defect that a tolerant read records (:mod:`dicomfast.defects`) raises ``FileReadError``.
+    ``storage_options``: the URLs' request options (a listing, the reads), as
+    :func:`dicomfast.dcmread`'s.
     """
     workers = _threads.check_workers(workers)
+    options = check_storage_options(storage_options)
     if series_uid is not None and not isinstance(series_uid, str):
         raise TypeError(f"series_uid must be a str, not {type(series_uid).__name__}")
-    items, from_directory = _inputs(source, series_uid)
+    items, from_directory = _inputs(source, series_uid, options)
     if not items:
         raise SeriesError("no files to read" + (f" in {os.fspath(source)}" if from_directory else ""))
 
@@ -476,8 +480,8 @@ def load_series(
             return item
         try:
             src = item
-            if is_remote(item):
-                src = sources[i] = open_source(item)
+            if is_remote(item) or options:
+                src = sources[i] = open_source(source_of(item, options))
             ds = dcmread(src, stop_before_pixels=True, strict=strict)
         except NotDicomError as exc:
             if from_directory:

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..dataset import Dataset
 from ..errors import PixelDataError
-from ..sources import is_remote
+from ..sources import is_remote, source_of
 from . import _native
 from .codecs import FrameLayout, check_decoder, decode_frame
 from .encapsulated import fragment_count
@@ -164,7 +164,8 @@ def decode(ds: Dataset, info: PixelInfo, frame: int | None, as_rgb: bool = True,
 
 
 def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True, strict: bool = False,
-                decoder: str | None = None, workers: int | None = None) -> np.ndarray:
+                decoder: str | None = None, workers: int | None = None,
+                storage_options: dict | None = None) -> np.ndarray:
     """The pixel data of ``src`` (a path, bytes, a binary file object or a Dataset) as an array.
 
     ``frame=n`` decodes only frame ``n`` (shaped like a single frame). ``as_rgb=False`` keeps
@@ -177,8 +178,10 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True, stri
     Compressed data: ``decoder`` names the codec backend (``"imagecodecs"``, ``"pylibjpeg"``,
     ``"dicomfast"``; None: the default order of :mod:`dicomfast.pixels.codecs`); ``workers`` is
     the number of threads decoding the frames of a multi-frame file (None: one a free core, 1
-    inside a DataLoader worker or another pool's thread).
+    inside a DataLoader worker or another pool's thread). ``storage_options``: a URL's request
+    options, as :func:`dicomfast.dcmread`'s.
     """
+    src = source_of(src, storage_options)
     decoder = check_decoder(decoder)
     if workers is not None:
         check_workers(workers)
@@ -200,10 +203,11 @@ def pixel_array(src: Any, frame: int | None = None, *, as_rgb: bool = True, stri
 
 
 def iter_frames(src: Any, *, as_rgb: bool = True, strict: bool = False,
-                decoder: str | None = None) -> Iterator[np.ndarray]:
+                decoder: str | None = None, storage_options: dict | None = None) -> Iterator[np.ndarray]:
     """Yield the frames of ``src`` one at a time, each shaped as a single frame. From a URL or an
-    fsspec file: the header once, then one read per frame. ``strict`` and ``decoder`` as
-    :func:`pixel_array`'s."""
+    fsspec file: the header once, then one read per frame. ``strict``, ``decoder`` and
+    ``storage_options`` as :func:`pixel_array`'s."""
+    src = source_of(src, storage_options)
     decoder = check_decoder(decoder)
     if is_remote(src):
         from .fileread import FrameReader

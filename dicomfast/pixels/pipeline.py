@@ -33,7 +33,7 @@ import numpy as np
 from ..dataset import Dataset
 from ..errors import InvalidPixelAttributeError, InvalidValueError, PixelDataError, PixelDataLengthError
 from ..reader import dcmread, read_source
-from ..sources import ByteSource, is_remote, open_source
+from ..sources import ByteSource, is_remote, open_source, source_of
 from .fileread import FrameReader, read_stored
 from .groups import functional_item
 from .codecs import check_decoder
@@ -340,7 +340,8 @@ def _window_option(window: Any) -> Any:
 
 def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, window: Any = None,
                 dtype: Any = None, out: np.ndarray | None = None, strict: bool = False,
-                decoder: str | None = None, workers: int | None = None) -> np.ndarray:
+                decoder: str | None = None, workers: int | None = None,
+                storage_options: dict | None = None) -> np.ndarray:
     """Pixel data of ``src`` (a path, bytes, a file object or a Dataset), transformed, in one call.
 
     * ``window=None, rescale=True``: the modality transform (Rescale Slope/Intercept, per frame for
@@ -360,8 +361,9 @@ def read_pixels(src: Any, *, frame: int | None = None, rescale: bool = True, win
 
     ``strict=True`` reads ``src`` (when it is not a Dataset) with ``dcmread(..., strict=True)``
     (:mod:`dicomfast.defects`). ``decoder`` and ``workers``: as :func:`dicomfast.pixel_array`'s,
-    for compressed data.
+    for compressed data. ``storage_options``: a URL's request options, as :func:`dicomfast.dcmread`'s.
     """
+    src = source_of(src, storage_options)
     if frame is not None and (isinstance(frame, bool) or not isinstance(frame, (int, np.integer))):
         raise TypeError(f"frame must be an int, not {type(frame).__name__}")
     window = _window_option(window)

@@ -7,6 +7,7 @@ decoded through the codec registry, and STOW-RS of files and datasets.
     >>> ds = web.retrieve_instance(study, series, instance)    # a dicomfast Dataset
     >>> frames = web.retrieve_frames(study, series, instance, [1, 5])   # arrays, as pixel_array
     >>> volume = web.load_series(study, series)                # a Volume, as load_series of the files
+    >>> batch = web.read_batch(web.search_instances(study, series), window=(40, 400))  # as read_batch
 
 HTTP is ``requests``, with the request policy of :mod:`dicomfast.sources` (``timeout=`` on every
 request; ``retries=`` for GET and HEAD through urllib3's ``Retry`` on the session's adapter, and again
@@ -24,9 +25,10 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
+from ..collection.batch import read_items
 from ..collection.frames import FRAME_TAGS
 from ..collection.indexing import table_from_values
-from ..collection.series import Volume, load_series
+from ..collection.series import Volume, load_series, readable_rows, table_columns
 from ..collection.threads import check_workers, run
 from ..dataset import Dataset
 from ..errors import SeriesError, TransportError
@@ -391,6 +393,54 @@ class DICOMwebClient:
                  for ds, uid in zip(datasets, uids)}
         volume.paths = [where[id(ds)] for ds in volume.datasets]
         return volume
+
+    def _instance_refs(self, instances: Any) -> list[tuple[str, str, str]]:
+        cols = table_columns(instances, ("study_instance_uid", "series_instance_uid", "sop_instance_uid", "error"))
+        if cols is not None:
+            missing = [n for n in ("study_instance_uid", "series_instance_uid", "sop_instance_uid") if n not in cols]
+            if missing:
+                raise ValueError(f"a table of instances needs the columns {', '.join(missing)} (as search_instances gives)")
+            keep = readable_rows(cols.get("error"), len(cols["sop_instance_uid"]))
+            refs = [(cols["study_instance_uid"][i], cols["series_instance_uid"][i], cols["sop_instance_uid"][i])
+                    for i in keep]
+        elif isinstance(instances, (str, bytes)) or not hasattr(instances, "__iter__"):
+            raise TypeError("expected (study, series, instance) UID triples or a table of search_instances, "
+                            f"not {type(instances).__name__}")
+        else:
+            refs = []
+            for item in instances:
+                if isinstance(item, (str, bytes)) or not hasattr(item, "__len__") or len(item) != 3:
+                    raise TypeError(f"expected a (study, series, instance) UID triple, not {item!r}")
+                refs.append(tuple(item))
+        for ref in refs:
+            if not all(isinstance(uid, str) and uid for uid in ref):
+                raise ValueError(f"an instance needs three UIDs (study, series, instance), not {ref!r}")
+        return refs
+
+    def read_batch(self, instances: Any, out: np.ndarray | None = None, *, workers: int | None = None,
+                   frame: int | None = None, rescale: bool = True, window: Any = None, dtype: Any = None,
+                   strict: bool = False) -> np.ndarray:
+        """The images of ``instances`` in one array, as :func:`dicomfast.read_batch` gives it from
+        the same files: the same options (``out``, ``frame``, ``rescale``, ``window``, ``dtype``,
+        ``strict``), checks, output and errors (a :class:`~dicomfast.errors.FileReadError` naming
+        the instance's WADO-RS URL as its ``path``, and its ``index``).
+
+        ``instances`` are ``(study, series, instance)`` UID triples, or a table of instances as
+        :meth:`search_instances` gives it (its UID columns; rows with an ``error`` left out), in the
+        batch's order. Each instance is one WADO-RS request (in its stored transfer syntax), made by
+        the ``workers`` threads that decode and transform them (``workers`` requests at once;
+        default as ``read_batch``'s); without ``out``, the first instance is fetched first and sizes
+        the batch. An instance is whole in memory only while its image is written.
+        """
+        refs = self._instance_refs(instances)
+        where = {f"{self.url}/studies/{a}/series/{b}/instances/{c}": (a, b, c) for a, b, c in refs}
+        urls = [f"{self.url}/studies/{a}/series/{b}/instances/{c}" for a, b, c in refs]
+
+        def fetch(url: str) -> Dataset:
+            return self.retrieve_instance(*where[url], strict=strict)
+
+        return read_items(urls, out, workers=workers, frame=frame, rescale=rescale, window=window, dtype=dtype,
+                          strict=strict, fetch=fetch)
 
     # -- STOW-RS -----------------------------------------------------------------------------------
 
