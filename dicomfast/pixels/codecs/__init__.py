@@ -16,7 +16,7 @@ The default order per transfer syntax (:data:`DEFAULT_ORDER`), measured with
 | RLE Lossless | ``dicomfast`` | our kernel is the fastest (``benchmarks/bench_rle.py``) |
 | JPEG (baseline, extended, lossless) | ``imagecodecs``, ``pylibjpeg`` | libjpeg-turbo: 3-10x faster than libjpeg (8x on the 120-frame YBR file, with its own YCbCr to RGB), and decodes the 12-bit process 4 scans that libjpeg refuses |
 | JPEG-LS | ``imagecodecs``, ``pylibjpeg`` | CharLS: 3-7x faster than libjpeg's JPEG-LS |
-| JPEG 2000 | ``imagecodecs``, ``pylibjpeg`` | the same OpenJPEG (as fast), decoding into the frame's slice without a copy |
+| JPEG 2000 | ``imagecodecs``, ``pylibjpeg`` | the same OpenJPEG, decoding into the frame's slice without a copy, and a large frame decoded on its own on the free cores (``threads.codec_threads``): 1.2-1.5x pydicom + GDCM on 2 cores, where one thread was 0.70-0.90x |
 | HTJ2K | ``pylibjpeg`` | OpenJPH (imagecodecs) is 2.3x faster than OpenJPEG's HT decoder, but on some corrupt codestreams it prints an ignored exception and returns an array, so it is not in the default order: ``decoder="imagecodecs"`` chooses it |
 
 A decoder is a function ``decode(data, layout, out) -> ndarray`` of one frame's encoded bytes, its
