@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import os
 
 import pytest
@@ -132,3 +133,88 @@ def test_index_reports_a_file_that_kills_its_worker():
     assert batch.schema == indexing._schema(specs)
     rows = pa.Table.from_batches([batch]).to_pylist()
     assert [(r["path"], r["error_type"]) for r in rows] == [("/a", "WorkerCrashed"), ("/b", "WorkerCrashed")]
+
+
+# --- caller_share: this process works through a share of the chunks itself ----------------------
+
+# the caller's pid goes to func with functools.partial (a forkserver's worker imports this module anew)
+
+
+def _slow_pids(chunk):
+    import time
+
+    time.sleep(0.005)  # long enough that the caller finds no result ready and takes a chunk
+    return os.getpid(), list(chunk)
+
+
+def test_caller_share_keeps_order_bounds_and_uses_one_process_fewer():
+    taken = []
+
+    def items():
+        for i in range(120):
+            taken.append(i)
+            yield i
+
+    results = []
+    for result in map_chunks(_slow_pids, items(), workers=2, chunksize=4, max_pending=4, caller_share=True):
+        results.append(result)
+        # chunks taken from the items and not yet handed back: at most max_pending (and the one being built)
+        assert len(taken) - 4 * len(results) <= 4 * (4 + 1)
+    assert [x for _, chunk in results for x in chunk] == list(range(120))
+    pids = {pid for pid, _ in results}
+    assert os.getpid() in pids and len(pids) == 2  # the caller and one worker for workers=2
+    unordered = list(map_chunks(_slow_pids, range(120), workers=3, chunksize=4, ordered=False, caller_share=True))
+    assert sorted(x for _, chunk in unordered for x in chunk) == list(range(120))
+    assert os.getpid() in {pid for pid, _ in unordered}
+
+
+def _fail_in_caller(chunk, caller):
+    import time
+
+    time.sleep(0.005)
+    if os.getpid() == caller:
+        raise KeyError("caller")
+    return sum(chunk)
+
+
+def _fail_in_worker(chunk, caller):
+    if os.getpid() != caller:
+        raise KeyError("worker")
+    return sum(chunk)
+
+
+@pytest.mark.parametrize("func", [_fail_in_caller, _fail_in_worker])
+def test_caller_share_raises_an_exception_of_func_wherever_it_ran(func):
+    with pytest.raises(KeyError):
+        list(map_chunks(functools.partial(func, caller=os.getpid()), range(100), workers=2, chunksize=5,
+                        caller_share=True))
+
+
+def _crash_on_7_in_a_worker(chunk, caller):
+    if 7 in chunk and os.getpid() != caller:
+        os._exit(3)
+    return list(chunk)
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_caller_share_a_dead_worker_costs_only_its_item_with_on_crash(ordered):
+    # the first chunks go to the pool before the caller takes one: 7's chunk (the second) runs in the worker
+    crash = functools.partial(_crash_on_7_in_a_worker, caller=os.getpid())
+    results = list(map_chunks(crash, range(40), workers=2, chunksize=4, ordered=ordered,
+                              on_crash=_crashed, caller_share=True))
+    flat = [x for r in results for x in r]
+    assert sorted(flat) == [-8] + [i for i in range(40) if i != 7]
+    if ordered:
+        assert [x if x >= 0 else -1 - x for x in flat] == list(range(40))
+    from concurrent.futures.process import BrokenProcessPool
+
+    with pytest.raises(BrokenProcessPool):
+        list(map_chunks(crash, range(40), workers=2, chunksize=4, caller_share=True))
+
+
+def test_caller_share_counts_progress(capsys):
+    pytest.importorskip("tqdm")
+    results = list(map_chunks(_slow_pids, range(40), workers=2, chunksize=4, progress="shared", caller_share=True))
+    assert len(results) == 10
+    err = capsys.readouterr().err
+    assert "shared" in err and "40/40" in err

@@ -59,6 +59,7 @@ def map_chunks(
     ordered: bool = True,
     total: int | None = None,
     on_crash: Callable[[list[T]], R] | None = None,
+    caller_share: bool = False,
 ) -> Iterator[R]:
     """Yield ``func(chunk)`` for consecutive chunks (lists of up to ``chunksize`` items) of ``items``.
 
@@ -102,7 +103,7 @@ def map_chunks(
             if n == 1 or second is None:  # a pool would cost more than it saves
                 results = ((len(chunk), func(chunk)) for chunk in chunks)
             else:
-                results = _in_pool(func, chunks, n, max_pending or 2 * n, ordered, on_crash)
+                results = _in_pool(func, chunks, n, max(1, max_pending or 2 * n), ordered, on_crash, caller_share)
         for count, result in results:
             if progress:
                 # made at the first result, after the pool has forked: a bar runs a monitor thread
@@ -169,22 +170,46 @@ class _Pool:
         self.executor = self._new()
 
 
-def _in_pool(func, chunks, workers, max_pending, ordered, on_crash):
-    """(item count, result) per chunk. A pending entry is ``[count, future, chunk, results]``;
-    ``results`` is a list of (count, result) once a crash recovery has run its chunk again."""
+def _in_pool(func, chunks, workers, max_pending, ordered, on_crash, caller_share=False):
+    """(item count, result) per chunk. A pending entry is ``[count, future, chunk, results, pooled]``;
+    ``results`` is a list of (count, result) once a crash recovery has run its chunk again, ``pooled``
+    whether the chunk went to the pool (else this process ran it: ``caller_share``)."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
     frozen = _freeze()
-    pool = _Pool(workers)
+    pool = _Pool(workers - 1 if caller_share else workers)
+    # with a share of its own, this process keeps two chunks per worker at the pool and works
+    # through the next chunk itself whenever no result is ready; else the pool gets all it may
+    pool_limit = min(max_pending, 2 * pool.workers) if caller_share else max_pending
     pending: collections.deque = collections.deque()
+    chunks = iter(chunks)
+    more = True
+    in_pool = 0
     try:
-        for chunk in itertools.chain(chunks, [None]):
-            if chunk is not None:
-                pending.append([len(chunk), pool.executor.submit(func, chunk), chunk, None])
-                if len(pending) < max_pending:
+        while more or pending:
+            while more and len(pending) < max_pending and in_pool < pool_limit:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    more = False
+                    break
+                pending.append([len(chunk), pool.executor.submit(func, chunk), chunk, None, True])
+                in_pool += 1
+            if ordered:
+                head = pending[0] if pending else None
+                ready = [head] if head is not None and (head[3] is not None or head[1].done()) else []
+            else:
+                ready = [e for e in pending if e[3] is not None or e[1].done()]
+            if not ready:
+                if caller_share and more and len(pending) < max_pending:
+                    chunk = next(chunks, None)
+                    if chunk is None:
+                        more = False
+                    else:
+                        pending.append([len(chunk), _run_here(func, chunk), chunk, None, False])
                     continue
-            # full (or no more chunks): hand back what is done, in order or as it finishes
-            while pending and (chunk is None or len(pending) >= max_pending):
+                if not pending:
+                    continue
+                # nothing to do here but wait: in order, for the first chunk; else, for any
                 if ordered:
                     ready = [pending[0]]
                 else:
@@ -192,22 +217,36 @@ def _in_pool(func, chunks, workers, max_pending, ordered, on_crash):
                     if waiting:
                         wait(waiting, return_when=FIRST_COMPLETED)
                     ready = [e for e in pending if e[3] is not None or e[1].done()]
-                for entry in ready:
-                    if entry[3] is None:
-                        try:
-                            entry[3] = [(entry[0], entry[1].result())]
-                        except BrokenProcessPool:
-                            if on_crash is None:
-                                raise
-                            _recover(pool, func, pending, on_crash)
-                    pending.remove(entry)
-                    yield from entry[3]
+            for entry in ready:
+                if entry[3] is None:
+                    try:
+                        entry[3] = [(entry[0], entry[1].result())]
+                    except BrokenProcessPool:
+                        if on_crash is None:
+                            raise
+                        _recover(pool, func, pending, on_crash)
+                pending.remove(entry)
+                in_pool -= entry[4]
+                yield from entry[3]
     finally:
         for entry in pending:
             entry[1].cancel()
         pool.executor.shutdown(wait=True, cancel_futures=True)
         if frozen:
             gc.unfreeze()
+
+
+def _run_here(func, chunk):
+    """``func(chunk)`` run in this process, as a finished future: its result, or the exception it
+    raised, comes back at its turn, as a pool's would."""
+    from concurrent.futures import Future
+
+    future: Future = Future()
+    try:
+        future.set_result(func(chunk))
+    except Exception as exc:  # noqa: BLE001 - raised by result(), in the chunk's turn
+        future.set_exception(exc)
+    return future
 
 
 def _freeze() -> bool:

@@ -780,6 +780,7 @@ def index(
         progress="index" if progress is True else progress,
         chunksize=chunksize,
         on_crash=functools.partial(_crashed_chunk, specs=specs, frames=frames),
+        caller_share=True,
     )
     batches = (_batch_of(pa, schema, message) for message in messages)
 
