@@ -84,6 +84,16 @@ def map_chunks(
     result per item, ``func([item])``, in order), each item alone in a new pool, and an item that
     kills its worker again is reported as ``on_crash([item])`` (called in this process) instead.
     On Dask, the scheduler itself retries the tasks of a lost worker (``allowed-failures``).
+
+    ``caller_share=True``: this process works through a share of the chunks itself (whenever no result
+    is ready and fewer than ``max_pending`` chunks are out), so a run on ``workers`` processes forks
+    ``workers - 1``; from a single-threaded process they are plain forked workers fed through pipes
+    (:class:`_ForkWorkers`), without a ``ProcessPoolExecutor``'s threads. It saves the start, the
+    copy-on-write faults and the exit of one process, which is most of what a pool costs a short run.
+    Results, their order, the bound on pending chunks, progress and exceptions are as without it, and a
+    worker that dies is recovered the same way; but a crash in a chunk that this process runs ends this
+    process, as with ``workers=1``: only for a ``func`` that cannot crash the interpreter (the index's
+    header reads, not a decoder).
     """
     if chunksize < 1:
         raise ValueError(f"chunksize must be at least 1, not {chunksize}")
