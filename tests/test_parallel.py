@@ -308,3 +308,26 @@ def test_the_light_pool_writes_a_worker_s_output_once(forking, capfd):
     assert out.count("before") == 1
     assert sorted(line for line in out.splitlines() if line.startswith("chunk")) == [
         "chunk 0", "chunk 2", "chunk 4", "chunk 6"]
+
+
+def _long_in_worker(chunk, caller):
+    import time
+
+    if os.getpid() == caller:
+        time.sleep(0.2)  # the worker has its chunk by now
+        raise KeyError("caller")
+    time.sleep(60)
+    return chunk
+
+
+def test_the_light_pool_ends_a_busy_worker_when_the_run_fails(forking):
+    import time
+
+    before = _children()
+    began = time.monotonic()
+    with pytest.raises(KeyError):
+        # unordered: the caller's exception is raised as soon as its chunk is done
+        list(map_chunks(functools.partial(_long_in_worker, caller=os.getpid()), range(40), workers=2,
+                        chunksize=4, caller_share=True, ordered=False))
+    assert time.monotonic() - began < 30  # not the worker's minute: its answer is not wanted
+    assert _children() == before

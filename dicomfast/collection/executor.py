@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import pickle
 import select
+import signal
 import struct
 import sys
 from concurrent.futures import CancelledError, Future
@@ -351,14 +352,19 @@ class _ForkWorkers:
                 return
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        """End the workers: each finishes the chunk it runs (its answer is not read) and exits."""
+        """End the workers. An idle worker is told to exit; one with chunks in flight (after an
+        exception or an interrupt here) is killed with ``cancel_futures``, as nobody will read its
+        answers, else it finishes them (unread) first."""
         for child in self._children:
             if child["alive"]:
                 child["alive"] = False
-                try:  # the end, said: a pipe's end is not seen while a later fork holds it open
-                    os.write(child["task"], _HEADER.pack(0))
-                except OSError:
-                    pass  # full (it is running a chunk: it stops at its answer) or gone
+                if cancel_futures and child["inflight"]:  # answers still to come (cancelled or not)
+                    os.kill(child["pid"], signal.SIGKILL)
+                else:
+                    try:  # the end, said: a pipe's end is not seen while a later fork holds it open
+                        os.write(child["task"], _HEADER.pack(0))
+                    except OSError:
+                        pass  # gone
                 os.close(child["task"])
                 os.close(child["result"])
                 os.waitpid(child["pid"], 0)
