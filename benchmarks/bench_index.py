@@ -315,11 +315,15 @@ def _cells(pa: Any, column: Any) -> list:
 
 def _pool_start(folder: Path, workers: int) -> None:
     """A pool of ``workers`` started, given one chunk of the folder each, and stopped: what every
-    ``index(workers>1)`` pays besides the files (fork, first task, shutdown)."""
+    ``index(workers>1)`` pays besides the files (fork, first task, shutdown). The pool is the index's:
+    with ``caller_share`` (this process works a share, ``workers - 1`` forked), where the tree has it."""
+    import inspect
+
     from dicomfast.collection.executor import map_chunks
 
     files = list(iter_files_of(folder))[:workers]
-    list(map_chunks(len, files, workers=workers, chunksize=1))
+    share = {"caller_share": True} if "caller_share" in inspect.signature(map_chunks).parameters else {}
+    list(map_chunks(len, files, workers=workers, chunksize=1, **share))
 
 
 def iter_files_of(folder: Path) -> Any:

@@ -743,7 +743,8 @@ def index(
     reads with ``dcmread(..., strict=True)``: such a file is a row with its error (``TruncatedError``,
     ``DefectError``).
 
-    ``workers``: processes (``None``: one per CPU; ``1``: this process). ``scheduler``: a
+    ``workers``: processes (``None``: one per CPU; ``1``: this process), this process being one of
+    them: it forks ``workers - 1`` and reads a share of the chunks itself. ``scheduler``: a
     ``dask.distributed.Client`` or a scheduler address, to run on a Dask cluster (``workers`` ignored).
     ``chunksize`` files go to a worker at a time and come back as one record batch.
 
@@ -790,6 +791,7 @@ def index(
         progress="index" if progress is True else progress,
         chunksize=chunksize,
         on_crash=functools.partial(_crashed_chunk, specs=specs, frames=frames),
+        caller_share=True,
     )
     batches = (_batch_of(pa, schema, message) for message in messages)
 
