@@ -7,6 +7,7 @@ fault; the message says where in the file it was found.
 
 __all__ = [
     "DicomError",
+    "DeidentificationError",
     "NotDicomError",
     "TruncatedError",
     "InvalidLengthError",
@@ -121,6 +122,11 @@ class FrameIndexError(DicomError):
     """The frames of a file cannot be located by offset from its header (deflated data, fragments
     that do not map to frames, no pixel data), or an index row holds no frame index
     (``index(..., frames=True)``, ``read_frames``)."""
+
+
+class DeidentificationError(DicomError):
+    """A dataset cannot be de-identified as asked (a value that cannot be replaced validly, a
+    damaged input whose output would be invalid, a mask that cannot be applied)."""
 
 
 class SeriesError(DicomError):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
 from .. import datadict
 from ..core.encode import clear_encoded
 from ..dataset import Dataset
-from ..errors import DicomError
+from ..errors import DeidentificationError
 from ..uid import uid_from_digest, uid_type
 from .profile import BASIC_PROFILE_CODE, OPTION_CODES, Rules, check_options, rules_for
 
@@ -68,10 +68,6 @@ _CODE_VRS = tuple(datadict.entry(tag)[0] for tag in (_CODE_VALUE, _CODING_SCHEME
 #: Defects of a tolerant read after which a written file would be incomplete: refused.
 _REFUSED_DEFECTS = frozenset(("value_truncated", "deflate_truncated", "missing_delimiter"))
 _META_REMOVED = frozenset((0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102))
-
-
-class DeidentificationError(DicomError):
-    """A dataset cannot be de-identified as asked (a value that cannot be replaced validly)."""
 
 
 class PrivateTag(NamedTuple):

@@ -16,7 +16,7 @@ from typing import Any, Mapping, NamedTuple
 
 from .. import uid as _uid
 from ..dataset import Dataset
-from .engine import DeidentificationError
+from ..errors import DeidentificationError
 
 __all__ = ["PixelMask", "Rectangle", "MaskOutcome", "apply_mask", "ANY_MODALITY", "LOSSLESS_REENCODED"]
 
