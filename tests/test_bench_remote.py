@@ -29,6 +29,8 @@ def test_remote_benchmark_runs(tmp_path, capsys):
     assert set(result["problems"]) <= {"dicomweb", "s3"}, result["problems"]
     if orthanc_missing() is None:
         assert "dicomweb" not in result["problems"] or "not installed" in result["problems"]["dicomweb"]
+    if bench_remote._s3_missing() is None:  # moto and s3fs here: the S3 cases must have run
+        assert "s3" not in result["problems"], result["problems"]
     tools = {key.split("/")[1] for key in result["counts"]}
     assert {"dicomfast_http", "pydicom_http"} <= tools
     if "dicomweb" not in result["problems"]:
