@@ -24,8 +24,9 @@ export LDFLAGS="-fsanitize=address"
 "$root/.venv/bin/python" setup.py -q build_ext --inplace >build.log 2>&1 || { tail -40 build.log; exit 1; }
 # libstdc++ preloaded with libasan: the codecs written in C++ (CharLS, OpenJPH) throw exceptions, and
 # ASan's __cxa_throw interceptor aborts ("real___cxa_throw != 0") when libstdc++ was not loaded
-# before it; python itself does not link libstdc++.
-export LD_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libstdc++.so)"
+# before it; python itself does not link libstdc++. By its soname: the runtime (libstdc++6) is always
+# there, the development link libstdc++.so only with g++.
+export LD_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so) libstdc++.so.6"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1
 export PYTHONMALLOC=malloc  # every allocation through ASan's malloc, so overruns of Python buffers show
 selected=0
