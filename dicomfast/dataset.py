@@ -350,9 +350,9 @@ class Dataset(_KeywordAttributes):
             raise AttributeError(name)
         self._delete(tag)
 
-    def _set_value(self, tag: int, vr: str | None, value: Any) -> None:
+    def _set_value(self, tag: int, vr: str | None, value: Any, encodings: Any = UNSET) -> None:
         vr = vr or self._vr_for(tag)
-        value = self._checked(tag, vr, value)
+        value = self._checked(tag, vr, value, encodings)
         edits = self._edits
         if edits is None:
             edits = self._edits = {}
@@ -396,8 +396,9 @@ class Dataset(_KeywordAttributes):
             vr = self._resolve_ambiguous(tag, -1, vr, 0)
         return vr
 
-    def _checked(self, tag: int, vr: str, value: Any) -> Any:
-        """``value`` as it will read back, after checking that it encodes as ``vr``."""
+    def _checked(self, tag: int, vr: str, value: Any, encodings: Any = UNSET) -> Any:
+        """``value`` as it will read back, after checking that it encodes as ``vr``; ``encodings``:
+        this dataset's character set, when the caller looked it up already."""
         if isinstance(value, Encapsulated):
             if vr not in ("OB", "OW"):
                 raise TypeError(f"encapsulated pixel data is OB, not {vr}")
@@ -413,7 +414,8 @@ class Dataset(_KeywordAttributes):
                     item._parent = self
             return items
         big = self._tape.big_endian
-        encodings = self._edit_encodings(tag, value)
+        if encodings is UNSET:
+            encodings = self._edit_encodings(tag, value)
         raw = encode_value_cached(value, vr, big_endian=big, encodings=encodings, tag=tag)
         if vr in _BINARY_AS_BYTES:
             return raw
@@ -489,7 +491,6 @@ class Dataset(_KeywordAttributes):
         dataset's character set looked up once for all of them rather than once per element. An
         element that fails its check raises, and the ones before it stay set, as with ``add_new``
         in a loop."""
-        big = self._tape.big_endian
         encodings: Any = UNSET
         for key, vr, value in values:
             tag = key if type(key) is int and 0 <= key <= 0xFFFFFFFF else to_tag(key)
@@ -501,14 +502,7 @@ class Dataset(_KeywordAttributes):
                 continue
             if encodings is UNSET:
                 encodings = self._encodings_now()
-            raw = encode_value_cached(value, vr, big_endian=big, encodings=encodings, tag=tag)
-            value = raw if vr in _BINARY_AS_BYTES else _values.decode(raw, vr, big, encodings)
-            edits = self._edits
-            if edits is None:
-                edits = self._edits = {}
-            edits[tag] = bound_element(self, tag, vr)
-            self._cache[tag] = value
-            self._index = None
+            self._set_value(tag, vr, value, encodings)
 
     def add(self, element: DataElement) -> None:
         """Add (or replace) ``element``."""
